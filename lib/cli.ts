@@ -1,0 +1,332 @@
+/**
+ * Command-line grammar of dtee and cronty (SPEC A2).
+ *
+ * Pure: it returns what to print and the exit status instead of doing it, so that every
+ * corner of the grammar can be tested without spawning a process.
+ */
+
+export type Stream = "stdout" | "stderr" | "combined";
+
+export interface OutputSpec {
+  path: string;
+  stream: Stream;
+  append: boolean;
+}
+
+export interface Options {
+  /** Every -o -O -e -E -c -C in command-line order. */
+  outputs: OutputSpec[];
+  /** -i */
+  ignoreInterrupts: boolean;
+  /** -q/--cron, or basename(name) === "cronty" */
+  cron: boolean;
+  /** Non-empty: the command word and its arguments. */
+  command: string[];
+}
+
+export type ParseResult =
+  | { action: "run"; options: Options }
+  | { action: "exit"; status: number; stdout: string; stderr: string };
+
+export const VERSION = "0.1.0";
+
+/** sysexits(3) EX_USAGE */
+export const EX_USAGE = 64;
+
+const CRON_NAME = "cronty";
+
+type Group = "Output files" | "Options" | "Miscellaneous";
+
+interface OptionDef {
+  long: string;
+  short?: string;
+  /** Present for the output file options, which are the only ones that take a value. */
+  output?: { stream: Stream; append: boolean };
+  group?: Group;
+  help?: string;
+  /** -q is pointless to advertise when the name already selects cron mode. */
+  hiddenInCron?: boolean;
+}
+
+// Order here is the order of the help text.
+const OPTIONS: readonly OptionDef[] = [
+  {
+    long: "out-append",
+    short: "o",
+    output: { stream: "stdout", append: true },
+    group: "Output files",
+    help: "add standard output to the end of FILE",
+  },
+  {
+    long: "out-overwrite",
+    short: "O",
+    output: { stream: "stdout", append: false },
+    group: "Output files",
+    help: "replace FILE with standard output",
+  },
+  {
+    long: "err-append",
+    short: "e",
+    output: { stream: "stderr", append: true },
+    group: "Output files",
+    help: "add standard error to the end of FILE",
+  },
+  {
+    long: "err-overwrite",
+    short: "E",
+    output: { stream: "stderr", append: false },
+    group: "Output files",
+    help: "replace FILE with standard error",
+  },
+  {
+    long: "combined-append",
+    short: "c",
+    output: { stream: "combined", append: true },
+    group: "Output files",
+    help: "add both streams in order to the end of FILE",
+  },
+  {
+    long: "combined-overwrite",
+    short: "C",
+    output: { stream: "combined", append: false },
+    group: "Output files",
+    help: "replace FILE with both streams in order",
+  },
+  {
+    long: "ignore-interrupts",
+    short: "i",
+    group: "Options",
+    help: "ignore SIGINT; the command still receives it",
+  },
+  {
+    long: "cron",
+    short: "q",
+    group: "Options",
+    hiddenInCron: true,
+    help: "cron mode: stay silent unless the command writes to standard error " +
+      "or exits with a non-zero status",
+  },
+  { long: "help", short: "h", group: "Miscellaneous", help: "show this help and exit" },
+  {
+    long: "version",
+    short: "V",
+    group: "Miscellaneous",
+    help: "show the version and licence and exit",
+  },
+  // No group: hidden from the help.
+  { long: "debug-options" },
+];
+
+const BY_LONG = new Map(OPTIONS.map((d) => [d.long, d]));
+const BY_SHORT = new Map(OPTIONS.filter((d) => d.short).map((d) => [d.short!, d]));
+
+/** POSIX basename(3): trailing slashes do not count, so "cronty/" is still cronty. */
+function basename(path: string): string {
+  if (path === "") return ".";
+  const trimmed = path.replace(/\/+$/, "");
+  if (trimmed === "") return "/";
+  return trimmed.slice(trimmed.lastIndexOf("/") + 1);
+}
+
+/** Whether NAME alone selects cron mode, as invoking the original through a cronty link does. */
+export function isCronName(name: string): boolean {
+  return basename(name) === CRON_NAME;
+}
+
+/**
+ * NAME from process.argv0: argv0 as given, except when basename(argv0) is "deno" (running
+ * under the deno CLI), then `fallback` ("dtee" or "cronty").
+ *
+ * An empty argv0 also gives `fallback`, because "NAME: ..." messages starting with ": " would
+ * be useless and nobody can type an empty program name on purpose.
+ */
+export function programName(argv0: string, fallback: string): string {
+  if (argv0 === "" || basename(argv0) === "deno") return fallback;
+  return argv0;
+}
+
+// Matches boost::program_options' options_description defaults so the layout is the
+// original's: 80 columns, and the description column never starts beyond column 40.
+const LINE_LENGTH = 80;
+const MIN_DESCRIPTION_LENGTH = 40;
+
+function optionColumn(d: OptionDef): string {
+  const names = d.short ? `-${d.short} [ --${d.long} ]` : `--${d.long}`;
+  return `  ${names} ${d.output ? "FILE" : ""}`;
+}
+
+/**
+ * Word-wraps like boost (break at the last space when the word would be chopped) but without
+ * the trailing space boost leaves at the end of each wrapped line.
+ */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let rest = text;
+  while (rest.length > width) {
+    let cut = rest.lastIndexOf(" ", width);
+    if (cut <= 0) cut = width;
+    lines.push(rest.slice(0, cut).trimEnd());
+    rest = rest.slice(cut).trimStart();
+  }
+  lines.push(rest);
+  return lines;
+}
+
+function optionsText(cronFromName: boolean): string {
+  const visible = OPTIONS.filter((d) => d.group && !(cronFromName && d.hiddenInCron));
+  const longest = Math.max(...visible.map((d) => optionColumn(d).length));
+  const column = Math.min(longest, LINE_LENGTH - MIN_DESCRIPTION_LENGTH - 1) + 1;
+  const groups: Group[] = ["Output files", "Options", "Miscellaneous"];
+  return groups.map((group) => {
+    const lines = [`${group}:`];
+    for (const d of visible.filter((d) => d.group === group)) {
+      const left = optionColumn(d);
+      const desc = wrap(d.help ?? "", LINE_LENGTH - column);
+      const indent = " ".repeat(column);
+      if (left.length >= column) {
+        lines.push(left, ...desc.map((l) => indent + l));
+      } else {
+        lines.push(left.padEnd(column) + desc[0], ...desc.slice(1).map((l) => indent + l));
+      }
+    }
+    return lines.join("\n") + "\n";
+  }).join("\n");
+}
+
+/** The usage text printed by --help and when no command is given. */
+export function helpText(name: string): string {
+  const cronFromName = isCronName(name);
+  const description = cronFromName
+    ? "Run COMMAND with its standard output and standard error copied to each FILE,\n" +
+      "printing nothing unless the command writes to standard error or exits with a\n" +
+      "non-zero status; then everything it wrote is printed as usual, followed by a\n" +
+      "line on standard error that gives its exit status.\n"
+    : "Run COMMAND with its standard output and standard error copied to each FILE,\n" +
+      "in the order they were written, while passing both through to standard output\n" +
+      "and standard error as usual.\n";
+  // The blank line at the very end is the original's (boost's listing, then endl).
+  return `Usage: ${name} [OPTION]... COMMAND [ARG]...\n\n${description}\n` +
+    optionsText(cronFromName) + "\n";
+}
+
+/** Always says "dtee", also as cronty: it is the name of the package, not of the link. */
+export function versionText(): string {
+  return `dtee ${VERSION}\n` +
+    "Copyright 2026  dtee for Deno authors\n" +
+    "Licence MIT: <https://opensource.org/license/mit>.\n" +
+    "This program comes with ABSOLUTELY NO WARRANTY, to the extent permitted by law.\n" +
+    "This is free software: you are free to change and redistribute it.\n";
+}
+
+function usageError(name: string, message: string): ParseResult {
+  return {
+    action: "exit",
+    status: EX_USAGE,
+    stdout: "",
+    stderr: `${name}: ${message}\nTry '${name} -h' for more information.\n`,
+  };
+}
+
+interface Given {
+  def: OptionDef;
+  value?: string;
+}
+
+/** args: the arguments after argv[0]; name: NAME as defined in SPEC (argv[0] as given). */
+export function parse(args: string[], name: string): ParseResult {
+  const given: Given[] = [];
+  let command: string[] = [];
+  const missing = (d: OptionDef) =>
+    usageError(name, `the required argument for option '--${d.long}' is missing`);
+
+  for (let i = 0; i < args.length; i++) {
+    const word = args[i];
+    if (word === "--") {
+      command = args.slice(i + 1);
+      break;
+    }
+    // A lone "-" conventionally names stdin/stdout, so it is a word, never an option.
+    if (!word.startsWith("-") || word === "-") {
+      command = args.slice(i);
+      break;
+    }
+
+    if (word.startsWith("--")) {
+      const eq = word.indexOf("=");
+      const def = BY_LONG.get(eq < 0 ? word.slice(2) : word.slice(2, eq));
+      if (!def) return usageError(name, `unrecognised option '${word}'`);
+      if (!def.output) {
+        // boost's wording, which the original prints for this case.
+        if (eq >= 0) return usageError(name, `option '--${def.long}' does not take any arguments`);
+        given.push({ def });
+      } else if (eq >= 0) {
+        // "--out-append=" gives an empty name, just as `-o ""` does; opening it then fails
+        // like any other bad file name (the original rejected it as a usage error).
+        given.push({ def, value: word.slice(eq + 1) });
+      } else if (i + 1 < args.length) {
+        given.push({ def, value: args[++i] });
+      } else {
+        return missing(def);
+      }
+      continue;
+    }
+
+    // Code points, not UTF-16 units, so that "-é" or "-😀" is reported as one character.
+    const chars = Array.from(word.slice(1));
+    for (let j = 0; j < chars.length; j++) {
+      const def = BY_SHORT.get(chars[j]);
+      // The bad character alone, as boost reports it: in "-qx" the user mistyped "-x",
+      // and echoing the whole group would not say which letter is wrong.
+      if (!def) return usageError(name, `unrecognised option '-${chars[j]}'`);
+      if (!def.output) {
+        given.push({ def });
+        continue;
+      }
+      const rest = chars.slice(j + 1).join("");
+      if (rest !== "") given.push({ def, value: rest });
+      else if (i + 1 < args.length) given.push({ def, value: args[++i] });
+      else return missing(def);
+      break;
+    }
+  }
+
+  const has = (long: string) => given.some((g) => g.def.long === long);
+  if (has("help")) return { action: "exit", status: 0, stdout: helpText(name), stderr: "" };
+  if (has("version")) return { action: "exit", status: 0, stdout: versionText(), stderr: "" };
+  if (has("debug-options")) {
+    return { action: "exit", status: 0, stdout: debugText(given, command), stderr: "" };
+  }
+  if (command.length === 0) {
+    return { action: "exit", status: EX_USAGE, stdout: helpText(name), stderr: "" };
+  }
+
+  return {
+    action: "run",
+    options: {
+      outputs: given.filter((g) => g.def.output).map((g) => ({
+        path: g.value!,
+        stream: g.def.output!.stream,
+        append: g.def.output!.append,
+      })),
+      ignoreInterrupts: has("ignore-interrupts"),
+      cron: has("cron") || isCronName(name),
+      command,
+    },
+  };
+}
+
+/** The original lists boost's variables_map, a std::map: keys in byte order, "-" first. */
+function debugText(given: Given[], command: string[]): string {
+  const values = new Map<string, string[]>();
+  for (const g of given) {
+    const list = values.get(g.def.long) ?? [];
+    // A flag is a bool in the original: given any number of times, it prints once.
+    if (g.def.output) list.push(g.value!);
+    else list[0] = "1";
+    values.set(g.def.long, list);
+  }
+  if (command.length > 0) values.set("-", command);
+  // All keys are ASCII, so UTF-16 order is byte order.
+  const keys = [...values.keys()].sort();
+  return keys.flatMap((k) => values.get(k)!.map((v) => `${k}=${v}\n`)).join("");
+}

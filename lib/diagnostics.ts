@@ -1,0 +1,22 @@
+/**
+ * Diagnostics on dtee's own stderr, always `NAME: ...` (SPEC A6), with the
+ * C library's texts for errno values.
+ */
+
+import { strerror, writeAll } from "./ffi.ts";
+
+const encoder = new TextEncoder();
+
+export class Diagnostics {
+  constructor(readonly name: string) {}
+
+  /** Prints `NAME: text`. A failure to print has nowhere to be reported. */
+  say(text: string): void {
+    writeAll(2, encoder.encode(`${this.name}: ${text}\n`));
+  }
+
+  /** Prints `NAME: what: <strerror(errno)>`. */
+  error(what: string, errno: number): void {
+    this.say(`${what}: ${strerror(errno)}`);
+  }
+}

@@ -1,0 +1,282 @@
+/**
+ * The only module that knows the shim's C ABI (rust/src/lib.rs): one symbol
+ * table and typed wrappers. Every call is synchronous on purpose: the main
+ * loop blocks in `recv` (see README, "Architecture").
+ *
+ * Convention: a negative result is -errno; wrappers return it unchanged so
+ * that callers decide what a failure means.
+ */
+
+/** Must equal ABI_VERSION in rust/src/lib.rs. */
+export const ABI_VERSION = 1;
+
+export const symbols = {
+  dtee_abi_version: { parameters: [], result: "u32" },
+  dtee_open_sockets: { parameters: ["buffer", "buffer", "buffer", "buffer"], result: "i32" },
+  dtee_spawn: { parameters: ["buffer", "usize", "u32", "i32", "i32", "buffer"], result: "i32" },
+  dtee_exec: { parameters: ["buffer", "usize", "u32"], result: "i32" },
+  dtee_recv: {
+    parameters: ["i32", "i32", "buffer", "u32", "u32", "buffer", "buffer", "i32", "buffer"],
+    result: "i32",
+  },
+  dtee_write_batch: {
+    parameters: ["i32", "buffer", "u32", "buffer", "buffer", "u32", "u32", "u32"],
+    result: "i32",
+  },
+  dtee_write: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  dtee_wait: { parameters: ["i32", "i32", "buffer"], result: "i32" },
+  dtee_signal_set: { parameters: ["i32", "i32"], result: "i32" },
+  dtee_signal_take: { parameters: [], result: "i32" },
+  dtee_signal_raise: { parameters: ["i32"], result: "i32" },
+  dtee_die: { parameters: ["i32"], result: "i32" },
+  dtee_open_output: { parameters: ["buffer", "i32"], result: "i32" },
+  dtee_temp_file: { parameters: ["buffer"], result: "i32" },
+  dtee_replay: { parameters: ["i32", "i32", "u64", "buffer"], result: "i32" },
+  dtee_set_blocking: { parameters: ["i32"], result: "i32" },
+  dtee_close: { parameters: ["i32"], result: "i32" },
+  dtee_ensure_std_fds: { parameters: [], result: "i32" },
+  dtee_strerror: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  dtee_strsignal: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+type Symbols = Deno.DynamicLibrary<typeof symbols>["symbols"];
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Where the shim is: $DTEE_SHIM, else the release build beside the sources. */
+export function shimPath(): string {
+  const override = Deno.env.get("DTEE_SHIM");
+  if (override) return override;
+  const ext = Deno.build.os === "darwin" ? "dylib" : "so";
+  return new URL(`../rust/target/release/libdtee_shim.${ext}`, import.meta.url).pathname;
+}
+
+let loaded: Symbols | undefined;
+
+/** The shim's symbols, loaded on first use and checked for ABI agreement. */
+export function shim(): Symbols {
+  if (loaded) return loaded;
+  const lib = Deno.dlopen(shimPath(), symbols).symbols;
+  const version = lib.dtee_abi_version();
+  if (version !== ABI_VERSION) {
+    throw new Error(`shim ABI version ${version}, expected ${ABI_VERSION}: rebuild rust/`);
+  }
+  return loaded = lib;
+}
+
+/** A NUL-terminated copy of `text`, for C strings and mkdtemp templates. */
+export function cString(text: string): Uint8Array<ArrayBuffer> {
+  const bytes = encoder.encode(text);
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
+}
+
+/** The text of a NUL-terminated buffer, up to its NUL. */
+export function fromCString(buf: Uint8Array): string {
+  const end = buf.indexOf(0);
+  return decoder.decode(end < 0 ? buf : buf.subarray(0, end));
+}
+
+const textBuf = new Uint8Array(512);
+
+export function strerror(errno: number): string {
+  const n = shim().dtee_strerror(errno, textBuf, BigInt(textBuf.length));
+  return decoder.decode(textBuf.subarray(0, Math.max(n, 0)));
+}
+
+export function strsignal(signal: number): string {
+  const n = shim().dtee_strsignal(signal, textBuf, BigInt(textBuf.length));
+  return decoder.decode(textBuf.subarray(0, Math.max(n, 0)));
+}
+
+/** Writes all of `bytes` to `fd`: 0, or -errno. */
+export function writeAll(fd: number, bytes: Uint8Array): number {
+  return shim().dtee_write(fd, bytes, BigInt(bytes.length));
+}
+
+/** Words as the shim takes them: each NUL-terminated, back to back. */
+function words(argv: readonly string[]): Uint8Array<ArrayBuffer> {
+  return cString(argv.join("\0"));
+}
+
+export interface Sockets {
+  input: number;
+  stdout: number;
+  stderr: number;
+  /** The directory actually created (the template with its X's filled in). */
+  directory: string;
+  sendBuffer: number;
+  receiveBuffer: number;
+  /** The largest single write(2) the command can make. */
+  maxWrite: number;
+}
+
+export interface SocketFailure {
+  errno: number;
+  who: "directory" | "input" | "stdout" | "stderr";
+  op: "open" | "bind" | "connect" | "shutdown";
+}
+
+const WHO = ["directory", "input", "stdout", "stderr"] as const;
+const OP = ["open", "bind", "connect", "shutdown"] as const;
+
+export function openSockets(template: string): Sockets | SocketFailure {
+  const path = cString(template);
+  const fds = new Int32Array(3);
+  const limits = new BigInt64Array(3);
+  const fail = new Int32Array(2);
+  const ret = shim().dtee_open_sockets(path, fds, limits, fail);
+  if (ret < 0) return { errno: -ret, who: WHO[fail[0]], op: OP[fail[1]] };
+  return {
+    input: fds[0],
+    stdout: fds[1],
+    stderr: fds[2],
+    directory: fromCString(path),
+    sendBuffer: Number(limits[0]),
+    receiveBuffer: Number(limits[1]),
+    maxWrite: Number(limits[2]),
+  };
+}
+
+export interface Child {
+  pid: number;
+  /** -1 where the kernel has no pidfd_open(2). */
+  pidfd: number;
+}
+
+/** Starts the command with `stdout`/`stderr` as its fd 1/2: a Child, or -errno. */
+export function spawn(argv: readonly string[], stdout: number, stderr: number): Child | number {
+  const ids = new Int32Array(2);
+  const buf = words(argv);
+  const ret = shim().dtee_spawn(buf, BigInt(buf.length), argv.length, stdout, stderr, ids);
+  return ret < 0 ? ret : { pid: ids[0], pidfd: ids[1] };
+}
+
+/** Replaces this process with the command; returns -errno on failure. */
+export function exec(argv: readonly string[]): number {
+  const buf = words(argv);
+  return shim().dtee_exec(buf, BigInt(buf.length), argv.length);
+}
+
+const statusBuf = new Int32Array(1);
+
+/** waitpid(): [pid or 0 or -errno, raw wait status]. */
+export function wait(pid: number, noHang: boolean): [number, number] {
+  const ret = shim().dtee_wait(pid, noHang ? 1 : 0, statusBuf);
+  return [ret, statusBuf[0]];
+}
+
+export const Disposition = { default: 0, ignore: 1, catch: 2 } as const;
+
+export function setSignal(signal: number, disposition: number): number {
+  return shim().dtee_signal_set(signal, disposition);
+}
+
+/** The lowest caught signal still pending (now taken), or 0. */
+export function takeSignal(): number {
+  return shim().dtee_signal_take();
+}
+
+/** Makes `signal` pending as if sent from outside (for a caught signal). */
+export function raiseSignal(signal: number): void {
+  shim().dtee_signal_raise(signal);
+}
+
+/** Dies by `signal`; returns only if its default action does not kill. */
+export function die(signal: number): void {
+  shim().dtee_die(signal);
+}
+
+/** Opens an output file: a descriptor, or -errno. */
+export function openOutput(path: string, append: boolean): number {
+  return shim().dtee_open_output(cString(path), append ? 1 : 0);
+}
+
+/** Creates the (already unlinked) buffer file: [descriptor or -errno, name used]. */
+export function tempFile(template: string): [number, string] {
+  const path = cString(template);
+  const fd = shim().dtee_temp_file(path);
+  return [fd, fromCString(path)];
+}
+
+export const ReplayStage = ["seek", "read", "write"] as const;
+
+/** Copies the first `limit` bytes of the buffer file to `dst`: [0 or -errno, failed stage]. */
+export function replay(
+  src: number,
+  dst: number,
+  limit: number,
+): [number, (typeof ReplayStage)[number]] {
+  const stage = new Int32Array(1);
+  const ret = shim().dtee_replay(src, dst, BigInt(limit), stage);
+  return [ret, ReplayStage[stage[0]]];
+}
+
+export function setBlocking(fd: number): number {
+  return shim().dtee_set_blocking(fd);
+}
+
+export function close(fd: number): number {
+  return shim().dtee_close(fd);
+}
+
+/** Opens /dev/null on closed fds 0-2: the mask of those opened, or -errno. */
+export function ensureStdFds(): number {
+  return shim().dtee_ensure_std_fds();
+}
+
+/** recv() event bits, as in rust/src/recv.rs. */
+export const Event = { child: 1, signal: 2 } as const;
+/** Stream numbers of received messages, as in rust/src/recv.rs. */
+export const Stream = { foreign: 0, stdout: 1, stderr: 2 } as const;
+
+/**
+ * One receive buffer: `slots` slots of `slotSize` bytes, with each received
+ * message's length and stream. Allocated once; the hot loop reuses it.
+ */
+export class Batch {
+  readonly data: Uint8Array<ArrayBuffer>;
+  readonly lens: Uint32Array<ArrayBuffer>;
+  readonly streams: Uint8Array<ArrayBuffer>;
+  readonly events = new Uint32Array(1);
+  count = 0;
+
+  constructor(readonly slotSize: number, readonly slots: number) {
+    this.data = new Uint8Array(slotSize * slots);
+    this.lens = new Uint32Array(slots);
+    this.streams = new Uint8Array(slots);
+  }
+
+  /** Receives into this batch; returns the count, or -errno. See dtee_recv. */
+  receive(sock: number, pidfd: number, timeoutMs: number): number {
+    const n = shim().dtee_recv(
+      sock,
+      pidfd,
+      this.data,
+      this.slotSize,
+      this.slots,
+      this.lens,
+      this.streams,
+      timeoutMs,
+      this.events,
+    );
+    this.count = Math.max(n, 0);
+    return n;
+  }
+
+  /** Writes messages from..to whose stream bit (1 << stream) is in `mask`: 0 or -errno. */
+  write(fd: number, from: number, to: number, mask: number): number {
+    return shim().dtee_write_batch(
+      fd,
+      this.data,
+      this.slotSize,
+      this.lens,
+      this.streams,
+      from,
+      to,
+      mask,
+    );
+  }
+}

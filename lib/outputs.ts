@@ -1,0 +1,102 @@
+/**
+ * Where messages go: dtee's own stdout/stderr and the output files
+ * (SPEC A3). Each output takes whole batches, filtered by stream.
+ */
+
+import type { OutputSpec } from "./cli.ts";
+import type { Diagnostics } from "./diagnostics.ts";
+import { type Batch, openOutput, Stream } from "./ffi.ts";
+import { EX_CANTCREAT, EX_IOERR, type Failures } from "./status.ts";
+
+const EPIPE = 32;
+
+/** Anything that receives the command's messages, in order. */
+export interface MessageSink {
+  /** Takes messages from..to of a received batch. */
+  deliver(batch: Batch, from: number, to: number): void;
+}
+
+/** Stream masks for Batch.write: bit (1 << stream). */
+export const Mask = {
+  stdout: 1 << Stream.stdout,
+  stderr: 1 << Stream.stderr,
+  combined: (1 << Stream.stdout) | (1 << Stream.stderr),
+} as const;
+
+export interface Context {
+  diagnostics: Diagnostics;
+  failures: Failures;
+  /** What a broken pipe on dtee's own stdout/stderr means in this mode. */
+  brokenPipe: () => void;
+}
+
+/**
+ * One descriptor and the streams it wants. A failed write is reported once,
+ * then again only after a write to it has succeeded (SPEC A3).
+ */
+export class Output implements MessageSink {
+  #failing = false;
+
+  constructor(
+    readonly fd: number,
+    readonly mask: number,
+    /** What precedes the error text: the file name, or `stdout: write`. */
+    readonly label: string,
+    readonly standard: boolean,
+    readonly context: Context,
+  ) {}
+
+  deliver(batch: Batch, from: number, to: number): void {
+    this.#done(batch.write(this.fd, from, to, this.mask));
+  }
+
+  /** Records the outcome of a write: 0, or -errno. */
+  #done(ret: number): void {
+    if (ret === 0) {
+      this.#failing = false;
+    } else {
+      this.failed(-ret);
+    }
+  }
+
+  /** Reports a failed write to this output (also one made on its behalf). */
+  failed(errno: number): void {
+    // Nobody reads dtee's own output any more: that is a SIGPIPE (SPEC A5),
+    // not a write error to report.
+    if (this.standard && errno === EPIPE) return this.context.brokenPipe();
+    this.context.failures.add(EX_IOERR);
+    if (!this.#failing) this.context.diagnostics.error(this.label, errno);
+    this.#failing = true;
+  }
+}
+
+/** Opens every output file before the command starts; reports each failure. */
+export function openFiles(specs: readonly OutputSpec[], context: Context): Output[] {
+  const outputs: Output[] = [];
+  for (const spec of specs) {
+    const fd = openOutput(spec.path, spec.append);
+    if (fd < 0) {
+      context.diagnostics.error(spec.path, -fd);
+      context.failures.add(EX_CANTCREAT);
+      continue;
+    }
+    outputs.push(new Output(fd, Mask[spec.stream], spec.path, false, context));
+  }
+  return outputs;
+}
+
+export function standardOutputs(context: Context): [Output, Output] {
+  return [
+    new Output(1, Mask.stdout, "stdout: write", true, context),
+    new Output(2, Mask.stderr, "stderr: write", true, context),
+  ];
+}
+
+/** Delivers every batch to each of several sinks in turn. */
+export class Fanout implements MessageSink {
+  constructor(readonly sinks: readonly MessageSink[]) {}
+
+  deliver(batch: Batch, from: number, to: number): void {
+    for (const sink of this.sinks) sink.deliver(batch, from, to);
+  }
+}

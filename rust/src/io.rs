@@ -1,0 +1,193 @@
+//! Descriptors dtee writes to: output files, its own stdout/stderr and the
+//! cron-mode buffer file; plus the C library's error and signal texts.
+
+use crate::recv::{Batch, MAX_SLOTS};
+use crate::sys::{self, iovec};
+use std::ffi::{c_char, c_int, c_void, CStr};
+
+pub fn open_output(path: &CStr, append: bool) -> Result<c_int, c_int> {
+    let mode = if append { sys::O_APPEND } else { sys::O_TRUNC };
+    let flags = sys::O_WRONLY | sys::O_CREAT | sys::O_CLOEXEC | sys::O_NOCTTY | mode;
+    // SAFETY: path is NUL-terminated.
+    sys::check(unsafe { sys::open(path.as_ptr(), flags, 0o666) })
+}
+
+/// Writes every byte of `iovs`, going on after short writes and EINTR.
+fn write_all_vectored(fd: c_int, mut iovs: &mut [iovec]) -> Result<(), c_int> {
+    while !iovs.is_empty() {
+        let count = iovs.len().min(1024) as c_int;
+        // SAFETY: iovs describes live, readable memory.
+        let mut done = unsafe { sys::writev(fd, iovs.as_ptr(), count) };
+        if done < 0 {
+            match sys::errno() {
+                sys::EINTR => continue,
+                e => return Err(e),
+            }
+        }
+        while let Some(first) = iovs.first_mut() {
+            if (done as usize) < first.iov_len {
+                // SAFETY: advancing within the same iovec's memory.
+                first.iov_base =
+                    unsafe { (first.iov_base as *mut u8).add(done as usize) } as *mut c_void;
+                first.iov_len -= done as usize;
+                break;
+            }
+            done -= first.iov_len as isize;
+            iovs = &mut iovs[1..];
+        }
+    }
+    Ok(())
+}
+
+pub fn write_all(fd: c_int, buf: &[u8]) -> Result<(), c_int> {
+    let mut iov = [iovec {
+        iov_base: buf.as_ptr() as *mut c_void,
+        iov_len: buf.len(),
+    }];
+    write_all_vectored(fd, &mut iov)
+}
+
+/// Writes the messages `from..to` of a batch whose stream bit is in `mask`
+/// (bit 1 << stream), in order, in as few system calls as possible.
+pub fn write_batch(
+    fd: c_int,
+    batch: &Batch,
+    from: usize,
+    to: usize,
+    mask: u32,
+) -> Result<(), c_int> {
+    if to > batch.lens.len() || to > MAX_SLOTS || from > to {
+        return Err(sys::EINVAL);
+    }
+    let mut iovs: [iovec; MAX_SLOTS] = std::array::from_fn(|_| iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    });
+    let mut used = 0;
+    for i in from..to {
+        let len = batch.lens[i] as usize;
+        if len == 0 || mask & (1 << batch.streams[i]) == 0 {
+            continue;
+        }
+        // SAFETY: slot i lies within the caller's buffer.
+        iovs[used].iov_base = unsafe { batch.buf.add(i * batch.slot_size) } as *mut c_void;
+        iovs[used].iov_len = len;
+        used += 1;
+    }
+    write_all_vectored(fd, &mut iovs[..used])
+}
+
+pub fn set_blocking(fd: c_int) -> Result<(), c_int> {
+    // SAFETY: fcntl with integer arguments on any descriptor number.
+    let flags = sys::check(unsafe { sys::fcntl(fd, sys::F_GETFL) })?;
+    if flags & sys::O_NONBLOCK != 0 {
+        // SAFETY: as above.
+        sys::check(unsafe { sys::fcntl(fd, sys::F_SETFL, flags & !sys::O_NONBLOCK) })?;
+    }
+    Ok(())
+}
+
+pub fn close(fd: c_int) -> Result<(), c_int> {
+    // SAFETY: closing a descriptor the caller owns.
+    sys::check(unsafe { sys::close(fd) }).map(|_| ())
+}
+
+/// Copies a C string into `out`, truncated to fit; returns the bytes copied.
+fn copy_text(text: *const c_char, out: &mut [u8]) -> usize {
+    if text.is_null() {
+        return 0;
+    }
+    // SAFETY: the C library returned a NUL-terminated string.
+    let bytes = unsafe { CStr::from_ptr(text) }.to_bytes();
+    let n = bytes.len().min(out.len());
+    out[..n].copy_from_slice(&bytes[..n]);
+    n
+}
+
+pub fn strerror(errnum: c_int, out: &mut [u8]) -> usize {
+    let mut buf = [0 as c_char; 256];
+    // SAFETY: glibc's GNU strerror_r returns a NUL-terminated string, either
+    // static or inside buf.
+    let text = unsafe { sys::strerror_r(errnum, buf.as_mut_ptr(), buf.len()) };
+    copy_text(text, out)
+}
+
+pub fn strsignal(sig: c_int, out: &mut [u8]) -> usize {
+    // SAFETY: strsignal returns a NUL-terminated string (thread-local for
+    // unknown signals), used before any other call could replace it.
+    copy_text(unsafe { sys::strsignal(sig) }, out)
+}
+
+/// Creates the cron-mode buffer file from `template` (rewritten in place to
+/// the name used) and unlinks it at once, so nothing is left behind.
+pub fn temp_file(template: &mut [u8]) -> Result<c_int, c_int> {
+    // SAFETY: the caller guarantees template is NUL-terminated and writable.
+    let fd =
+        sys::check(unsafe { sys::mkostemp(template.as_mut_ptr() as *mut c_char, sys::O_CLOEXEC) })?;
+    // SAFETY: mkostemp left the NUL-terminated name of the file it created.
+    unsafe { sys::unlink(template.as_ptr() as *const c_char) };
+    Ok(fd)
+}
+
+/// Which step of a replay failed, named as in SPEC A6.
+pub const REPLAY_SEEK: c_int = 0;
+pub const REPLAY_READ: c_int = 1;
+pub const REPLAY_WRITE: c_int = 2;
+
+/// Copies the first `limit` bytes of the buffer file `src` to `dst`.
+pub fn replay(src: c_int, dst: c_int, limit: u64) -> Result<(), (c_int, c_int)> {
+    // SAFETY: plain system call.
+    if unsafe { sys::lseek(src, 0, 0 /* SEEK_SET */) } < 0 {
+        return Err((REPLAY_SEEK, sys::errno()));
+    }
+    let mut buf = vec![0u8; (256 << 10).min(limit as usize)];
+    let mut left = limit;
+    while left > 0 {
+        let want = buf.len().min(left as usize);
+        // SAFETY: buf is writable for `want` bytes.
+        let n = unsafe { sys::read(src, buf.as_mut_ptr() as *mut c_void, want) };
+        if n < 0 {
+            match sys::errno() {
+                sys::EINTR => continue,
+                e => return Err((REPLAY_READ, e)),
+            }
+        }
+        if n == 0 {
+            // The file is shorter than what was written to it.
+            return Err((REPLAY_READ, sys::EIO));
+        }
+        write_all(dst, &buf[..n as usize]).map_err(|e| (REPLAY_WRITE, e))?;
+        left -= n as u64;
+    }
+    Ok(())
+}
+
+/// Makes sure descriptors 0, 1 and 2 are open (on /dev/null when they were
+/// not), so that no file or socket dtee opens later lands on one of them.
+/// Returns a mask of the descriptors it opened.
+pub fn ensure_std_fds() -> Result<c_int, c_int> {
+    let mut opened = 0;
+    for fd in 0..3 {
+        // SAFETY: F_GETFD only inspects the descriptor.
+        if unsafe {
+            sys::fcntl(fd, 1 /* F_GETFD */)
+        } >= 0
+        {
+            continue;
+        }
+        let flags = if fd == 0 {
+            0 /* O_RDONLY */
+        } else {
+            sys::O_WRONLY
+        };
+        // SAFETY: the path is NUL-terminated; open takes the lowest free
+        // descriptor, which is `fd` since all lower ones are open.
+        let got = sys::check(unsafe { sys::open(c"/dev/null".as_ptr(), flags, 0) })?;
+        if got != fd {
+            close(got)?;
+            return Err(sys::EIO);
+        }
+        opened |= 1 << fd;
+    }
+    Ok(opened)
+}

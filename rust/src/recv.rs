@@ -1,0 +1,178 @@
+//! Batched receive: every datagram queued on the input socket, in order, each
+//! into its own slot of the caller's buffer, with its length and stream.
+
+use crate::signals;
+use crate::sockets::SENDERS;
+use crate::sys::{self, iovec, mmsghdr, msghdr, pollfd, sockaddr_un, POLLIN};
+use std::ffi::{c_int, c_uint, c_void};
+use std::ptr;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The most slots one call fills. The kernel queues at most
+/// net.unix.max_dgram_qlen + 1 datagrams (11 by default) before senders
+/// block, so this leaves room for a raised limit without large stack use.
+pub const MAX_SLOTS: usize = 64;
+
+pub const STREAM_FOREIGN: u8 = 0;
+pub const STREAM_STDOUT: u8 = 1;
+pub const STREAM_STDERR: u8 = 2;
+
+/// Bits of the `events` word.
+pub const EVENT_CHILD: u32 = 1;
+pub const EVENT_SIGNAL: u32 = 2;
+
+pub struct Batch<'a> {
+    pub buf: *mut u8,
+    pub slot_size: usize,
+    pub lens: &'a mut [u32],
+    pub streams: &'a mut [u8],
+}
+
+fn same_path(addr: &sockaddr_un, len: usize, expected: &sockaddr_un) -> bool {
+    let got = &addr.sun_path[..len.saturating_sub(2).min(addr.sun_path.len())];
+    let got = got.split(|&b| b == 0).next().unwrap_or(&[]);
+    let want = expected.sun_path.split(|&b| b == 0).next().unwrap_or(&[]);
+    !got.is_empty() && got == want
+}
+
+/// Takes whatever is queued without blocking. Ok(0) when nothing is.
+fn take_queued(sock: c_int, batch: &mut Batch) -> Result<usize, c_int> {
+    let slots = batch.lens.len().min(batch.streams.len()).min(MAX_SLOTS);
+    let mut names = [sockaddr_un {
+        sun_family: 0,
+        sun_path: [0; 108],
+    }; MAX_SLOTS];
+    let mut iovs: [iovec; MAX_SLOTS] = std::array::from_fn(|_| iovec {
+        iov_base: ptr::null_mut(),
+        iov_len: 0,
+    });
+    let mut msgs: [mmsghdr; MAX_SLOTS] = std::array::from_fn(|_| mmsghdr {
+        msg_hdr: msghdr {
+            msg_name: ptr::null_mut(),
+            msg_namelen: 0,
+            msg_iov: ptr::null_mut(),
+            msg_iovlen: 1,
+            msg_control: ptr::null_mut(),
+            msg_controllen: 0,
+            msg_flags: 0,
+        },
+        msg_len: 0,
+    });
+    for i in 0..slots {
+        // SAFETY: the caller guarantees buf holds `slots` slots of slot_size.
+        iovs[i].iov_base = unsafe { batch.buf.add(i * batch.slot_size) } as *mut c_void;
+        iovs[i].iov_len = batch.slot_size;
+        msgs[i].msg_hdr.msg_iov = &mut iovs[i];
+        msgs[i].msg_hdr.msg_name = &mut names[i] as *mut sockaddr_un as *mut c_void;
+        msgs[i].msg_hdr.msg_namelen = std::mem::size_of::<sockaddr_un>() as sys::socklen_t;
+    }
+    let n = loop {
+        // SAFETY: msgs[..slots] point at live iovecs, names and buffer slots.
+        let n = unsafe {
+            sys::recvmmsg(
+                sock,
+                msgs.as_mut_ptr(),
+                slots as c_uint,
+                sys::MSG_DONTWAIT,
+                ptr::null_mut(),
+            )
+        };
+        if n >= 0 {
+            break n as usize;
+        }
+        match sys::errno() {
+            sys::EINTR => continue,
+            sys::EAGAIN => return Ok(0),
+            e => return Err(e),
+        }
+    };
+    let senders = *SENDERS.lock().unwrap_or_else(|e| e.into_inner());
+    for i in 0..n {
+        let hdr = &msgs[i].msg_hdr;
+        batch.lens[i] = msgs[i].msg_len;
+        let len = hdr.msg_namelen as usize;
+        batch.streams[i] = match &senders {
+            // A truncated datagram cannot come from our senders, whose
+            // buffers are no larger than a slot: treat it as foreign.
+            _ if hdr.msg_flags & sys::MSG_TRUNC != 0 => STREAM_FOREIGN,
+            Some((out, _)) if same_path(&names[i], len, out) => STREAM_STDOUT,
+            Some((_, err)) if same_path(&names[i], len, err) => STREAM_STDERR,
+            _ => STREAM_FOREIGN,
+        };
+    }
+    Ok(n)
+}
+
+/// How many data-returning calls pass between looks at the child's pidfd.
+const CHILD_CHECK_INTERVAL: u32 = 16;
+static BUSY_CALLS: AtomicU32 = AtomicU32::new(0);
+
+fn readable(fd: c_int, timeout_ms: c_int) -> bool {
+    let mut pfd = pollfd { fd, events: POLLIN, revents: 0 };
+    // SAFETY: pfd is a live pollfd.
+    unsafe { sys::poll(&mut pfd, 1, timeout_ms) > 0 && pfd.revents != 0 }
+}
+
+/// Returns the number of datagrams received (possibly 0) and sets `events`.
+/// Blocks in poll() on the socket, the child's pidfd (when >= 0) and the
+/// signal self-pipe for at most `timeout_ms` (-1: no limit) when nothing is
+/// queued and no signal is pending.
+pub fn recv(
+    sock: c_int,
+    pidfd: c_int,
+    batch: &mut Batch,
+    timeout_ms: c_int,
+    events: &mut u32,
+) -> Result<usize, c_int> {
+    *events = 0;
+    // A pending signal is reported even while data keeps arriving, so that a
+    // chatty command cannot delay dtee's reaction to it.
+    if signals::pending() {
+        *events |= EVENT_SIGNAL;
+    }
+    let n = take_queued(sock, batch)?;
+    if n > 0 || *events != 0 {
+        // While data keeps coming the poll below never runs; look at the
+        // child now and then so that a grandchild that keeps writing cannot
+        // keep dtee reading after the command has exited.
+        if pidfd >= 0 && BUSY_CALLS.fetch_add(1, Ordering::Relaxed) % CHILD_CHECK_INTERVAL == 0 && readable(pidfd, 0) {
+            *events |= EVENT_CHILD;
+        }
+        return Ok(n);
+    }
+    let mut fds = [
+        pollfd {
+            fd: sock,
+            events: POLLIN,
+            revents: 0,
+        },
+        pollfd {
+            fd: pidfd,
+            events: POLLIN,
+            revents: 0,
+        },
+        pollfd {
+            fd: signals::wake_fd(),
+            events: POLLIN,
+            revents: 0,
+        },
+    ];
+    // SAFETY: fds is a live array of the length given; poll ignores negative fds.
+    let ready = unsafe { sys::poll(fds.as_mut_ptr(), fds.len() as u64, timeout_ms) };
+    if ready < 0 && sys::errno() != sys::EINTR {
+        return Err(sys::errno());
+    }
+    if fds[1].revents != 0 {
+        *events |= EVENT_CHILD;
+    }
+    if fds[2].revents != 0 {
+        signals::drain_wake_fd();
+    }
+    if signals::pending() {
+        *events |= EVENT_SIGNAL;
+    }
+    if fds[0].revents != 0 {
+        return take_queued(sock, batch);
+    }
+    Ok(0)
+}

@@ -1,0 +1,182 @@
+//! Signal dispositions, and a handler that turns caught signals into a
+//! pending set plus a byte on a self-pipe, so the receive loop's poll() wakes.
+
+use crate::sys::{self, sigaction_t, siginfo_t, sigset_t, SIGMAX, SIGPIPE};
+use std::ffi::{c_int, c_void};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+
+/// Caught signals not yet taken by the front end: bit N-1 for signal N.
+static PENDING: AtomicU64 = AtomicU64::new(0);
+/// Every signal whose disposition the shim changed; the command gets the
+/// default disposition for each of them (and for SIGPIPE).
+static TOUCHED: AtomicU64 = AtomicU64::new(0);
+static WAKE_READ: AtomicI32 = AtomicI32::new(-1);
+static WAKE_WRITE: AtomicI32 = AtomicI32::new(-1);
+
+pub const DISPOSITION_DEFAULT: c_int = 0;
+pub const DISPOSITION_IGNORE: c_int = 1;
+pub const DISPOSITION_CATCH: c_int = 2;
+
+fn bit(sig: c_int) -> u64 {
+    1u64 << (sig - 1)
+}
+
+extern "C" fn on_signal(sig: c_int, info: *mut siginfo_t, _context: *mut c_void) {
+    // SAFETY: the kernel passes a valid siginfo_t with SA_SIGINFO.
+    let info = unsafe { &*info };
+    // A write to a broken pipe raises SIGPIPE at the writer itself
+    // (SI_USER from our own pid); that write's EPIPE is handled where it
+    // happens, so only a SIGPIPE sent by someone else counts.
+    // SAFETY: getpid is async-signal-safe.
+    if sig == SIGPIPE && info.si_code == sys::SI_USER && info.si_pid == unsafe { sys::getpid() } {
+        return;
+    }
+    PENDING.fetch_or(bit(sig), Ordering::SeqCst);
+    // SAFETY: errno is saved and restored around write, which is
+    // async-signal-safe; the pipe is non-blocking so a full pipe only drops
+    // a wake-up byte that is not needed while another is unread.
+    unsafe {
+        let saved = *sys::__errno_location();
+        let byte = sig as u8;
+        sys::write(
+            WAKE_WRITE.load(Ordering::SeqCst),
+            &byte as *const u8 as *const c_void,
+            1,
+        );
+        *sys::__errno_location() = saved;
+    }
+}
+
+fn ensure_wake_pipe() -> Result<(), c_int> {
+    if WAKE_READ.load(Ordering::SeqCst) >= 0 {
+        return Ok(());
+    }
+    let mut fds = [-1 as c_int; 2];
+    // SAFETY: fds has room for the two descriptors pipe2 writes.
+    sys::check(unsafe { sys::pipe2(fds.as_mut_ptr(), sys::O_CLOEXEC | sys::O_NONBLOCK) })?;
+    WAKE_WRITE.store(fds[1], Ordering::SeqCst);
+    WAKE_READ.store(fds[0], Ordering::SeqCst);
+    Ok(())
+}
+
+pub fn wake_fd() -> c_int {
+    WAKE_READ.load(Ordering::SeqCst)
+}
+
+pub fn drain_wake_fd() {
+    let mut buf = [0u8; 64];
+    // SAFETY: buf is writable for its length; the pipe is non-blocking.
+    while unsafe { sys::read(wake_fd(), buf.as_mut_ptr() as *mut c_void, buf.len()) } > 0 {}
+}
+
+pub fn pending() -> bool {
+    PENDING.load(Ordering::SeqCst) != 0
+}
+
+/// The lowest pending signal, now no longer pending, or 0.
+pub fn take() -> c_int {
+    let mut current = PENDING.load(Ordering::SeqCst);
+    while current != 0 {
+        let lowest = current & current.wrapping_neg();
+        match PENDING.compare_exchange(
+            current,
+            current & !lowest,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        ) {
+            Ok(_) => return lowest.trailing_zeros() as c_int + 1,
+            Err(now) => current = now,
+        }
+    }
+    0
+}
+
+fn valid(sig: c_int) -> Result<(), c_int> {
+    if (1..=SIGMAX).contains(&sig) {
+        Ok(())
+    } else {
+        Err(sys::EINVAL)
+    }
+}
+
+fn empty_set() -> sigset_t {
+    let mut set = sigset_t { bits: [0; 16] };
+    // SAFETY: set is a valid sigset_t.
+    unsafe { sys::sigemptyset(&mut set) };
+    set
+}
+
+pub fn set(sig: c_int, disposition: c_int) -> Result<(), c_int> {
+    valid(sig)?;
+    let mut action = sigaction_t {
+        sa_handler: sys::SIG_DFL,
+        sa_mask: empty_set(),
+        sa_flags: 0,
+        sa_restorer: 0,
+    };
+    match disposition {
+        DISPOSITION_DEFAULT => {}
+        DISPOSITION_IGNORE => action.sa_handler = sys::SIG_IGN,
+        DISPOSITION_CATCH => {
+            ensure_wake_pipe()?;
+            action.sa_handler = on_signal as *const () as usize;
+            action.sa_flags = sys::SA_SIGINFO | sys::SA_RESTART;
+        }
+        _ => return Err(sys::EINVAL),
+    }
+    // SAFETY: action is fully initialised; the old action is not wanted.
+    sys::check(unsafe { sys::sigaction(sig, &action, std::ptr::null_mut()) })?;
+    TOUCHED.fetch_or(bit(sig), Ordering::SeqCst);
+    Ok(())
+}
+
+/// The signals the command must start with at their default disposition.
+fn defaults() -> u64 {
+    TOUCHED.load(Ordering::SeqCst) | bit(SIGPIPE)
+}
+
+pub fn spawn_defaults() -> sigset_t {
+    let mut set = empty_set();
+    let defaults = defaults();
+    for sig in 1..=SIGMAX {
+        if defaults & bit(sig) != 0 {
+            // SAFETY: set is a valid sigset_t; glibc refuses its reserved
+            // signals, which is harmless here.
+            unsafe { sys::sigaddset(&mut set, sig) };
+        }
+    }
+    set
+}
+
+pub fn empty_mask() -> sigset_t {
+    empty_set()
+}
+
+/// Dies by `sig` the way the default action would: returns only if that
+/// action does not end the process.
+pub fn die(sig: c_int) -> Result<(), c_int> {
+    set(sig, DISPOSITION_DEFAULT)?;
+    let mut set = empty_set();
+    // SAFETY: set is a valid sigset_t; unblocking in this thread and raising
+    // to it delivers the signal here before raise returns.
+    unsafe {
+        sys::sigaddset(&mut set, sig);
+        sys::pthread_sigmask(sys::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        sys::raise(sig);
+    }
+    Ok(())
+}
+
+/// Restores what a replaced process image should start with: every touched
+/// signal at its default and an empty mask (exec keeps SIG_IGN and the mask).
+pub fn reset_for_exec() {
+    let defaults = defaults();
+    for sig in 1..=SIGMAX {
+        if defaults & bit(sig) != 0 {
+            let _ = set(sig, DISPOSITION_DEFAULT);
+        }
+    }
+    let mask = empty_set();
+    // SAFETY: mask is a valid sigset_t.
+    unsafe { sys::pthread_sigmask(sys::SIG_SETMASK, &mask, std::ptr::null_mut()) };
+}

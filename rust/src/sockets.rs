@@ -1,0 +1,238 @@
+//! The input socket and the two output sockets the command writes to.
+//!
+//! All three are bound in a private directory so that the receiver can tell
+//! the streams apart by the sender's address; the files and the directory
+//! are removed as soon as the connections exist.
+
+use crate::sys::{self, sockaddr_un, AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET};
+use std::ffi::{c_char, c_int, c_void};
+use std::sync::Mutex;
+
+/// Which object a setup failure is about (reported as `fail[0]`).
+#[derive(Clone, Copy)]
+pub enum Who {
+    Directory = 0,
+    Input = 1,
+    Stdout = 2,
+    Stderr = 3,
+}
+
+/// Which step failed (reported as `fail[1]`), named as in SPEC A6.
+#[derive(Clone, Copy)]
+pub enum Op {
+    Open = 0,
+    Bind = 1,
+    Connect = 2,
+    Shutdown = 3,
+}
+
+pub struct Failure {
+    pub who: Who,
+    pub op: Op,
+    pub errno: c_int,
+}
+
+pub struct Opened {
+    pub input: c_int,
+    pub out: c_int,
+    pub err: c_int,
+    pub sndbuf: i64,
+    pub rcvbuf: i64,
+    pub max_write: i64,
+}
+
+/// Effective socket buffer the shim aims for. A datagram must fit the
+/// sender's buffer less 32 bytes, and its linear part must fit one kmalloc
+/// (4 MiB on Linux): beyond this size a larger buffer buys nothing but an
+/// ENOBUFS instead of the documented EMSGSIZE.
+const TARGET_BUFFER: c_int = 4 << 20;
+/// unix_dgram_sendmsg refuses `len > sk_sndbuf - 32`.
+const SNDBUF_OVERHEAD: i64 = 32;
+
+/// The addresses of the two output sockets, so that `recv` can attribute
+/// each datagram to a stream and drop those of any other sender.
+pub static SENDERS: Mutex<Option<(sockaddr_un, sockaddr_un)>> = Mutex::new(None);
+
+fn address(dir: &[u8], leaf: u8) -> Result<sockaddr_un, c_int> {
+    let mut addr = sockaddr_un {
+        sun_family: AF_UNIX as u16,
+        sun_path: [0; 108],
+    };
+    // One byte for '/', one for the leaf, one for the terminating NUL.
+    if dir.len() + 3 > addr.sun_path.len() {
+        return Err(sys::ENAMETOOLONG);
+    }
+    addr.sun_path[..dir.len()].copy_from_slice(dir);
+    addr.sun_path[dir.len()] = b'/';
+    addr.sun_path[dir.len() + 1] = leaf;
+    Ok(addr)
+}
+
+fn addr_len(addr: &sockaddr_un) -> sys::socklen_t {
+    let path = addr
+        .sun_path
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(addr.sun_path.len());
+    (2 + path + 1) as sys::socklen_t
+}
+
+fn sockopt(fd: c_int, name: c_int) -> i64 {
+    let mut value: c_int = 0;
+    let mut len = std::mem::size_of::<c_int>() as sys::socklen_t;
+    // SAFETY: value and len are valid for writes of the sizes given.
+    let ret = unsafe {
+        sys::getsockopt(
+            fd,
+            SOL_SOCKET,
+            name,
+            &mut value as *mut c_int as *mut c_void,
+            &mut len,
+        )
+    };
+    if ret < 0 {
+        0
+    } else {
+        value as i64
+    }
+}
+
+/// Raises a buffer to TARGET_BUFFER: first past the system maximum when
+/// privileged, else up to net.core.[wr]mem_max. Failures are not errors: the
+/// kernel's default (never below max(PIPE_BUF, BUFSIZ)) stays in force.
+fn raise_buffer(fd: c_int, force: c_int, plain: c_int) -> i64 {
+    if sockopt(fd, plain) < TARGET_BUFFER as i64 {
+        // The kernel doubles the value it is given to allow for overhead.
+        let half: c_int = TARGET_BUFFER / 2;
+        let ptr = &half as *const c_int as *const c_void;
+        let len = std::mem::size_of::<c_int>() as sys::socklen_t;
+        // SAFETY: ptr points to a live c_int of the length given.
+        unsafe {
+            if sys::setsockopt(fd, SOL_SOCKET, force, ptr, len) < 0 {
+                sys::setsockopt(fd, SOL_SOCKET, plain, ptr, len);
+            }
+        }
+    }
+    sockopt(fd, plain)
+}
+
+/// Everything created so far, undone on failure.
+struct Setup {
+    dir: Vec<u8>,
+    files: Vec<sockaddr_un>,
+    fds: Vec<c_int>,
+}
+
+impl Setup {
+    fn socket(&mut self, who: Who) -> Result<c_int, Failure> {
+        // SAFETY: plain system call with constant arguments.
+        let fd = sys::check(unsafe { sys::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0) })
+            .map_err(|errno| Failure {
+                who,
+                op: Op::Open,
+                errno,
+            })?;
+        self.fds.push(fd);
+        Ok(fd)
+    }
+
+    fn bind(&mut self, fd: c_int, who: Who, leaf: u8) -> Result<sockaddr_un, Failure> {
+        let fail = |errno| Failure {
+            who,
+            op: Op::Bind,
+            errno,
+        };
+        let addr = address(&self.dir, leaf).map_err(fail)?;
+        // SAFETY: addr is a valid sockaddr_un of the length given.
+        sys::check(unsafe { sys::bind(fd, &addr, addr_len(&addr)) }).map_err(fail)?;
+        self.files.push(addr);
+        Ok(addr)
+    }
+
+    fn output(
+        &mut self,
+        who: Who,
+        leaf: u8,
+        input: &sockaddr_un,
+    ) -> Result<(c_int, sockaddr_un), Failure> {
+        let fd = self.socket(who)?;
+        let addr = self.bind(fd, who, leaf)?;
+        raise_buffer(fd, sys::SO_SNDBUFFORCE, sys::SO_SNDBUF);
+        // SAFETY: input is a valid sockaddr_un of the length given.
+        sys::check(unsafe { sys::connect(fd, input, addr_len(input)) }).map_err(|errno| {
+            Failure {
+                who,
+                op: Op::Connect,
+                errno,
+            }
+        })?;
+        // SAFETY: plain system call on a socket we own.
+        sys::check(unsafe { sys::shutdown(fd, sys::SHUT_RD) }).map_err(|errno| Failure {
+            who,
+            op: Op::Shutdown,
+            errno,
+        })?;
+        Ok((fd, addr))
+    }
+
+    /// Removes the socket files and the directory; the sockets stay usable.
+    fn remove_names(&mut self) {
+        for addr in self.files.drain(..) {
+            // SAFETY: sun_path is NUL-terminated (address() leaves room).
+            unsafe { sys::unlink(addr.sun_path.as_ptr() as *const c_char) };
+        }
+        let mut dir = self.dir.clone();
+        dir.push(0);
+        // SAFETY: dir is NUL-terminated.
+        unsafe { sys::rmdir(dir.as_ptr() as *const c_char) };
+    }
+}
+
+/// Creates the directory from `template` (a NUL-terminated mkdtemp pattern,
+/// rewritten in place to the name used) and the three connected sockets.
+pub fn open(template: &mut [u8]) -> Result<Opened, Failure> {
+    // SAFETY: the caller guarantees template is NUL-terminated and writable.
+    if unsafe { sys::mkdtemp(template.as_mut_ptr() as *mut c_char) }.is_null() {
+        return Err(Failure {
+            who: Who::Directory,
+            op: Op::Open,
+            errno: sys::errno(),
+        });
+    }
+    let dir_len = template
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(template.len());
+    let mut setup = Setup {
+        dir: template[..dir_len].to_vec(),
+        files: Vec::new(),
+        fds: Vec::new(),
+    };
+    let result = build(&mut setup);
+    setup.remove_names();
+    if result.is_err() {
+        for fd in setup.fds.drain(..) {
+            // SAFETY: fd was opened by this setup and is not used elsewhere.
+            unsafe { sys::close(fd) };
+        }
+    }
+    result
+}
+
+fn build(setup: &mut Setup) -> Result<Opened, Failure> {
+    let input = setup.socket(Who::Input)?;
+    let input_addr = setup.bind(input, Who::Input, b'i')?;
+    let rcvbuf = raise_buffer(input, sys::SO_RCVBUFFORCE, sys::SO_RCVBUF);
+    let (out, out_addr) = setup.output(Who::Stdout, b'o', &input_addr)?;
+    let (err, err_addr) = setup.output(Who::Stderr, b'e', &input_addr)?;
+    let sndbuf = sockopt(out, sys::SO_SNDBUF).min(sockopt(err, sys::SO_SNDBUF));
+    *SENDERS.lock().unwrap_or_else(|e| e.into_inner()) = Some((out_addr, err_addr));
+    Ok(Opened {
+        input,
+        out,
+        err,
+        sndbuf,
+        rcvbuf,
+        max_write: sndbuf - SNDBUF_OVERHEAD,
+    })
+}

@@ -1,0 +1,244 @@
+//! The few C library functions, types and constants the shim needs.
+//!
+//! Declared by hand because crates.io (and so the `libc` crate) is out of
+//! reach. Layouts and values are those of Linux with glibc on 64-bit targets
+//! (x86_64 and aarch64 share every one used here).
+#![allow(non_camel_case_types)]
+
+use std::ffi::{c_char, c_int, c_long, c_short, c_uint, c_void};
+
+pub type pid_t = c_int;
+pub type socklen_t = c_uint;
+pub type size_t = usize;
+pub type ssize_t = isize;
+pub type mode_t = c_uint;
+
+pub const EINTR: c_int = 4;
+pub const EIO: c_int = 5;
+pub const EAGAIN: c_int = 11;
+pub const EINVAL: c_int = 22;
+pub const ENAMETOOLONG: c_int = 36;
+pub const ENOTRECOVERABLE: c_int = 131;
+
+pub const AF_UNIX: c_int = 1;
+pub const SOCK_DGRAM: c_int = 2;
+pub const SOCK_CLOEXEC: c_int = 0o2000000;
+pub const SOL_SOCKET: c_int = 1;
+pub const SO_SNDBUF: c_int = 7;
+pub const SO_RCVBUF: c_int = 8;
+pub const SO_SNDBUFFORCE: c_int = 32;
+pub const SO_RCVBUFFORCE: c_int = 33;
+pub const SHUT_RD: c_int = 0;
+pub const MSG_DONTWAIT: c_int = 0x40;
+pub const MSG_TRUNC: c_int = 0x20;
+
+pub const O_WRONLY: c_int = 1;
+pub const O_CREAT: c_int = 0o100;
+pub const O_NOCTTY: c_int = 0o400;
+pub const O_TRUNC: c_int = 0o1000;
+pub const O_APPEND: c_int = 0o2000;
+pub const O_NONBLOCK: c_int = 0o4000;
+pub const O_CLOEXEC: c_int = 0o2000000;
+pub const F_GETFL: c_int = 3;
+pub const F_SETFL: c_int = 4;
+
+pub const POLLIN: c_short = 1;
+pub const WNOHANG: c_int = 1;
+
+pub const SIG_DFL: usize = 0;
+pub const SIG_IGN: usize = 1;
+pub const SA_SIGINFO: c_int = 4;
+pub const SA_RESTART: c_int = 0x1000_0000;
+pub const SIG_UNBLOCK: c_int = 1;
+pub const SIG_SETMASK: c_int = 2;
+pub const SI_USER: c_int = 0;
+pub const SIGPIPE: c_int = 13;
+/// Highest signal number the kernel knows (_NSIG - 1).
+pub const SIGMAX: c_int = 64;
+
+pub const POSIX_SPAWN_SETSIGDEF: c_short = 0x04;
+pub const POSIX_SPAWN_SETSIGMASK: c_short = 0x08;
+
+pub const SYS_PIDFD_OPEN: c_long = 434;
+
+#[repr(C)]
+pub struct iovec {
+    pub iov_base: *mut c_void,
+    pub iov_len: size_t,
+}
+
+#[repr(C)]
+pub struct msghdr {
+    pub msg_name: *mut c_void,
+    pub msg_namelen: socklen_t,
+    pub msg_iov: *mut iovec,
+    pub msg_iovlen: size_t,
+    pub msg_control: *mut c_void,
+    pub msg_controllen: size_t,
+    pub msg_flags: c_int,
+}
+
+#[repr(C)]
+pub struct mmsghdr {
+    pub msg_hdr: msghdr,
+    pub msg_len: c_uint,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct sockaddr_un {
+    pub sun_family: u16,
+    pub sun_path: [u8; 108],
+}
+
+#[repr(C)]
+pub struct pollfd {
+    pub fd: c_int,
+    pub events: c_short,
+    pub revents: c_short,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct sigset_t {
+    pub bits: [u64; 16],
+}
+
+#[repr(C)]
+pub struct siginfo_t {
+    pub si_signo: c_int,
+    pub si_errno: c_int,
+    pub si_code: c_int,
+    _pad0: c_int,
+    pub si_pid: pid_t,
+    _rest: [c_int; 27],
+}
+
+#[repr(C)]
+pub struct sigaction_t {
+    pub sa_handler: usize,
+    pub sa_mask: sigset_t,
+    pub sa_flags: c_int,
+    pub sa_restorer: usize,
+}
+
+/// Opaque glibc spawn objects, sized generously (glibc: 80 and 336 bytes)
+/// and aligned for the pointers they hold.
+#[repr(C, align(8))]
+pub struct posix_spawn_file_actions_t {
+    _opaque: [u8; 128],
+}
+#[repr(C, align(8))]
+pub struct posix_spawnattr_t {
+    _opaque: [u8; 512],
+}
+
+impl posix_spawn_file_actions_t {
+    pub const fn zeroed() -> Self {
+        Self { _opaque: [0; 128] }
+    }
+}
+impl posix_spawnattr_t {
+    pub const fn zeroed() -> Self {
+        Self { _opaque: [0; 512] }
+    }
+}
+
+extern "C" {
+    pub static environ: *const *const c_char;
+
+    pub fn __errno_location() -> *mut c_int;
+    pub fn strerror_r(errnum: c_int, buf: *mut c_char, len: size_t) -> *mut c_char;
+    pub fn strsignal(sig: c_int) -> *const c_char;
+
+    pub fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int;
+    pub fn bind(fd: c_int, addr: *const sockaddr_un, len: socklen_t) -> c_int;
+    pub fn connect(fd: c_int, addr: *const sockaddr_un, len: socklen_t) -> c_int;
+    pub fn shutdown(fd: c_int, how: c_int) -> c_int;
+    pub fn setsockopt(
+        fd: c_int,
+        level: c_int,
+        name: c_int,
+        val: *const c_void,
+        len: socklen_t,
+    ) -> c_int;
+    pub fn getsockopt(
+        fd: c_int,
+        level: c_int,
+        name: c_int,
+        val: *mut c_void,
+        len: *mut socklen_t,
+    ) -> c_int;
+    pub fn recvmmsg(
+        fd: c_int,
+        msgs: *mut mmsghdr,
+        vlen: c_uint,
+        flags: c_int,
+        timeout: *mut c_void,
+    ) -> c_int;
+
+    pub fn mkdtemp(template: *mut c_char) -> *mut c_char;
+    pub fn mkostemp(template: *mut c_char, flags: c_int) -> c_int;
+    pub fn unlink(path: *const c_char) -> c_int;
+    pub fn rmdir(path: *const c_char) -> c_int;
+    pub fn open(path: *const c_char, flags: c_int, mode: mode_t) -> c_int;
+    pub fn close(fd: c_int) -> c_int;
+    pub fn read(fd: c_int, buf: *mut c_void, len: size_t) -> ssize_t;
+    pub fn write(fd: c_int, buf: *const c_void, len: size_t) -> ssize_t;
+    pub fn writev(fd: c_int, iov: *const iovec, cnt: c_int) -> ssize_t;
+    pub fn lseek(fd: c_int, off: i64, whence: c_int) -> i64;
+    pub fn fcntl(fd: c_int, cmd: c_int, ...) -> c_int;
+    pub fn pipe2(fds: *mut c_int, flags: c_int) -> c_int;
+    pub fn poll(fds: *mut pollfd, n: u64, timeout: c_int) -> c_int;
+
+    pub fn getpid() -> pid_t;
+    pub fn syscall(num: c_long, ...) -> c_long;
+    pub fn waitpid(pid: pid_t, status: *mut c_int, options: c_int) -> pid_t;
+    pub fn raise(sig: c_int) -> c_int;
+    pub fn execvp(file: *const c_char, argv: *const *const c_char) -> c_int;
+
+    pub fn sigemptyset(set: *mut sigset_t) -> c_int;
+    pub fn sigaddset(set: *mut sigset_t, sig: c_int) -> c_int;
+    pub fn sigaction(sig: c_int, act: *const sigaction_t, old: *mut sigaction_t) -> c_int;
+    pub fn pthread_sigmask(how: c_int, set: *const sigset_t, old: *mut sigset_t) -> c_int;
+
+    pub fn posix_spawn_file_actions_init(fa: *mut posix_spawn_file_actions_t) -> c_int;
+    pub fn posix_spawn_file_actions_destroy(fa: *mut posix_spawn_file_actions_t) -> c_int;
+    pub fn posix_spawn_file_actions_adddup2(
+        fa: *mut posix_spawn_file_actions_t,
+        fd: c_int,
+        newfd: c_int,
+    ) -> c_int;
+    pub fn posix_spawnattr_init(attr: *mut posix_spawnattr_t) -> c_int;
+    pub fn posix_spawnattr_destroy(attr: *mut posix_spawnattr_t) -> c_int;
+    pub fn posix_spawnattr_setflags(attr: *mut posix_spawnattr_t, flags: c_short) -> c_int;
+    pub fn posix_spawnattr_setsigdefault(
+        attr: *mut posix_spawnattr_t,
+        set: *const sigset_t,
+    ) -> c_int;
+    pub fn posix_spawnattr_setsigmask(attr: *mut posix_spawnattr_t, set: *const sigset_t) -> c_int;
+    pub fn posix_spawnp(
+        pid: *mut pid_t,
+        file: *const c_char,
+        fa: *const posix_spawn_file_actions_t,
+        attr: *const posix_spawnattr_t,
+        argv: *const *const c_char,
+        envp: *const *const c_char,
+    ) -> c_int;
+}
+
+/// The calling thread's errno.
+pub fn errno() -> c_int {
+    // SAFETY: __errno_location always returns a valid pointer to this
+    // thread's errno.
+    unsafe { *__errno_location() }
+}
+
+/// Turns a C-style `-1 and errno` result into `Err(errno)`.
+pub fn check(ret: c_int) -> Result<c_int, c_int> {
+    if ret < 0 {
+        Err(errno())
+    } else {
+        Ok(ret)
+    }
+}

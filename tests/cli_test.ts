@@ -1,0 +1,752 @@
+import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
+import {
+  EX_USAGE,
+  helpText,
+  isCronName,
+  type Options,
+  type OutputSpec,
+  parse,
+  type ParseResult,
+  programName,
+  VERSION,
+  versionText,
+} from "../lib/cli.ts";
+
+function run(args: string[], name = "dtee"): Options {
+  const r = parse(args, name);
+  if (r.action !== "run") throw new Error(`expected run, got ${JSON.stringify(r)}`);
+  return r.options;
+}
+
+function exit(status: number, stdout: string, stderr: string): ParseResult {
+  return { action: "exit", status, stdout, stderr };
+}
+
+function usageError(message: string, name = "dtee"): ParseResult {
+  return exit(64, "", `${name}: ${message}\nTry '${name} -h' for more information.\n`);
+}
+
+function debug(args: string[], name = "dtee"): string {
+  const r = parse(["--debug-options", ...args], name);
+  deepStrictEqual({ ...r, stdout: "" }, exit(0, "", ""));
+  return (r as { stdout: string }).stdout;
+}
+
+const out = (path: string, append = true): OutputSpec => ({ path, stream: "stdout", append });
+const err = (path: string, append = true): OutputSpec => ({ path, stream: "stderr", append });
+const both = (path: string, append = true): OutputSpec => ({ path, stream: "combined", append });
+
+const HELP = `Usage: dtee [OPTION]... COMMAND [ARG]...
+
+Run COMMAND with its standard output and standard error copied to each FILE,
+in the order they were written, while passing both through to standard output
+and standard error as usual.
+
+Output files:
+  -o [ --out-append ] FILE         add standard output to the end of FILE
+  -O [ --out-overwrite ] FILE      replace FILE with standard output
+  -e [ --err-append ] FILE         add standard error to the end of FILE
+  -E [ --err-overwrite ] FILE      replace FILE with standard error
+  -c [ --combined-append ] FILE    add both streams in order to the end of FILE
+  -C [ --combined-overwrite ] FILE replace FILE with both streams in order
+
+Options:
+  -i [ --ignore-interrupts ]       ignore SIGINT; the command still receives it
+  -q [ --cron ]                    cron mode: stay silent unless the command
+                                   writes to standard error or exits with a
+                                   non-zero status
+
+Miscellaneous:
+  -h [ --help ]                    show this help and exit
+  -V [ --version ]                 show the version and licence and exit
+
+`;
+
+const CRONTY_HELP = `Usage: /usr/bin/cronty [OPTION]... COMMAND [ARG]...
+
+Run COMMAND with its standard output and standard error copied to each FILE,
+printing nothing unless the command writes to standard error or exits with a
+non-zero status; then everything it wrote is printed as usual, followed by a
+line on standard error that gives its exit status.
+
+Output files:
+  -o [ --out-append ] FILE         add standard output to the end of FILE
+  -O [ --out-overwrite ] FILE      replace FILE with standard output
+  -e [ --err-append ] FILE         add standard error to the end of FILE
+  -E [ --err-overwrite ] FILE      replace FILE with standard error
+  -c [ --combined-append ] FILE    add both streams in order to the end of FILE
+  -C [ --combined-overwrite ] FILE replace FILE with both streams in order
+
+Options:
+  -i [ --ignore-interrupts ]       ignore SIGINT; the command still receives it
+
+Miscellaneous:
+  -h [ --help ]                    show this help and exit
+  -V [ --version ]                 show the version and licence and exit
+
+`;
+
+const VERSION_TEXT = `dtee 0.1.0
+Copyright 2026  dtee for Deno authors
+Licence MIT: <https://opensource.org/license/mit>.
+This program comes with ABSOLUTELY NO WARRANTY, to the extent permitted by law.
+This is free software: you are free to change and redistribute it.
+`;
+
+// --- plain runs ---
+
+Deno.test("a bare command runs with defaults", () => {
+  deepStrictEqual(run(["ls"]), {
+    outputs: [],
+    ignoreInterrupts: false,
+    cron: false,
+    command: ["ls"],
+  });
+});
+
+Deno.test("everything after the command word belongs to the command", () => {
+  deepStrictEqual(run(["ls", "-la"]).command, ["ls", "-la"]);
+  deepStrictEqual(run(["ls", "-o", "x", "--help", "--", "-q"]).command, [
+    "ls",
+    "-o",
+    "x",
+    "--help",
+    "--",
+    "-q",
+  ]);
+  deepStrictEqual(run(["-q", "ls", "--bogus"]), {
+    outputs: [],
+    ignoreInterrupts: false,
+    cron: true,
+    command: ["ls", "--bogus"],
+  });
+});
+
+Deno.test("-- ends the options and is dropped; a later -- goes to the command", () => {
+  deepStrictEqual(run(["--", "ls"]).command, ["ls"]);
+  deepStrictEqual(run(["--", "-q"]).command, ["-q"]);
+  deepStrictEqual(run(["--", "--", "x"]).command, ["--", "x"]);
+  deepStrictEqual(run(["-i", "--", "ls", "--", "-la"]), {
+    outputs: [],
+    ignoreInterrupts: true,
+    cron: false,
+    command: ["ls", "--", "-la"],
+  });
+  deepStrictEqual(run(["--", ""]).command, [""]);
+});
+
+Deno.test("-- with nothing after it is a missing command", () => {
+  deepStrictEqual(parse(["--"], "dtee"), exit(64, HELP, ""));
+  deepStrictEqual(parse(["-q", "--"], "dtee"), exit(64, HELP, ""));
+});
+
+Deno.test("an empty word ends the options and is the command", () => {
+  deepStrictEqual(run([""]).command, [""]);
+  deepStrictEqual(run(["", "-q"]), {
+    outputs: [],
+    ignoreInterrupts: false,
+    cron: false,
+    command: ["", "-q"],
+  });
+  deepStrictEqual(run(["-i", "", "--", "x"]).command, ["", "--", "x"]);
+});
+
+Deno.test("a lone - is the command word, and options after it are its arguments", () => {
+  deepStrictEqual(run(["-"]).command, ["-"]);
+  deepStrictEqual(run(["-q", "-", "-o", "x"]), {
+    outputs: [],
+    ignoreInterrupts: false,
+    cron: true,
+    command: ["-", "-o", "x"],
+  });
+});
+
+Deno.test("command words keep their exact content", () => {
+  const words = ["é", "a b", "\n", "--x=y", "=", "😀", "x".repeat(100_000)];
+  deepStrictEqual(run(["--", ...words]).command, words);
+  deepStrictEqual(run(["cmd", ...words]).command, ["cmd", ...words]);
+});
+
+// --- output options ---
+
+Deno.test("each output option, short form, value as the next word", () => {
+  deepStrictEqual(run(["-o", "a", "x"]).outputs, [out("a")]);
+  deepStrictEqual(run(["-O", "a", "x"]).outputs, [out("a", false)]);
+  deepStrictEqual(run(["-e", "a", "x"]).outputs, [err("a")]);
+  deepStrictEqual(run(["-E", "a", "x"]).outputs, [err("a", false)]);
+  deepStrictEqual(run(["-c", "a", "x"]).outputs, [both("a")]);
+  deepStrictEqual(run(["-C", "a", "x"]).outputs, [both("a", false)]);
+});
+
+Deno.test("each output option, long form, both value styles", () => {
+  const cases: [string, OutputSpec][] = [
+    ["out-append", out("f")],
+    ["out-overwrite", out("f", false)],
+    ["err-append", err("f")],
+    ["err-overwrite", err("f", false)],
+    ["combined-append", both("f")],
+    ["combined-overwrite", both("f", false)],
+  ];
+  for (const [long, spec] of cases) {
+    deepStrictEqual(run([`--${long}`, "f", "x"]).outputs, [spec]);
+    deepStrictEqual(run([`--${long}=f`, "x"]).outputs, [spec]);
+  }
+});
+
+Deno.test("attached short values", () => {
+  deepStrictEqual(run(["-ofile", "x"]).outputs, [out("file")]);
+  deepStrictEqual(run(["-o=file", "x"]).outputs, [out("=file")]);
+  deepStrictEqual(run(["-o-q", "x"]).outputs, [out("-q")]);
+  deepStrictEqual(run(["-Oé😀", "x"]).outputs, [out("é😀", false)]);
+});
+
+Deno.test("--name=value splits at the first =", () => {
+  deepStrictEqual(run(["--out-append=a=b", "x"]).outputs, [out("a=b")]);
+  deepStrictEqual(run(["--err-append==", "x"]).outputs, [err("=")]);
+});
+
+Deno.test("--name= gives an empty value", () => {
+  deepStrictEqual(run(["--out-append=", "x"]).outputs, [out("")]);
+});
+
+Deno.test("a value is always the next word, even when empty or starting with -", () => {
+  deepStrictEqual(run(["-o", "", "x"]).outputs, [out("")]);
+  deepStrictEqual(run(["-o", "--", "x"]), {
+    outputs: [out("--")],
+    ignoreInterrupts: false,
+    cron: false,
+    command: ["x"],
+  });
+  deepStrictEqual(run(["-o", "-q", "x"]), {
+    outputs: [out("-q")],
+    ignoreInterrupts: false,
+    cron: false,
+    command: ["x"],
+  });
+  deepStrictEqual(run(["--err-overwrite", "--help", "x"]).outputs, [err("--help", false)]);
+  deepStrictEqual(run(["--combined-append", "-", "x"]).outputs, [both("-")]);
+  deepStrictEqual(run(["-c", "--bogus", "x"]).outputs, [both("--bogus")]);
+  deepStrictEqual(run(["--out-append", "", "x"]).outputs, [out("")]);
+});
+
+Deno.test("repeated output options keep every value, in order across kinds", () => {
+  deepStrictEqual(
+    run([
+      "-o",
+      "1",
+      "--err-overwrite=2",
+      "-C3",
+      "-o",
+      "1",
+      "--combined-append",
+      "4",
+      "-qE5",
+      "--out-overwrite",
+      "6",
+      "-e7",
+      "-io8",
+      "cmd",
+    ]),
+    {
+      outputs: [
+        out("1"),
+        err("2", false),
+        both("3", false),
+        out("1"),
+        both("4"),
+        err("5", false),
+        out("6", false),
+        err("7"),
+        out("8"),
+      ],
+      ignoreInterrupts: true,
+      cron: true,
+      command: ["cmd"],
+    },
+  );
+});
+
+// --- flags and groups ---
+
+Deno.test("flags, short and long", () => {
+  deepStrictEqual(run(["-i", "x"]).ignoreInterrupts, true);
+  deepStrictEqual(run(["--ignore-interrupts", "x"]).ignoreInterrupts, true);
+  deepStrictEqual(run(["-q", "x"]).cron, true);
+  deepStrictEqual(run(["--cron", "x"]).cron, true);
+  deepStrictEqual(run(["x"]).ignoreInterrupts, false);
+  deepStrictEqual(run(["x"]).cron, false);
+});
+
+Deno.test("flags may be repeated", () => {
+  deepStrictEqual(run(["-q", "-q", "--cron", "-qq", "-ii", "--ignore-interrupts", "x"]), {
+    outputs: [],
+    ignoreInterrupts: true,
+    cron: true,
+    command: ["x"],
+  });
+});
+
+Deno.test("grouped short options", () => {
+  deepStrictEqual(run(["-qi", "x"]), {
+    outputs: [],
+    ignoreInterrupts: true,
+    cron: true,
+    command: ["x"],
+  });
+  deepStrictEqual(run(["-qo", "file", "x"]), {
+    outputs: [out("file")],
+    ignoreInterrupts: false,
+    cron: true,
+    command: ["x"],
+  });
+  deepStrictEqual(run(["-qofile", "x"]).outputs, [out("file")]);
+  // The value swallows the rest of the group, option letters included.
+  deepStrictEqual(run(["-oqi", "x"]), {
+    outputs: [out("qi")],
+    ignoreInterrupts: false,
+    cron: false,
+    command: ["x"],
+  });
+  deepStrictEqual(run(["-iqC", "", "x"]), {
+    outputs: [both("", false)],
+    ignoreInterrupts: true,
+    cron: true,
+    command: ["x"],
+  });
+});
+
+// --- errors ---
+
+Deno.test("unknown long options are reported as given", () => {
+  deepStrictEqual(parse(["--bogus"], "dtee"), usageError("unrecognised option '--bogus'"));
+  deepStrictEqual(parse(["--bogus=1", "x"], "dtee"), usageError("unrecognised option '--bogus=1'"));
+  deepStrictEqual(parse(["--=x", "y"], "dtee"), usageError("unrecognised option '--=x'"));
+  deepStrictEqual(parse(["---", "y"], "dtee"), usageError("unrecognised option '---'"));
+  deepStrictEqual(parse(["--Cron", "y"], "dtee"), usageError("unrecognised option '--Cron'"));
+  deepStrictEqual(parse(["--é", "y"], "dtee"), usageError("unrecognised option '--é'"));
+});
+
+Deno.test("long names cannot be abbreviated", () => {
+  for (const word of ["--cro", "--out", "--out-app", "--ignore", "--help-", "--ver", "--debug"]) {
+    deepStrictEqual(parse([word, "x"], "dtee"), usageError(`unrecognised option '${word}'`));
+  }
+  deepStrictEqual(parse(["--out=f", "x"], "dtee"), usageError("unrecognised option '--out=f'"));
+});
+
+Deno.test("unknown short options, alone and in a group, report the bad character", () => {
+  deepStrictEqual(parse(["-x"], "dtee"), usageError("unrecognised option '-x'"));
+  deepStrictEqual(parse(["-qx", "ls"], "dtee"), usageError("unrecognised option '-x'"));
+  deepStrictEqual(parse(["-iqxo", "f", "ls"], "dtee"), usageError("unrecognised option '-x'"));
+  deepStrictEqual(parse(["-=", "ls"], "dtee"), usageError("unrecognised option '-='"));
+  deepStrictEqual(parse(["-qé", "ls"], "dtee"), usageError("unrecognised option '-é'"));
+  deepStrictEqual(parse(["-😀", "ls"], "dtee"), usageError("unrecognised option '-😀'"));
+  // --debug-options has no short form.
+  deepStrictEqual(parse(["-d", "ls"], "dtee"), usageError("unrecognised option '-d'"));
+});
+
+Deno.test("missing values name the long option whichever form was used", () => {
+  const cases: [string, string][] = [
+    ["-o", "out-append"],
+    ["-O", "out-overwrite"],
+    ["-e", "err-append"],
+    ["-E", "err-overwrite"],
+    ["-c", "combined-append"],
+    ["-C", "combined-overwrite"],
+  ];
+  for (const [short, long] of cases) {
+    const expected = usageError(`the required argument for option '--${long}' is missing`);
+    deepStrictEqual(parse([short], "dtee"), expected);
+    deepStrictEqual(parse([`-qi${short[1]}`], "dtee"), expected);
+    deepStrictEqual(parse([`--${long}`], "dtee"), expected);
+    deepStrictEqual(parse(["-o", "f", "-i", `--${long}`], "dtee"), expected);
+  }
+});
+
+Deno.test("a flag given a value is an error", () => {
+  for (const long of ["cron", "ignore-interrupts", "help", "version", "debug-options"]) {
+    const expected = usageError(`option '--${long}' does not take any arguments`);
+    deepStrictEqual(parse([`--${long}=1`, "x"], "dtee"), expected);
+    deepStrictEqual(parse([`--${long}=`, "x"], "dtee"), expected);
+  }
+});
+
+Deno.test("error messages use NAME as given", () => {
+  deepStrictEqual(
+    parse(["-x"], "/usr/local/bin/cronty"),
+    usageError("unrecognised option '-x'", "/usr/local/bin/cronty"),
+  );
+  deepStrictEqual(
+    parse(["-o"], "./dtee"),
+    usageError("the required argument for option '--out-append' is missing", "./dtee"),
+  );
+});
+
+Deno.test("the first error wins and nothing after it is looked at", () => {
+  deepStrictEqual(parse(["-x", "--bogus"], "dtee"), usageError("unrecognised option '-x'"));
+  deepStrictEqual(parse(["--bogus", "-x"], "dtee"), usageError("unrecognised option '--bogus'"));
+  deepStrictEqual(
+    parse(["--cron=1", "-o"], "dtee"),
+    usageError("option '--cron' does not take any arguments"),
+  );
+});
+
+// --- precedence ---
+
+Deno.test("--help prints the usage on stdout and exits 0", () => {
+  deepStrictEqual(parse(["--help"], "dtee"), exit(0, HELP, ""));
+  deepStrictEqual(parse(["-h"], "dtee"), exit(0, HELP, ""));
+  deepStrictEqual(parse(["-h", "ls"], "dtee"), exit(0, HELP, ""));
+  deepStrictEqual(parse(["-qh", "-o", "f"], "dtee"), exit(0, HELP, ""));
+  deepStrictEqual(parse(["ls", "--help"], "dtee").action, "run");
+});
+
+Deno.test("--version prints the version on stdout and exits 0", () => {
+  deepStrictEqual(parse(["--version"], "dtee"), exit(0, VERSION_TEXT, ""));
+  deepStrictEqual(parse(["-V", "ls"], "dtee"), exit(0, VERSION_TEXT, ""));
+  // Always "dtee", whatever the name.
+  deepStrictEqual(parse(["-V"], "/usr/bin/cronty"), exit(0, VERSION_TEXT, ""));
+  deepStrictEqual(versionText(), VERSION_TEXT);
+  deepStrictEqual(VERSION, "0.1.0");
+});
+
+Deno.test("precedence: help, version, debug-options, missing command", () => {
+  const all = ["--debug-options", "-V", "-h"];
+  deepStrictEqual(parse(all, "dtee"), exit(0, HELP, ""));
+  deepStrictEqual(parse(["-V", "--help"], "dtee"), exit(0, HELP, ""));
+  deepStrictEqual(parse(["--debug-options", "-V"], "dtee"), exit(0, VERSION_TEXT, ""));
+  deepStrictEqual(parse(["--debug-options"], "dtee"), exit(0, "debug-options=1\n", ""));
+  deepStrictEqual(parse([], "dtee"), exit(64, HELP, ""));
+  deepStrictEqual(parse(["-q", "-o", "f"], "dtee"), exit(64, HELP, ""));
+});
+
+Deno.test("grammar errors come before help, version and debug-options", () => {
+  for (const flag of ["-h", "-V", "--debug-options"]) {
+    deepStrictEqual(parse([flag, "-x"], "dtee"), usageError("unrecognised option '-x'"));
+    deepStrictEqual(parse(["--bogus", flag], "dtee"), usageError("unrecognised option '--bogus'"));
+    deepStrictEqual(
+      parse([flag, "-o"], "dtee"),
+      usageError("the required argument for option '--out-append' is missing"),
+    );
+    deepStrictEqual(
+      parse([flag, "--cron=yes"], "dtee"),
+      usageError("option '--cron' does not take any arguments"),
+    );
+  }
+});
+
+Deno.test("missing command: usage on stdout, stderr empty, exit 64", () => {
+  const r = parse([], "./dtee");
+  deepStrictEqual(r, exit(EX_USAGE, HELP.replace("Usage: dtee", "Usage: ./dtee"), ""));
+  deepStrictEqual(EX_USAGE, 64);
+});
+
+// --- cron from the name ---
+
+Deno.test("cron mode comes from the name cronty, in any directory", () => {
+  for (const name of ["cronty", "/usr/bin/cronty", "./cronty", "cronty/", "a/b//cronty"]) {
+    ok(isCronName(name), name);
+    deepStrictEqual(run(["ls"], name).cron, true);
+  }
+  for (const name of ["dtee", "/usr/bin/dtee", "cronty.sh", "xcronty", "cronty/x", "Cronty", ""]) {
+    ok(!isCronName(name), name);
+    deepStrictEqual(run(["ls"], name).cron, false);
+  }
+});
+
+Deno.test("help as cronty uses the cron description and hides -q", () => {
+  deepStrictEqual(parse(["--help"], "/usr/bin/cronty"), exit(0, CRONTY_HELP, ""));
+  deepStrictEqual(parse([], "/usr/bin/cronty"), exit(64, CRONTY_HELP, ""));
+  const help = helpText("./cronty");
+  ok(help.startsWith("Usage: ./cronty [OPTION]... COMMAND [ARG]...\n\n"));
+  ok(!help.includes("--cron"));
+  ok(!help.includes("-q"));
+  // -q is only hidden, not removed.
+  deepStrictEqual(run(["-q", "ls"], "cronty").cron, true);
+  deepStrictEqual(run(["--cron", "ls"], "cronty").cron, true);
+});
+
+Deno.test("help as dtee shows -q even when -q is given", () => {
+  deepStrictEqual(parse(["-q", "-h"], "dtee"), exit(0, HELP, ""));
+  ok(helpText("/opt/dtee").includes("-q [ --cron ]"));
+});
+
+Deno.test("help lines fit in 80 columns and the description column is aligned", () => {
+  for (const text of [HELP, CRONTY_HELP]) {
+    for (const line of text.split("\n")) {
+      ok(line.length <= 80, line);
+      ok(!line.endsWith(" "), `trailing space: ${JSON.stringify(line)}`);
+      if (line.startsWith("  -")) match(line, /^ {2}-. \[ --[a-z-]+ \]( FILE)? +\S/);
+    }
+    for (const line of text.split("\n").filter((l) => l.startsWith("  -"))) {
+      match(line.slice(0, 35), /^ {2}-. \[ --[a-z-]+ \]( FILE)? +$/);
+      match(line.slice(35), /^[a-z]/);
+    }
+    const continuations = text.split("\n").filter((l) => /^ {4}/.test(l));
+    ok(continuations.every((l) => /^ {35}\S/.test(l)));
+  }
+});
+
+// --- --debug-options ---
+
+Deno.test("--debug-options: one line per option, keys in byte order, - first", () => {
+  deepStrictEqual(
+    debug([
+      "-qi",
+      "-o",
+      "o1",
+      "--out-append=o2",
+      "-O",
+      "O1",
+      "-e",
+      "e1",
+      "-E",
+      "E1",
+      "-C",
+      "C1",
+      "-c",
+      "c1",
+      "-c",
+      "c2",
+      "-i",
+      "--",
+      "ls",
+      "-la",
+      "--",
+      "",
+    ]),
+    [
+      "-=ls",
+      "-=-la",
+      "-=--",
+      "-=",
+      "combined-append=c1",
+      "combined-append=c2",
+      "combined-overwrite=C1",
+      "cron=1",
+      "debug-options=1",
+      "err-append=e1",
+      "err-overwrite=E1",
+      "ignore-interrupts=1",
+      "out-append=o1",
+      "out-append=o2",
+      "out-overwrite=O1",
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("--debug-options leaves out options not given", () => {
+  deepStrictEqual(debug([]), "debug-options=1\n");
+  deepStrictEqual(debug(["ls"]), "-=ls\ndebug-options=1\n");
+  deepStrictEqual(
+    debug(["--debug-options", "-e", "x", "y"]),
+    "-=y\ndebug-options=1\nerr-append=x\n",
+  );
+  deepStrictEqual(debug(["-o", ""]), "debug-options=1\nout-append=\n");
+});
+
+Deno.test("--debug-options: cron=1 only when -q is given, not from the name", () => {
+  deepStrictEqual(debug(["ls"], "cronty"), "-=ls\ndebug-options=1\n");
+  deepStrictEqual(debug(["-q", "ls"], "cronty"), "-=ls\ncron=1\ndebug-options=1\n");
+  deepStrictEqual(debug(["-qqq", "--cron"]), "cron=1\ndebug-options=1\n");
+});
+
+Deno.test("--debug-options anywhere among the options, and as part of the options only", () => {
+  deepStrictEqual(
+    parse(["-i", "--debug-options", "x"], "dtee"),
+    exit(0, "-=x\ndebug-options=1\nignore-interrupts=1\n", ""),
+  );
+  deepStrictEqual(run(["x", "--debug-options"]).command, ["x", "--debug-options"]);
+});
+
+// --- programName ---
+
+Deno.test("programName: argv0 as given, except under the deno CLI", () => {
+  deepStrictEqual(programName("dtee", "dtee"), "dtee");
+  deepStrictEqual(programName("./dtee", "dtee"), "./dtee");
+  deepStrictEqual(programName("/usr/local/bin/cronty", "dtee"), "/usr/local/bin/cronty");
+  deepStrictEqual(programName("deno", "dtee"), "dtee");
+  deepStrictEqual(programName("deno", "cronty"), "cronty");
+  deepStrictEqual(programName("/work/main/.deno/bin/deno", "cronty"), "cronty");
+  deepStrictEqual(programName("../bin/deno", "dtee"), "dtee");
+  deepStrictEqual(programName("denox", "dtee"), "denox");
+  deepStrictEqual(programName("deno/x", "dtee"), "deno/x");
+  deepStrictEqual(programName("", "cronty"), "cronty");
+});
+
+// --- property test ---
+
+/** mulberry32: small, seeded, good enough to spread the inputs. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const WORDS = [
+  "-o",
+  "-O",
+  "-e",
+  "-E",
+  "-c",
+  "-C",
+  "-i",
+  "-q",
+  "-h",
+  "-V",
+  "-x",
+  "-",
+  "--",
+  "",
+  "-qi",
+  "-qo",
+  "-ofile",
+  "-iqE",
+  "-qx",
+  "--out-append",
+  "--out-overwrite",
+  "--err-append",
+  "--err-overwrite",
+  "--combined-append",
+  "--combined-overwrite",
+  "--out-append=f",
+  "--combined-overwrite=",
+  "--ignore-interrupts",
+  "--cron",
+  "--cron=1",
+  "--help",
+  "--version",
+  "--debug-options",
+  "--debug-options=",
+  "--bogus",
+  "--bogus=1",
+  "--out",
+  "ls",
+  "file",
+  "é",
+  "-é",
+  "--é",
+  "😀",
+  "-😀",
+  "\uD800",
+  "-\uDC00q",
+  "a\nb",
+  "-o\n",
+  "=",
+  "--=",
+];
+
+function randomWord(rand: () => number): string {
+  const r = rand();
+  if (r < 0.8) return WORDS[Math.floor(rand() * WORDS.length)];
+  if (r < 0.9) {
+    const prefix = ["", "-", "--"][Math.floor(rand() * 3)];
+    const n = Math.floor(rand() * 8);
+    let s = prefix;
+    for (let i = 0; i < n; i++) s += String.fromCodePoint(Math.floor(rand() * 0x1_0000));
+    return s;
+  }
+  if (r < 0.95) return "-" + "qi".repeat(Math.floor(rand() * 5000));
+  return (rand() < 0.5 ? "--out-append=" : "") + "x".repeat(Math.floor(rand() * 100_000));
+}
+
+// Each escaped for a RegExp: NAME may be anything.
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** Canonical argv for options, to check that parsing what we understood gives it back. */
+function unparse(o: Options, cronFromName: boolean): string[] {
+  const long = {
+    stdout: ["out-overwrite", "out-append"],
+    stderr: ["err-overwrite", "err-append"],
+    combined: ["combined-overwrite", "combined-append"],
+  };
+  const args = o.outputs.map((s) => `--${long[s.stream][s.append ? 1 : 0]}=${s.path}`);
+  if (o.ignoreInterrupts) args.push("-i");
+  if (o.cron && !cronFromName) args.push("-q");
+  return [...args, "--", ...o.command];
+}
+
+Deno.test("property: random argument vectors never throw and give only documented results", () => {
+  const rand = prng(0xd7ee);
+  const names = ["dtee", "./cronty", "/usr/bin/dtee", "x y", "é"];
+  const seen = new Set<string>();
+  for (let n = 0; n < 5000; n++) {
+    const name = names[n % names.length];
+    const args: string[] = [];
+    const length = Math.floor(rand() * 8);
+    for (let i = 0; i < length; i++) args.push(randomWord(rand));
+
+    const r = parse(args, name);
+    const N = escape(name);
+    const tryLine = `\nTry '${N} -h' for more information\\.\n$`;
+    const forms = new RegExp(
+      `^${N}: (unrecognised option '-[^]*'` +
+        `|the required argument for option '--[a-z-]+' is missing` +
+        `|option '--[a-z-]+' does not take any arguments)${tryLine}`,
+    );
+
+    if (r.action === "run") {
+      seen.add("run");
+      ok(r.options.command.length > 0);
+      deepStrictEqual(typeof r.options.cron, "boolean");
+      deepStrictEqual(parse(unparse(r.options, isCronName(name)), name), r);
+      continue;
+    }
+    ok(r.status === 0 || r.status === 64, JSON.stringify(r.status));
+    if (r.status === 0) {
+      seen.add("0");
+      equal(r.stderr, "");
+      ok(
+        r.stdout === helpText(name) || r.stdout === versionText() ||
+          /^(?:(?:-|[a-z-]+)=[^]*\n)*$/.test(r.stdout) && r.stdout.includes("debug-options=1\n"),
+      );
+    } else if (r.stderr === "") {
+      seen.add("usage");
+      equal(r.stdout, helpText(name));
+    } else {
+      seen.add("error");
+      equal(r.stdout, "");
+      match(r.stderr, forms);
+    }
+  }
+  // The generator must reach every kind of result, or the test proves little.
+  deepStrictEqual([...seen].sort(), ["0", "error", "run", "usage"]);
+});
+
+Deno.test("property: --debug-options agrees with the parsed options", () => {
+  const rand = prng(42);
+  let checked = 0;
+  for (let n = 0; n < 3000; n++) {
+    const args: string[] = [];
+    const length = Math.floor(rand() * 10);
+    for (let i = 0; i < length; i++) args.push(randomWord(rand));
+    const r = parse(args, "dtee");
+    if (r.action !== "run") continue;
+    const d = parse(["--debug-options", ...args], "dtee");
+    if (d.action !== "exit" || d.status !== 0) throw new Error("debug-options must exit 0");
+    const long = {
+      stdout: ["out-overwrite", "out-append"],
+      stderr: ["err-overwrite", "err-append"],
+      combined: ["combined-overwrite", "combined-append"],
+    };
+    const lines = [
+      ...r.options.command.map((w) => ["-", w]),
+      ...r.options.outputs.map((s) => [long[s.stream][s.append ? 1 : 0], s.path]),
+      ...(r.options.cron ? [["cron", "1"]] : []),
+      ["debug-options", "1"],
+      ...(r.options.ignoreInterrupts ? [["ignore-interrupts", "1"]] : []),
+    ];
+    // A stable sort on the key alone keeps the values of one key in command-line order.
+    lines.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    equal(d.stdout, lines.map(([k, v]) => `${k}=${v}\n`).join(""));
+    checked++;
+  }
+  ok(checked > 300, String(checked));
+});
