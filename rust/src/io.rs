@@ -137,7 +137,10 @@ pub const REPLAY_WRITE: c_int = 2;
 /// Copies the first `limit` bytes of the buffer file `src` to `dst`.
 pub fn replay(src: c_int, dst: c_int, limit: u64) -> Result<(), (c_int, c_int)> {
     // SAFETY: plain system call.
-    if unsafe { sys::lseek(src, 0, 0 /* SEEK_SET */) } < 0 {
+    if unsafe {
+        sys::lseek(src, 0, 0 /* SEEK_SET */)
+    } < 0
+    {
         return Err((REPLAY_SEEK, sys::errno()));
     }
     let mut buf = vec![0u8; (256 << 10).min(limit as usize)];

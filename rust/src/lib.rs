@@ -299,13 +299,15 @@ pub extern "C" fn dtee_temp_file(template: *mut u8) -> c_int {
 #[no_mangle]
 pub extern "C" fn dtee_replay(src: i32, dst: i32, limit: u64, stage: *mut i32) -> c_int {
     boundary(|| {
-        io::replay(src, dst, limit).map(|_| 0).map_err(|(step, errno)| {
-            if !stage.is_null() {
-                // SAFETY: checked non-null; the caller passes one int.
-                unsafe { *stage = step };
-            }
-            errno
-        })
+        io::replay(src, dst, limit)
+            .map(|_| 0)
+            .map_err(|(step, errno)| {
+                if !stage.is_null() {
+                    // SAFETY: checked non-null; the caller passes one int.
+                    unsafe { *stage = step };
+                }
+                errno
+            })
     })
 }
 

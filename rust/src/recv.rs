@@ -108,7 +108,11 @@ const CHILD_CHECK_INTERVAL: u32 = 16;
 static BUSY_CALLS: AtomicU32 = AtomicU32::new(0);
 
 fn readable(fd: c_int, timeout_ms: c_int) -> bool {
-    let mut pfd = pollfd { fd, events: POLLIN, revents: 0 };
+    let mut pfd = pollfd {
+        fd,
+        events: POLLIN,
+        revents: 0,
+    };
     // SAFETY: pfd is a live pollfd.
     unsafe { sys::poll(&mut pfd, 1, timeout_ms) > 0 && pfd.revents != 0 }
 }
@@ -135,7 +139,12 @@ pub fn recv(
         // While data keeps coming the poll below never runs; look at the
         // child now and then so that a grandchild that keeps writing cannot
         // keep dtee reading after the command has exited.
-        if pidfd >= 0 && BUSY_CALLS.fetch_add(1, Ordering::Relaxed) % CHILD_CHECK_INTERVAL == 0 && readable(pidfd, 0) {
+        if pidfd >= 0
+            && BUSY_CALLS
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(CHILD_CHECK_INTERVAL)
+            && readable(pidfd, 0)
+        {
             *events |= EVENT_CHILD;
         }
         return Ok(n);
