@@ -1,5 +1,5 @@
 /** dtee: run a command with its stdout and stderr copied to files, in order. */
-import process from "node:process";
+import { argv0 } from "./lib/ffi.ts";
 import { main } from "./lib/run.ts";
 
-Deno.exit(main(Deno.args, process.argv0, "dtee"));
+Deno.exit(main(Deno.args, argv0(), "dtee"));

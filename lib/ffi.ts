@@ -35,6 +35,7 @@ export const symbols = {
   dtee_set_blocking: { parameters: ["i32"], result: "i32" },
   dtee_close: { parameters: ["i32"], result: "i32" },
   dtee_ensure_std_fds: { parameters: [], result: "i32" },
+  dtee_argv0: { parameters: ["buffer", "usize"], result: "i32" },
   dtee_strerror: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   dtee_strsignal: { parameters: ["i32", "buffer", "usize"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
@@ -80,6 +81,13 @@ export function fromCString(buf: Uint8Array): string {
 }
 
 const textBuf = new Uint8Array(512);
+
+/** argv[0] of this process exactly as given. */
+export function argv0(): string {
+  const buf = new Uint8Array(4096);
+  const n = shim().dtee_argv0(buf, BigInt(buf.length));
+  return decoder.decode(buf.subarray(0, Math.max(n, 0)));
+}
 
 export function strerror(errno: number): string {
   const n = shim().dtee_strerror(errno, textBuf, BigInt(textBuf.length));

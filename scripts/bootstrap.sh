@@ -43,7 +43,7 @@ dtee_find_cargo() {
 }
 
 DTEE_SHIM_LIB="$DTEE_ROOT/rust/target/release/libdtee_shim.so"
-[ "$(uname -s)" = Darwin ] && DTEE_SHIM_LIB="$DTEE_ROOT/rust/target/release/libdtee_shim.dylib"
+[[ $OSTYPE == darwin* ]] && DTEE_SHIM_LIB="$DTEE_ROOT/rust/target/release/libdtee_shim.dylib"
 
 # Builds the release shim when it is missing or older than any of its sources.
 # Uses only shell tests so that a run with an up-to-date shim costs no process.

@@ -93,7 +93,7 @@ pub fn close(fd: c_int) -> Result<(), c_int> {
 }
 
 /// Copies a C string into `out`, truncated to fit; returns the bytes copied.
-fn copy_text(text: *const c_char, out: &mut [u8]) -> usize {
+pub fn copy_text(text: *const c_char, out: &mut [u8]) -> usize {
     if text.is_null() {
         return 0;
     }

@@ -327,6 +327,22 @@ pub extern "C" fn dtee_ensure_std_fds() -> c_int {
     boundary(io::ensure_std_fds)
 }
 
+/// argv[0] of this process as given (not the resolved executable) into
+/// `buf` (up to `cap` bytes); returns its length. The runtime only offers it
+/// through its Node compatibility layer, which costs ~25 ms to load.
+#[no_mangle]
+pub extern "C" fn dtee_argv0(buf: *mut u8, cap: usize) -> c_int {
+    // SAFETY: the caller passes `cap` writable bytes; glibc sets
+    // program_invocation_name before main and never frees it.
+    boundary(|| {
+        Ok(
+            io::copy_text(unsafe { sys::program_invocation_name }, unsafe {
+                bytes_mut(buf, cap)?
+            }) as c_int,
+        )
+    })
+}
+
 /// strerror(3) text of `errnum` into `buf` (up to `cap` bytes); returns its length.
 #[no_mangle]
 pub extern "C" fn dtee_strerror(errnum: i32, buf: *mut u8, cap: usize) -> c_int {

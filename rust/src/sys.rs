@@ -146,6 +146,8 @@ impl posix_spawnattr_t {
 
 extern "C" {
     pub static environ: *const *const c_char;
+    /// argv[0] exactly as the process was started with it (glibc).
+    pub static program_invocation_name: *const c_char;
 
     pub fn __errno_location() -> *mut c_int;
     pub fn strerror_r(errnum: c_int, buf: *mut c_char, len: size_t) -> *mut c_char;
