@@ -8,7 +8,7 @@
 import type { Diagnostics } from "./diagnostics.ts";
 import { type Batch, close, replay, Stream, strsignal, tempFile } from "./ffi.ts";
 import { tempPattern } from "./input.ts";
-import { Mask, type MessageSink, type Output } from "./outputs.ts";
+import { Mask, type MessageSink, type Standard } from "./outputs.ts";
 import { type CommandResult, EX_CANTCREAT, type Failures } from "./status.ts";
 
 export class Cron implements MessageSink {
@@ -22,8 +22,7 @@ export class Cron implements MessageSink {
 
   constructor(
     readonly command: string,
-    readonly stdout: Output,
-    readonly stderr: Output,
+    readonly standard: Standard,
     readonly diagnostics: Diagnostics,
     failures: Failures,
   ) {
@@ -59,8 +58,7 @@ export class Cron implements MessageSink {
         from = held;
       }
     }
-    this.stdout.deliver(batch, from, to);
-    this.stderr.deliver(batch, from, to);
+    this.standard.deliver(batch, from, to);
   }
 
   /** Appends the stdout messages from..to to the buffer file; false if that failed. */
@@ -82,10 +80,10 @@ export class Cron implements MessageSink {
   /** Writes out what is held and passes everything straight through from now on. */
   #release(): void {
     if (this.#buffer < 0) return;
-    const [ret, stage] = replay(this.#buffer, this.stdout.fd, this.#held);
+    const [ret, stage] = replay(this.#buffer, this.standard.stdout.fd, this.#held);
     if (ret < 0) {
       if (stage === "write") {
-        this.stdout.failed(-ret);
+        this.standard.stdout.failed(-ret);
       } else {
         const what = stage === "seek" ? "error seeking to start of" : "error reading";
         this.diagnostics.error(`${what} buffer file ${this.#bufferPath}`, -ret);

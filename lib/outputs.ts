@@ -85,11 +85,32 @@ export function openFiles(specs: readonly OutputSpec[], context: Context): Outpu
   return outputs;
 }
 
-export function standardOutputs(context: Context): [Output, Output] {
-  return [
-    new Output(1, Mask.stdout, "stdout: write", true, context),
-    new Output(2, Mask.stderr, "stderr: write", true, context),
-  ];
+/**
+ * dtee's own stdout and stderr, written run by run in the order received:
+ * when both lead to the same file or terminal, the command's order must
+ * hold there too.
+ */
+export class Standard implements MessageSink {
+  readonly stdout: Output;
+  readonly stderr: Output;
+
+  constructor(context: Context) {
+    this.stdout = new Output(1, Mask.stdout, "stdout: write", true, context);
+    this.stderr = new Output(2, Mask.stderr, "stderr: write", true, context);
+  }
+
+  deliver(batch: Batch, from: number, to: number): void {
+    const streams = batch.streams;
+    for (let start = from; start < to;) {
+      const stream = streams[start];
+      let end = start + 1;
+      while (end < to && streams[end] === stream) end++;
+      // Messages from foreign senders (stream 0) go nowhere.
+      if (stream === Stream.stdout) this.stdout.deliver(batch, start, end);
+      else if (stream === Stream.stderr) this.stderr.deliver(batch, start, end);
+      start = end;
+    }
+  }
 }
 
 /** Delivers every batch to each of several sinks in turn. */

@@ -20,7 +20,7 @@ import {
   writeAll,
 } from "./ffi.ts";
 import { closeOutputSockets, openInput, receiveUntilExit } from "./input.ts";
-import { type Context, Fanout, type MessageSink, openFiles, standardOutputs } from "./outputs.ts";
+import { type Context, Fanout, type MessageSink, openFiles, Standard } from "./outputs.ts";
 import {
   commandStatus,
   decodeWaitStatus,
@@ -100,9 +100,9 @@ function capture(options: Options, diagnostics: Diagnostics): number {
   }
   if (!closeOutputSockets(sockets, diagnostics)) failures.add(EX_IOERR);
 
-  const [stdout, stderr] = standardOutputs(context);
-  const cron = options.cron ? new Cron(command, stdout, stderr, diagnostics, failures) : undefined;
-  const sink: MessageSink = new Fanout([...(cron ? [cron] : [stdout, stderr]), ...files]);
+  const standard = new Standard(context);
+  const cron = options.cron ? new Cron(command, standard, diagnostics, failures) : undefined;
+  const sink: MessageSink = new Fanout([cron ?? standard, ...files]);
   const end = receiveUntilExit(sockets, child, sink, (signal) => {
     if (!cron) die(signal);
     return true;
