@@ -26,6 +26,8 @@ export interface Options {
 
 export type ParseResult =
   | { action: "run"; options: Options }
+  /** Hidden --debug-limits: show the socket buffer sizes and the largest write. */
+  | { action: "limits" }
   | { action: "exit"; status: number; stdout: string; stderr: string };
 
 export const VERSION = "0.1.0";
@@ -115,6 +117,7 @@ const OPTIONS: readonly OptionDef[] = [
   },
   // No group: hidden from the help.
   { long: "debug-options" },
+  { long: "debug-limits" },
 ];
 
 const BY_LONG = new Map(OPTIONS.map((d) => [d.long, d]));
@@ -296,6 +299,7 @@ export function parse(args: string[], name: string): ParseResult {
   if (has("debug-options")) {
     return { action: "exit", status: 0, stdout: debugText(given, command), stderr: "" };
   }
+  if (has("debug-limits")) return { action: "limits" };
   if (command.length === 0) {
     return { action: "exit", status: EX_USAGE, stdout: helpText(name), stderr: "" };
   }

@@ -49,7 +49,24 @@ export function main(args: string[], argv0: string, entry: "dtee" | "cronty"): n
     if (parsed.stderr) writeAll(2, encoder.encode(parsed.stderr));
     return parsed.status;
   }
-  return capture(parsed.options, new Diagnostics(name));
+  const diagnostics = new Diagnostics(name);
+  return parsed.action === "limits"
+    ? showLimits(diagnostics)
+    : capture(parsed.options, diagnostics);
+}
+
+/** The buffer sizes dtee gets here and the largest single write that gets through (SPEC B1). */
+function showLimits(diagnostics: Diagnostics): number {
+  const sockets = openInput(diagnostics);
+  if (!sockets) return EX_UNAVAILABLE;
+  writeAll(
+    1,
+    encoder.encode(
+      `send-buffer=${sockets.sendBuffer}\nreceive-buffer=${sockets.receiveBuffer}\n` +
+        `max-write=${sockets.maxWrite}\n`,
+    ),
+  );
+  return 0;
 }
 
 /**
