@@ -35,6 +35,7 @@ export const symbols = {
   dtee_set_blocking: { parameters: ["i32"], result: "i32" },
   dtee_close: { parameters: ["i32"], result: "i32" },
   dtee_ensure_std_fds: { parameters: [], result: "i32" },
+  dtee_same_destination: { parameters: ["i32", "i32"], result: "i32" },
   dtee_argv0: { parameters: ["buffer", "usize"], result: "i32" },
   dtee_strerror: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   dtee_strsignal: { parameters: ["i32", "buffer", "usize"], result: "i32" },
@@ -233,6 +234,11 @@ export function close(fd: number): number {
 /** Opens /dev/null on closed fds 0-2: the mask of those opened, or -errno. */
 export function ensureStdFds(): number {
   return shim().dtee_ensure_std_fds();
+}
+
+/** Whether writes to `b` can go to `a` instead without any reader seeing a difference. */
+export function sameDestination(a: number, b: number): boolean {
+  return shim().dtee_same_destination(a, b) === 1;
 }
 
 /** recv() event bits, as in rust/src/recv.rs. */

@@ -5,7 +5,7 @@
 
 import type { OutputSpec } from "./cli.ts";
 import type { Diagnostics } from "./diagnostics.ts";
-import { type Batch, openOutput, Stream } from "./ffi.ts";
+import { type Batch, openOutput, sameDestination, Stream } from "./ffi.ts";
 import { EX_CANTCREAT, EX_IOERR, type Failures } from "./status.ts";
 
 const EPIPE = 32;
@@ -86,20 +86,26 @@ export function openFiles(specs: readonly OutputSpec[], context: Context): Outpu
 }
 
 /**
- * dtee's own stdout and stderr, written run by run in the order received:
- * when both lead to the same file or terminal, the command's order must
- * hold there too.
+ * dtee's own stdout and stderr. When both lead to the same place (`2>&1`, a
+ * terminal) a batch goes out in one write; otherwise run by run in the order
+ * received, so that a reader of both still sees the command's order.
  */
 export class Standard implements MessageSink {
   readonly stdout: Output;
   readonly stderr: Output;
+  /** Both streams through fd 1, when that is where fd 2 leads too. */
+  readonly #merged: Output | undefined;
 
   constructor(context: Context) {
     this.stdout = new Output(1, Mask.stdout, "stdout: write", true, context);
     this.stderr = new Output(2, Mask.stderr, "stderr: write", true, context);
+    if (sameDestination(1, 2)) {
+      this.#merged = new Output(1, Mask.combined, "stdout: write", true, context);
+    }
   }
 
   deliver(batch: Batch, from: number, to: number): void {
+    if (this.#merged) return this.#merged.deliver(batch, from, to);
     const streams = batch.streams;
     for (let start = from; start < to;) {
       const stream = streams[start];

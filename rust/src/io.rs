@@ -194,3 +194,44 @@ pub fn ensure_std_fds() -> Result<c_int, c_int> {
     }
     Ok(opened)
 }
+
+/// Whether writes to `b` may be merged into writes to `a` without changing
+/// what any reader sees: both are the same open file description (`2>&1`),
+/// or the same object where writes have no private offset (a terminal, a
+/// pipe, a socket, or a file both opened for appending).
+pub fn same_destination(a: c_int, b: c_int) -> bool {
+    // SAFETY: plain system calls on descriptor numbers.
+    let pid = unsafe { sys::getpid() } as std::ffi::c_long;
+    let kcmp = unsafe {
+        sys::syscall(
+            sys::SYS_KCMP,
+            pid,
+            pid,
+            sys::KCMP_FILE,
+            a as std::ffi::c_long,
+            b as std::ffi::c_long,
+        )
+    };
+    if kcmp == 0 {
+        return true;
+    }
+    let (mut sa, mut sb) = (sys::statx_t::zeroed(), sys::statx_t::zeroed());
+    let mask = sys::STATX_TYPE | sys::STATX_INO;
+    // SAFETY: the path is an empty NUL-terminated string and the buffers are live statx_t.
+    let ok = unsafe {
+        sys::statx(a, c"".as_ptr(), sys::AT_EMPTY_PATH, mask, &mut sa) == 0
+            && sys::statx(b, c"".as_ptr(), sys::AT_EMPTY_PATH, mask, &mut sb) == 0
+    };
+    if !ok
+        || sa.stx_ino != sb.stx_ino
+        || (sa.stx_dev_major, sa.stx_dev_minor) != (sb.stx_dev_major, sb.stx_dev_minor)
+    {
+        return false;
+    }
+    if sa.stx_mode & sys::S_IFMT != sys::S_IFREG {
+        return true;
+    }
+    // SAFETY: F_GETFL only inspects the descriptors.
+    let appending = |fd| unsafe { sys::fcntl(fd, sys::F_GETFL) } & sys::O_APPEND != 0;
+    appending(a) && appending(b)
+}

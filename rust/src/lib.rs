@@ -321,6 +321,14 @@ pub extern "C" fn dtee_close(fd: i32) -> c_int {
     boundary(|| io::close(fd).map(|_| 0))
 }
 
+/// 1 when writes to `b` may be merged into writes to `a` without any reader
+/// seeing a difference (the same description, or the same terminal, pipe,
+/// socket or appended file), else 0.
+#[no_mangle]
+pub extern "C" fn dtee_same_destination(a: i32, b: i32) -> c_int {
+    boundary(|| Ok(io::same_destination(a, b) as c_int))
+}
+
 /// Opens /dev/null on whichever of fds 0-2 are closed; returns their mask.
 #[no_mangle]
 pub extern "C" fn dtee_ensure_std_fds() -> c_int {

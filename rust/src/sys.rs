@@ -60,6 +60,17 @@ pub const POSIX_SPAWN_SETSIGDEF: c_short = 0x04;
 pub const POSIX_SPAWN_SETSIGMASK: c_short = 0x08;
 
 pub const SYS_PIDFD_OPEN: c_long = 434;
+#[cfg(target_arch = "x86_64")]
+pub const SYS_KCMP: c_long = 312;
+#[cfg(target_arch = "aarch64")]
+pub const SYS_KCMP: c_long = 272;
+pub const KCMP_FILE: c_long = 0;
+
+pub const AT_EMPTY_PATH: c_int = 0x1000;
+pub const STATX_TYPE: c_uint = 0x1;
+pub const STATX_INO: c_uint = 0x100;
+pub const S_IFMT: u16 = 0o170000;
+pub const S_IFREG: u16 = 0o100000;
 
 #[repr(C)]
 pub struct iovec {
@@ -89,6 +100,33 @@ pub struct mmsghdr {
 pub struct sockaddr_un {
     pub sun_family: u16,
     pub sun_path: [u8; 108],
+}
+
+/// struct statx: the same layout on every architecture.
+#[repr(C)]
+pub struct statx_t {
+    pub stx_mask: u32,
+    pub stx_blksize: u32,
+    pub stx_attributes: u64,
+    pub stx_nlink: u32,
+    pub stx_uid: u32,
+    pub stx_gid: u32,
+    pub stx_mode: u16,
+    _pad0: u16,
+    pub stx_ino: u64,
+    _times_and_sizes: [u64; 11],
+    pub stx_rdev_major: u32,
+    pub stx_rdev_minor: u32,
+    pub stx_dev_major: u32,
+    pub stx_dev_minor: u32,
+    _spare: [u64; 14],
+}
+
+impl statx_t {
+    pub const fn zeroed() -> Self {
+        // SAFETY: all-zero bytes are a valid value of this plain-data struct.
+        unsafe { std::mem::zeroed() }
+    }
 }
 
 #[repr(C)]
@@ -188,6 +226,13 @@ extern "C" {
     pub fn read(fd: c_int, buf: *mut c_void, len: size_t) -> ssize_t;
     pub fn write(fd: c_int, buf: *const c_void, len: size_t) -> ssize_t;
     pub fn writev(fd: c_int, iov: *const iovec, cnt: c_int) -> ssize_t;
+    pub fn statx(
+        dirfd: c_int,
+        path: *const c_char,
+        flags: c_int,
+        mask: c_uint,
+        buf: *mut statx_t,
+    ) -> c_int;
     pub fn lseek(fd: c_int, off: i64, whence: c_int) -> i64;
     pub fn fcntl(fd: c_int, cmd: c_int, ...) -> c_int;
     pub fn pipe2(fds: *mut c_int, flags: c_int) -> c_int;
