@@ -1,5 +1,6 @@
 /** cronty: dtee in cron mode, for `deno run` where argv[0] cannot say so. */
-import { argv0 } from "./lib/ffi.ts";
+import { invocation } from "./lib/ffi.ts";
 import { main } from "./lib/run.ts";
 
-Deno.exit(main(Deno.args, argv0(), "cronty"));
+const { argv0, args } = invocation();
+Deno.exit(main(args, argv0, "cronty"));

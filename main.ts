@@ -1,5 +1,6 @@
 /** dtee: run a command with its stdout and stderr copied to files, in order. */
-import { argv0 } from "./lib/ffi.ts";
+import { invocation } from "./lib/ffi.ts";
 import { main } from "./lib/run.ts";
 
-Deno.exit(main(Deno.args, argv0(), "dtee"));
+const { argv0, args } = invocation();
+Deno.exit(main(args, argv0, "dtee"));

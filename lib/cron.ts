@@ -9,7 +9,7 @@ import type { Diagnostics } from "./diagnostics.ts";
 import { type Batch, close, replay, Stream, strsignal, tempFile } from "./ffi.ts";
 import { tempPattern } from "./input.ts";
 import { Mask, type MessageSink, type Standard } from "./outputs.ts";
-import { type CommandResult, EX_CANTCREAT, type Failures } from "./status.ts";
+import { type CommandResult, EX_CANTCREAT, EX_IOERR, type Failures } from "./status.ts";
 
 export class Cron implements MessageSink {
   /** The buffer file, or -1 once output passes straight through. */
@@ -24,7 +24,7 @@ export class Cron implements MessageSink {
     readonly command: string,
     readonly standard: Standard,
     readonly diagnostics: Diagnostics,
-    failures: Failures,
+    readonly failures: Failures,
   ) {
     if (failures.any) {
       // An output file could not be opened: run unbuffered so that the
@@ -49,12 +49,12 @@ export class Cron implements MessageSink {
       const firstError = batch.streams.subarray(from, to).indexOf(Stream.stderr);
       const held = firstError < 0 ? to : from + firstError;
       if (!this.#hold(batch, from, held)) {
-        this.#release();
+        this.release();
       } else if (held === to) {
         return;
       } else {
         this.#reportDue = true;
-        this.#release();
+        this.release();
         from = held;
       }
     }
@@ -68,6 +68,7 @@ export class Cron implements MessageSink {
       // What part of the batch reached the file is unknown: the release
       // replays only what is known to be there and the batch goes out whole.
       this.diagnostics.error(`error writing to buffer file ${this.#bufferPath}`, -ret);
+      this.failures.add(EX_IOERR);
       this.#reportDue = true;
       return false;
     }
@@ -78,7 +79,7 @@ export class Cron implements MessageSink {
   }
 
   /** Writes out what is held and passes everything straight through from now on. */
-  #release(): void {
+  release(): void {
     if (this.#buffer < 0) return;
     const [ret, stage] = replay(this.#buffer, this.standard.stdout.fd, this.#held);
     if (ret < 0) {
@@ -87,6 +88,7 @@ export class Cron implements MessageSink {
       } else {
         const what = stage === "seek" ? "error seeking to start of" : "error reading";
         this.diagnostics.error(`${what} buffer file ${this.#bufferPath}`, -ret);
+        this.failures.add(EX_IOERR);
       }
     }
     close(this.#buffer);
@@ -101,7 +103,7 @@ export class Cron implements MessageSink {
       this.#buffer = -1;
       return;
     }
-    this.#release();
+    this.release();
     if (result.kind === "exited") {
       this.diagnostics.say(`${this.command}: exited with status ${result.code}`);
     } else {
@@ -116,7 +118,7 @@ export class Cron implements MessageSink {
 
   /** dtee itself was interrupted: write out what is held and say so. */
   interrupted(signal: number): void {
-    this.#release();
+    this.release();
     this.diagnostics.say(`received signal ${signal}: ${strsignal(signal)}`);
   }
 }

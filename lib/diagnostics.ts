@@ -3,16 +3,14 @@
  * C library's texts for errno values.
  */
 
-import { strerror, writeAll } from "./ffi.ts";
-
-const encoder = new TextEncoder();
+import { encode, strerror, writeAll } from "./ffi.ts";
 
 export class Diagnostics {
   constructor(readonly name: string) {}
 
   /** Prints `NAME: text`. A failure to print has nowhere to be reported. */
   say(text: string): void {
-    writeAll(2, encoder.encode(`${this.name}: ${text}\n`));
+    writeAll(2, encode(`${this.name}: ${text}\n`));
   }
 
   /** Prints `NAME: what: <strerror(errno)>`. */

@@ -50,13 +50,11 @@ export class Output implements MessageSink {
     this.#done(batch.write(this.fd, from, to, this.mask));
   }
 
-  /** Records the outcome of a write: 0, or -errno. */
+  /** Records the outcome of a batch write: messages written, or -errno. */
   #done(ret: number): void {
-    if (ret === 0) {
-      this.#failing = false;
-    } else {
-      this.failed(-ret);
-    }
+    // Only a write that carried something shows the output has recovered.
+    if (ret > 0) this.#failing = false;
+    else if (ret < 0) this.failed(-ret);
   }
 
   /** Reports a failed write to this output (also one made on its behalf). */

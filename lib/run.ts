@@ -11,6 +11,7 @@ import { Diagnostics } from "./diagnostics.ts";
 import {
   die,
   Disposition,
+  encode,
   ensureStdFds,
   exec,
   raiseSignal,
@@ -45,8 +46,8 @@ export function main(args: string[], argv0: string, entry: "dtee" | "cronty"): n
   const name = programName(argv0, entry);
   const parsed = parse(args, name);
   if (parsed.action === "exit") {
-    if (parsed.stdout) writeAll(1, encoder.encode(parsed.stdout));
-    if (parsed.stderr) writeAll(2, encoder.encode(parsed.stderr));
+    if (parsed.stdout) writeAll(1, encode(parsed.stdout));
+    if (parsed.stderr) writeAll(2, encode(parsed.stderr));
     return parsed.status;
   }
   const diagnostics = new Diagnostics(name);
@@ -128,6 +129,8 @@ function capture(options: Options, diagnostics: Diagnostics): number {
   switch (end.kind) {
     case "error":
       diagnostics.error(end.op === "waitpid" ? "waitpid" : `input socket: ${end.op}`, end.errno);
+      // Nothing received may be lost: write out what cron mode holds.
+      cron?.release();
       return end.op === "waitpid" ? EX_OSERR : EX_IOERR;
     case "signal":
       cron?.interrupted(end.signal);

@@ -5,6 +5,17 @@
 
 dtee_say() { printf '%s\n' "dtee bootstrap: $*" >&2; }
 
+# Runs a bootstrap step with its output on stderr, or nowhere when stderr is
+# closed (a cron job may start dtee that way; the step must still run).
+dtee_quietly() {
+	# The failed redirection's own complaint goes to the closed stderr.
+	if true >&2; then
+		"$@" >&2
+	else
+		"$@" >/dev/null 2>&1
+	fi
+}
+
 # Sets DENO. Prefers deno on PATH; otherwise the pinned npm package in .deno/.
 dtee_ensure_deno() {
 	DENO=$(command -v deno 2>/dev/null) && return 0
@@ -20,7 +31,7 @@ dtee_ensure_deno() {
 	dtee_say "installing Deno (npm package deno, pinned in scripts/deno-pin) into .deno/"
 	mkdir -p "$DTEE_ROOT/.deno/bin" &&
 		cp "$DTEE_ROOT/scripts/deno-pin/package.json" "$DTEE_ROOT/scripts/deno-pin/package-lock.json" "$DTEE_ROOT/.deno/" &&
-		npm install --prefix "$DTEE_ROOT/.deno" --no-audit --no-fund --loglevel=error >&2 || return 1
+		dtee_quietly npm install --prefix "$DTEE_ROOT/.deno" --no-audit --no-fund --loglevel=error || return 1
 	# The platform package holds the real binary; linking it directly skips
 	# the package's node wrapper (and does not depend on its install script).
 	local os=linux
@@ -42,25 +53,38 @@ dtee_find_cargo() {
 	return 1
 }
 
-DTEE_SHIM_LIB="$DTEE_ROOT/rust/target/release/libdtee_shim.so"
-[[ $OSTYPE == darwin* ]] && DTEE_SHIM_LIB="$DTEE_ROOT/rust/target/release/libdtee_shim.dylib"
+# The release shim, and the fault-injection shim (feature `failpoints`, see
+# rust/src/failpoints.rs) that tests/faults_test.ts loads through DTEE_SHIM;
+# kept apart so that the release build never contains the failpoints.
+dtee_lib_ext=so
+[[ $OSTYPE == darwin* ]] && dtee_lib_ext=dylib
+DTEE_SHIM_LIB="$DTEE_ROOT/rust/target/release/libdtee_shim.$dtee_lib_ext"
+DTEE_FAILPOINT_SHIM_LIB="$DTEE_ROOT/rust/target/failpoints/release/libdtee_shim.$dtee_lib_ext"
 
-# Builds the release shim when it is missing or older than any of its sources.
-# Uses only shell tests so that a run with an up-to-date shim costs no process.
-dtee_ensure_shim() {
-	local stale=0 src
-	if [ -f "$DTEE_SHIM_LIB" ]; then
+# Builds LIB with cargo ARGS... when it is missing or older than any of the
+# shim's sources. Only shell tests when it is up to date: no process at all.
+dtee_build_if_stale() {
+	local lib=$1 src
+	shift
+	if [ -f "$lib" ]; then
 		for src in "$DTEE_ROOT"/rust/Cargo.toml "$DTEE_ROOT"/rust/src/*.rs; do
-			[ "$src" -nt "$DTEE_SHIM_LIB" ] && stale=1 && break
+			[ "$src" -nt "$lib" ] && break
 		done
-	else
-		stale=1
+		[ "$src" -nt "$lib" ] || return 0
 	fi
-	[ "$stale" = 0 ] && return 0
 	dtee_find_cargo || return 1
-	dtee_say "building the shim (cargo build --release)"
-	"$CARGO" build --quiet --release --manifest-path "$DTEE_ROOT/rust/Cargo.toml" >&2 || return 1
-	# cargo leaves the file untouched when nothing changed (e.g. only a
-	# comment's file was touched): refresh it so the check above stays cheap.
-	touch "$DTEE_SHIM_LIB"
+	dtee_say "building ${lib#"$DTEE_ROOT/"} (cargo build --release${*:+ $*})"
+	dtee_quietly "$CARGO" build --quiet --release "$@" --manifest-path "$DTEE_ROOT/rust/Cargo.toml" || return 1
+	# cargo leaves the file untouched when nothing it depends on changed (a
+	# comment-only edit): refresh it so that the check above stays cheap.
+	touch "$lib"
+}
+
+dtee_ensure_shim() {
+	dtee_build_if_stale "$DTEE_SHIM_LIB"
+}
+
+dtee_ensure_failpoint_shim() {
+	dtee_build_if_stale "$DTEE_FAILPOINT_SHIM_LIB" --features failpoints \
+		--target-dir "$DTEE_ROOT/rust/target/failpoints"
 }

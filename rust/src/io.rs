@@ -49,13 +49,14 @@ pub fn write_all(fd: c_int, buf: &[u8]) -> Result<(), c_int> {
 
 /// Writes the messages `from..to` of a batch whose stream bit is in `mask`
 /// (bit 1 << stream), in order, in as few system calls as possible.
+/// Returns how many messages that was.
 pub fn write_batch(
     fd: c_int,
     batch: &Batch,
     from: usize,
     to: usize,
     mask: u32,
-) -> Result<(), c_int> {
+) -> Result<usize, c_int> {
     if to > batch.lens.len() || to > MAX_SLOTS || from > to {
         return Err(sys::EINVAL);
     }
@@ -74,12 +75,12 @@ pub fn write_batch(
         iovs[used].iov_len = len;
         used += 1;
     }
-    write_all_vectored(fd, &mut iovs[..used])
+    write_all_vectored(fd, &mut iovs[..used]).map(|_| used)
 }
 
 pub fn set_blocking(fd: c_int) -> Result<(), c_int> {
     // SAFETY: fcntl with integer arguments on any descriptor number.
-    let flags = sys::check(unsafe { sys::fcntl(fd, sys::F_GETFL) })?;
+    let flags = sys::check(unsafe { sys::fcntl(fd, sys::F_GETFL, 0) })?;
     if flags & sys::O_NONBLOCK != 0 {
         // SAFETY: as above.
         sys::check(unsafe { sys::fcntl(fd, sys::F_SETFL, flags & !sys::O_NONBLOCK) })?;
@@ -93,7 +94,7 @@ pub fn close(fd: c_int) -> Result<(), c_int> {
 }
 
 /// Copies a C string into `out`, truncated to fit; returns the bytes copied.
-pub fn copy_text(text: *const c_char, out: &mut [u8]) -> usize {
+fn copy_text(text: *const c_char, out: &mut [u8]) -> usize {
     if text.is_null() {
         return 0;
     }
@@ -173,7 +174,7 @@ pub fn ensure_std_fds() -> Result<c_int, c_int> {
     for fd in 0..3 {
         // SAFETY: F_GETFD only inspects the descriptor.
         if unsafe {
-            sys::fcntl(fd, 1 /* F_GETFD */)
+            sys::fcntl(fd, 1 /* F_GETFD */, 0)
         } >= 0
         {
             continue;
@@ -232,6 +233,6 @@ pub fn same_destination(a: c_int, b: c_int) -> bool {
         return true;
     }
     // SAFETY: F_GETFL only inspects the descriptors.
-    let appending = |fd| unsafe { sys::fcntl(fd, sys::F_GETFL) } & sys::O_APPEND != 0;
+    let appending = |fd| unsafe { sys::fcntl(fd, sys::F_GETFL, 0) } & sys::O_APPEND != 0;
     appending(a) && appending(b)
 }

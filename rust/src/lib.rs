@@ -10,6 +10,7 @@
 // to the caller; each one documents the buffers it expects instead.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+mod failpoints;
 mod io;
 mod recv;
 mod signals;
@@ -22,7 +23,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::slice;
 
 /// Bumped whenever an export's meaning or signature changes.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 fn boundary(body: impl FnOnce() -> Result<c_int, c_int>) -> c_int {
     match catch_unwind(AssertUnwindSafe(body)) {
@@ -191,7 +192,8 @@ pub extern "C" fn dtee_recv(
 }
 
 /// Writes messages `from..to` of a received batch whose stream bit
-/// (1 << stream) is set in `mask` to `fd`, in order.
+/// (1 << stream) is set in `mask` to `fd`, in order. Returns how many
+/// messages that was: 0 means nothing was written, not a success.
 #[no_mangle]
 pub extern "C" fn dtee_write_batch(
     fd: i32,
@@ -217,7 +219,7 @@ pub extern "C" fn dtee_write_batch(
             lens,
             streams,
         };
-        io::write_batch(fd, &batch, from as usize, to as usize, mask).map(|_| 0)
+        io::write_batch(fd, &batch, from as usize, to as usize, mask).map(|n| n as c_int)
     })
 }
 
@@ -335,22 +337,6 @@ pub extern "C" fn dtee_ensure_std_fds() -> c_int {
     boundary(io::ensure_std_fds)
 }
 
-/// argv[0] of this process as given (not the resolved executable) into
-/// `buf` (up to `cap` bytes); returns its length. The runtime only offers it
-/// through its Node compatibility layer, which costs ~25 ms to load.
-#[no_mangle]
-pub extern "C" fn dtee_argv0(buf: *mut u8, cap: usize) -> c_int {
-    // SAFETY: the caller passes `cap` writable bytes; glibc sets
-    // program_invocation_name before main and never frees it.
-    boundary(|| {
-        Ok(
-            io::copy_text(unsafe { sys::program_invocation_name }, unsafe {
-                bytes_mut(buf, cap)?
-            }) as c_int,
-        )
-    })
-}
-
 /// strerror(3) text of `errnum` into `buf` (up to `cap` bytes); returns its length.
 #[no_mangle]
 pub extern "C" fn dtee_strerror(errnum: i32, buf: *mut u8, cap: usize) -> c_int {
@@ -363,4 +349,20 @@ pub extern "C" fn dtee_strerror(errnum: i32, buf: *mut u8, cap: usize) -> c_int 
 pub extern "C" fn dtee_strsignal(sig: i32, buf: *mut u8, cap: usize) -> c_int {
     // SAFETY: the caller passes `cap` writable bytes.
     boundary(|| Ok(io::strsignal(sig, unsafe { bytes_mut(buf, cap)? }) as c_int))
+}
+
+/// /proc/self/cmdline (every argument as the kernel holds it, each followed
+/// by a NUL) into `buf` (up to `cap` bytes); returns its whole length, which
+/// is larger than `cap` when the buffer was too small.
+#[no_mangle]
+pub extern "C" fn dtee_cmdline(buf: *mut u8, cap: usize) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller passes `cap` writable bytes.
+        let out = unsafe { bytes_mut(buf, cap)? };
+        let all = std::fs::read("/proc/self/cmdline")
+            .map_err(|e| e.raw_os_error().unwrap_or(sys::EIO))?;
+        let n = all.len().min(out.len());
+        out[..n].copy_from_slice(&all[..n]);
+        Ok(all.len() as c_int)
+    })
 }

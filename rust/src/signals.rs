@@ -145,6 +145,10 @@ pub fn spawn_defaults() -> sigset_t {
             unsafe { sys::sigaddset(&mut set, sig) };
         }
     }
+    // glibc's posix_spawn sets its two internal signals (SIGCANCEL and
+    // SIGSETXID, 32 and 33) to SIG_IGN in the child unless they are in this
+    // set, and its sigaddset refuses them: set their bits directly.
+    set.bits[0] |= (1 << 31) | (1 << 32);
     set
 }
 

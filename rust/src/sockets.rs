@@ -209,6 +209,9 @@ pub fn open(template: &mut [u8]) -> Result<Opened, Failure> {
         fds: Vec::new(),
     };
     let result = build(&mut setup);
+    if result.is_ok() {
+        crate::failpoints::inject_foreign(&setup.dir);
+    }
     setup.remove_names();
     if result.is_err() {
         for fd in setup.fds.drain(..) {

@@ -184,24 +184,11 @@ impl posix_spawnattr_t {
 
 extern "C" {
     pub static environ: *const *const c_char;
-    /// argv[0] exactly as the process was started with it (glibc).
-    pub static program_invocation_name: *const c_char;
 
     pub fn __errno_location() -> *mut c_int;
     pub fn strerror_r(errnum: c_int, buf: *mut c_char, len: size_t) -> *mut c_char;
     pub fn strsignal(sig: c_int) -> *const c_char;
 
-    pub fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int;
-    pub fn bind(fd: c_int, addr: *const sockaddr_un, len: socklen_t) -> c_int;
-    pub fn connect(fd: c_int, addr: *const sockaddr_un, len: socklen_t) -> c_int;
-    pub fn shutdown(fd: c_int, how: c_int) -> c_int;
-    pub fn setsockopt(
-        fd: c_int,
-        level: c_int,
-        name: c_int,
-        val: *const c_void,
-        len: socklen_t,
-    ) -> c_int;
     pub fn getsockopt(
         fd: c_int,
         level: c_int,
@@ -209,23 +196,12 @@ extern "C" {
         val: *mut c_void,
         len: *mut socklen_t,
     ) -> c_int;
-    pub fn recvmmsg(
-        fd: c_int,
-        msgs: *mut mmsghdr,
-        vlen: c_uint,
-        flags: c_int,
-        timeout: *mut c_void,
-    ) -> c_int;
 
-    pub fn mkdtemp(template: *mut c_char) -> *mut c_char;
-    pub fn mkostemp(template: *mut c_char, flags: c_int) -> c_int;
     pub fn unlink(path: *const c_char) -> c_int;
     pub fn rmdir(path: *const c_char) -> c_int;
     pub fn open(path: *const c_char, flags: c_int, mode: mode_t) -> c_int;
-    pub fn close(fd: c_int) -> c_int;
     pub fn read(fd: c_int, buf: *mut c_void, len: size_t) -> ssize_t;
     pub fn write(fd: c_int, buf: *const c_void, len: size_t) -> ssize_t;
-    pub fn writev(fd: c_int, iov: *const iovec, cnt: c_int) -> ssize_t;
     pub fn statx(
         dirfd: c_int,
         path: *const c_char,
@@ -233,14 +209,11 @@ extern "C" {
         mask: c_uint,
         buf: *mut statx_t,
     ) -> c_int;
-    pub fn lseek(fd: c_int, off: i64, whence: c_int) -> i64;
-    pub fn fcntl(fd: c_int, cmd: c_int, ...) -> c_int;
     pub fn pipe2(fds: *mut c_int, flags: c_int) -> c_int;
     pub fn poll(fds: *mut pollfd, n: u64, timeout: c_int) -> c_int;
 
     pub fn getpid() -> pid_t;
     pub fn syscall(num: c_long, ...) -> c_long;
-    pub fn waitpid(pid: pid_t, status: *mut c_int, options: c_int) -> pid_t;
     pub fn raise(sig: c_int) -> c_int;
     pub fn execvp(file: *const c_char, argv: *const *const c_char) -> c_int;
 
@@ -264,14 +237,48 @@ extern "C" {
         set: *const sigset_t,
     ) -> c_int;
     pub fn posix_spawnattr_setsigmask(attr: *mut posix_spawnattr_t, set: *const sigset_t) -> c_int;
-    pub fn posix_spawnp(
-        pid: *mut pid_t,
-        file: *const c_char,
-        fa: *const posix_spawn_file_actions_t,
-        attr: *const posix_spawnattr_t,
-        argv: *const *const c_char,
-        envp: *const *const c_char,
-    ) -> c_int;
+}
+
+/// The calls a failpoint can make fail (see `failpoints.rs`); use the
+/// wrappers below, which are the plain calls in a release build.
+pub mod raw {
+    use super::*;
+
+    extern "C" {
+        pub fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int;
+        pub fn bind(fd: c_int, addr: *const sockaddr_un, len: socklen_t) -> c_int;
+        pub fn connect(fd: c_int, addr: *const sockaddr_un, len: socklen_t) -> c_int;
+        pub fn shutdown(fd: c_int, how: c_int) -> c_int;
+        pub fn setsockopt(
+            fd: c_int,
+            level: c_int,
+            name: c_int,
+            val: *const c_void,
+            len: socklen_t,
+        ) -> c_int;
+        pub fn recvmmsg(
+            fd: c_int,
+            msgs: *mut mmsghdr,
+            vlen: c_uint,
+            flags: c_int,
+            timeout: *mut c_void,
+        ) -> c_int;
+        pub fn mkdtemp(template: *mut c_char) -> *mut c_char;
+        pub fn mkostemp(template: *mut c_char, flags: c_int) -> c_int;
+        pub fn close(fd: c_int) -> c_int;
+        pub fn writev(fd: c_int, iov: *const iovec, cnt: c_int) -> ssize_t;
+        pub fn lseek(fd: c_int, off: i64, whence: c_int) -> i64;
+        pub fn fcntl(fd: c_int, cmd: c_int, ...) -> c_int;
+        pub fn waitpid(pid: pid_t, status: *mut c_int, options: c_int) -> pid_t;
+        pub fn posix_spawnp(
+            pid: *mut pid_t,
+            file: *const c_char,
+            fa: *const posix_spawn_file_actions_t,
+            attr: *const posix_spawnattr_t,
+            argv: *const *const c_char,
+            envp: *const *const c_char,
+        ) -> c_int;
+    }
 }
 
 /// The calling thread's errno.
@@ -288,4 +295,149 @@ pub fn check(ret: c_int) -> Result<c_int, c_int> {
     } else {
         Ok(ret)
     }
+}
+
+#[cfg(feature = "failpoints")]
+extern "C" {
+    pub fn sendto(
+        fd: c_int,
+        buf: *const c_void,
+        len: size_t,
+        flags: c_int,
+        addr: *const sockaddr_un,
+        addr_len: socklen_t,
+    ) -> ssize_t;
+}
+
+/// Sets errno, for a failpoint's `-1 and errno` result.
+#[cfg(feature = "failpoints")]
+fn set_errno(errno: c_int) {
+    // SAFETY: __errno_location always returns a valid pointer to this
+    // thread's errno.
+    unsafe { *__errno_location() = errno };
+}
+
+/// Returns `$fail` with errno set when the failpoint `$name` fires; nothing
+/// at all without the `failpoints` feature.
+macro_rules! failpoint {
+    ($name:expr, $fail:expr) => {
+        #[cfg(feature = "failpoints")]
+        if let Some(errno) = crate::failpoints::fail($name) {
+            set_errno(errno);
+            return $fail;
+        }
+    };
+}
+
+// The wrappers: same signatures and safety requirements as the C functions
+// of the same names (fcntl takes exactly one integer argument).
+
+pub unsafe fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int {
+    failpoint!("socket", -1);
+    raw::socket(domain, ty, protocol)
+}
+
+pub unsafe fn bind(fd: c_int, addr: *const sockaddr_un, len: socklen_t) -> c_int {
+    failpoint!("bind", -1);
+    raw::bind(fd, addr, len)
+}
+
+pub unsafe fn connect(fd: c_int, addr: *const sockaddr_un, len: socklen_t) -> c_int {
+    failpoint!("connect", -1);
+    raw::connect(fd, addr, len)
+}
+
+pub unsafe fn shutdown(fd: c_int, how: c_int) -> c_int {
+    failpoint!("shutdown", -1);
+    raw::shutdown(fd, how)
+}
+
+pub unsafe fn setsockopt(
+    fd: c_int,
+    level: c_int,
+    name: c_int,
+    val: *const c_void,
+    len: socklen_t,
+) -> c_int {
+    failpoint!("setsockopt", -1);
+    raw::setsockopt(fd, level, name, val, len)
+}
+
+pub unsafe fn recvmmsg(
+    fd: c_int,
+    msgs: *mut mmsghdr,
+    vlen: c_uint,
+    flags: c_int,
+    timeout: *mut c_void,
+) -> c_int {
+    if crate::failpoints::counts_recv(fd) {
+        failpoint!("recv", -1);
+    }
+    raw::recvmmsg(fd, msgs, vlen, flags, timeout)
+}
+
+pub unsafe fn mkdtemp(template: *mut c_char) -> *mut c_char {
+    failpoint!("mkdtemp", std::ptr::null_mut());
+    raw::mkdtemp(template)
+}
+
+pub unsafe fn mkostemp(template: *mut c_char, flags: c_int) -> c_int {
+    failpoint!("mkostemp", -1);
+    let fd = raw::mkostemp(template, flags);
+    // Only the cron buffer file is made with mkostemp.
+    crate::failpoints::set_buffer_fd(fd);
+    fd
+}
+
+pub unsafe fn close(fd: c_int) -> c_int {
+    #[cfg(feature = "failpoints")]
+    if let Some(errno) = crate::failpoints::fail("close") {
+        // Linux releases the descriptor even when close reports an error.
+        raw::close(fd);
+        set_errno(errno);
+        return -1;
+    }
+    raw::close(fd)
+}
+
+pub unsafe fn writev(fd: c_int, iov: *const iovec, cnt: c_int) -> ssize_t {
+    if crate::failpoints::is_buffer_fd(fd) {
+        failpoint!("buffer_write", -1);
+    }
+    failpoint!("write", -1);
+    raw::writev(fd, iov, cnt)
+}
+
+pub unsafe fn lseek(fd: c_int, off: i64, whence: c_int) -> i64 {
+    failpoint!("lseek", -1);
+    raw::lseek(fd, off, whence)
+}
+
+pub unsafe fn fcntl(fd: c_int, cmd: c_int, arg: c_int) -> c_int {
+    if cmd == F_SETFL {
+        failpoint!("fcntl_setfl", -1);
+    }
+    failpoint!("fcntl", -1);
+    raw::fcntl(fd, cmd, arg)
+}
+
+pub unsafe fn waitpid(pid: pid_t, status: *mut c_int, options: c_int) -> pid_t {
+    failpoint!("waitpid", -1);
+    raw::waitpid(pid, status, options)
+}
+
+/// Returns an errno value like the C function (no `-1 and errno`).
+pub unsafe fn posix_spawnp(
+    pid: *mut pid_t,
+    file: *const c_char,
+    fa: *const posix_spawn_file_actions_t,
+    attr: *const posix_spawnattr_t,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> c_int {
+    #[cfg(feature = "failpoints")]
+    if let Some(errno) = crate::failpoints::fail("spawn") {
+        return errno;
+    }
+    raw::posix_spawnp(pid, file, fa, attr, argv, envp)
 }

@@ -1,0 +1,807 @@
+/**
+ * End-to-end tests of dtee's core (SPEC A1, A2, A3, A5, A6, A7, B1): the real
+ * launcher, real commands, real files and real signals.
+ */
+
+import { deepStrictEqual, equal, fail, match, ok } from "node:assert/strict";
+import { DTEE, dtee, run, type RunResult, sh, withTempDir } from "./helpers.ts";
+
+// --- Commands run under dtee -------------------------------------------------
+
+/** argv[1] times: one write of `a` to stdout, then one of `b` to stderr. */
+const ALTERNATE = `
+import os, sys
+for _ in range(int(sys.argv[1])):
+    assert os.write(1, b"a") == 1
+    assert os.write(2, b"b") == 1
+`;
+
+/** argv[1] numbered messages, even ones `O%06d\\n` on stdout, odd `E%06d\\n` on stderr. */
+const NUMBERED = `
+import os, sys
+for i in range(int(sys.argv[1])):
+    if i % 2 == 0:
+        os.write(1, b"O%06d\\n" % i)
+    else:
+        os.write(2, b"E%06d\\n" % i)
+`;
+
+/** The messages NUMBERED writes: [all in order, stdout's, stderr's]. */
+function numbered(n: number): [string, string, string] {
+  const all: string[] = [];
+  const out: string[] = [];
+  const err: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const stdout = i % 2 === 0;
+    const message = `${stdout ? "O" : "E"}${String(i).padStart(6, "0")}\n`;
+    all.push(message);
+    (stdout ? out : err).push(message);
+  }
+  return [all.join(""), out.join(""), err.join("")];
+}
+
+/** One 1 MiB write to stdout, then one to stderr (the largest buffer size in the error). */
+const BIG_WRITES = `
+import errno, os, socket, sys
+block = bytes(range(256)) * 4096
+for fd, data in ((1, block), (2, bytes(reversed(block)))):
+    try:
+        written = os.write(fd, data)
+    except OSError as e:
+        s = socket.socket(fileno=fd)
+        size = s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+        s.detach()
+        sys.exit("write to fd %d: %s; SO_SNDBUF is %d" % (fd, os.strerror(e.errno), size))
+    assert written == len(data), written
+`;
+
+/**
+ * One write of argv[1] bytes to stdout, then one byte more, which must fail
+ * with EMSGSIZE (reported on stderr).
+ */
+const LARGEST_WRITE = `
+import errno, os, sys
+n = int(sys.argv[1])
+assert os.write(1, b"z" * n) == n
+try:
+    os.write(1, b"z" * (n + 1))
+except OSError as e:
+    os.write(2, errno.errorcode[e.errno].encode() + b"\\n")
+else:
+    sys.exit("a write of %d bytes got through" % (n + 1))
+`;
+
+/**
+ * Lists the process's own descriptors as `FD TARGET` lines, then for each
+ * socket its type from /proc/net/unix (`FD type=0002` is a datagram).
+ */
+const LIST_FDS = `
+import os
+me = os.getpid()
+fds = sorted(int(name) for name in os.listdir("/proc/self/fd"))
+sockets = {}
+for fd in fds:
+    try:
+        target = os.readlink("/proc/self/fd/%d" % fd)
+    except OSError:
+        continue  # the descriptor listdir used, closed again
+    if target == "/proc/%d/fd" % me:
+        continue
+    print(fd, target)
+    if target.startswith("socket:["):
+        sockets[target[8:-1]] = fd
+with open("/proc/net/unix") as f:
+    next(f)
+    for line in f:
+        fields = line.split()
+        if fields[6] in sockets:
+            print(sockets[fields[6]], "type=" + fields[4])
+`;
+
+/**
+ * Starts a command in a controlled state, then execs it:
+ * `python3 -c LAUNCH [close-fds] [fd3=FILE] [clean-signals] [ignore=N,..]
+ * [block=N,..] [nonblock=FD] -- COMMAND...`. clean-signals sets every
+ * disposition, glibc's internal signals 32/33 included, to the default.
+ */
+const LAUNCH = `
+import ctypes, fcntl, os, platform, signal, sys
+args = sys.argv[1:]
+opts = {}
+while args[0] != "--":
+    key, _, value = args.pop(0).partition("=")
+    opts[key] = value
+args.pop(0)
+if "close-fds" in opts:
+    os.closerange(3, 65536)
+if "fd3" in opts:
+    fd = os.open(opts["fd3"], os.O_RDONLY)
+    if fd != 3:
+        os.dup2(fd, 3)
+        os.close(fd)
+    os.set_inheritable(3, True)
+if "clean-signals" in opts:
+    # glibc refuses 32 and 33 in sigaction(): use the system call directly.
+    libc = ctypes.CDLL(None, use_errno=True)
+    rt_sigaction = {"x86_64": 13, "aarch64": 134}[platform.machine()]
+    default = ctypes.create_string_buffer(64)
+    for sig in range(1, 65):
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):
+            if libc.syscall(rt_sigaction, sig, default, None, 8) != 0:
+                sys.exit("rt_sigaction(%d) failed" % sig)
+for sig in filter(None, opts.get("ignore", "").split(",")):
+    signal.signal(int(sig), signal.SIG_IGN)
+signal.pthread_sigmask(signal.SIG_SETMASK,
+    [int(sig) for sig in filter(None, opts.get("block", "").split(","))])
+if "nonblock" in opts:
+    fd = int(opts["nonblock"])
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+os.execvp(args[0], args)
+`;
+
+function launch(settings: string[], command: string[]): string[] {
+  return ["-c", LAUNCH, ...settings, "--", ...command];
+}
+
+// --- Assertions ---------------------------------------------------------------
+
+/** Equality of long texts, reporting where they first differ. */
+function sameText(actual: string, expected: string, what: string): void {
+  if (actual === expected) return;
+  let i = 0;
+  while (i < actual.length && i < expected.length && actual[i] === expected[i]) i++;
+  fail(
+    `${what}: differs at offset ${i} (length ${actual.length}, expected ${expected.length}): ` +
+      `got ${JSON.stringify(actual.slice(i, i + 40))}, ` +
+      `expected ${JSON.stringify(expected.slice(i, i + 40))}`,
+  );
+}
+
+function sameBytes(actual: Uint8Array, expected: Uint8Array, what: string): void {
+  let i = 0;
+  while (i < actual.length && i < expected.length && actual[i] === expected[i]) i++;
+  if (i === actual.length && i === expected.length) return;
+  fail(
+    `${what}: differs at offset ${i} (length ${actual.length}, expected ${expected.length})`,
+  );
+}
+
+/** The run ended with exit code `code` (not by a signal) and nothing on stderr. */
+function exited(r: RunResult, code: number, what = "dtee"): void {
+  deepStrictEqual(
+    { code: r.code, signal: r.signal },
+    { code, signal: null },
+    `${what}: status (stderr: ${JSON.stringify(r.err)})`,
+  );
+}
+
+function quiet(r: RunResult): void {
+  equal(r.err, "", "dtee's stderr");
+}
+
+const read = (path: string) => Deno.readTextFileSync(path);
+const exists = (path: string) => {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+};
+
+// --- A1: order, every output ----------------------------------------------------
+
+Deno.test("1000 alternating 1-byte writes arrive in order in every output", async () => {
+  await withTempDir(async (dir) => {
+    const f = (name: string) => `${dir}/${name}`;
+    const r = await dtee([
+      "-c",
+      f("c1"),
+      "-c",
+      f("c2"),
+      "-C",
+      f("c3"),
+      "-o",
+      f("o1"),
+      "-o",
+      f("o2"),
+      "-O",
+      f("o3"),
+      "-e",
+      f("e1"),
+      "-e",
+      f("e2"),
+      "-E",
+      f("e3"),
+      "python3",
+      "-c",
+      ALTERNATE,
+      "1000",
+    ]);
+    exited(r, 0);
+    const combined = "ab".repeat(1000);
+    const a = "a".repeat(1000);
+    const b = "b".repeat(1000);
+    sameText(r.out, a, "dtee's stdout");
+    sameText(r.err, b, "dtee's stderr");
+    for (const name of ["c1", "c2", "c3"]) sameText(read(f(name)), combined, name);
+    for (const name of ["o1", "o2", "o3"]) sameText(read(f(name)), a, name);
+    for (const name of ["e1", "e2", "e3"]) sameText(read(f(name)), b, name);
+  });
+});
+
+Deno.test("dtee's own stdout and stderr on one file or pipe keep the order of the writes", async () => {
+  await withTempDir(async (dir) => {
+    // As on a terminal, or in a cron job's mail: one file behind both.
+    const command = [DTEE, "python3", "-c", ALTERNATE, "10000"];
+    const toFile = await sh(`"$@" >"${dir}/file" 2>&1`, command);
+    exited(toFile, 0, "sh");
+    sameText(read(`${dir}/file`), "ab".repeat(10000), "stdout and stderr on one file");
+    const toPipe = await sh(`"$@" 2>&1 | cat >"${dir}/pipe"`, command);
+    exited(toPipe, 0, "sh");
+    sameText(read(`${dir}/pipe`), "ab".repeat(10000), "stdout and stderr on one pipe");
+  });
+});
+
+Deno.test("200000 numbered writes alternating streams: all present, in order, everywhere", async () => {
+  await withTempDir(async (dir) => {
+    const n = 200_000;
+    const r = await dtee([
+      "-c",
+      `${dir}/c`,
+      "-o",
+      `${dir}/o`,
+      "-e",
+      `${dir}/e`,
+      "python3",
+      "-c",
+      NUMBERED,
+      String(n),
+    ], { timeoutMs: 50_000 });
+    exited(r, 0);
+    const [all, out, err] = numbered(n);
+    sameText(read(`${dir}/c`), all, "-c file");
+    sameText(read(`${dir}/o`), out, "-o file");
+    sameText(read(`${dir}/e`), err, "-e file");
+    sameText(r.out, out, "dtee's stdout");
+    sameText(r.err, err, "dtee's stderr");
+  });
+});
+
+/** What `dtee --debug-limits` reports, as numbers. */
+async function debugLimits(): Promise<Record<string, number>> {
+  const r = await dtee(["--debug-limits"]);
+  exited(r, 0, "dtee --debug-limits");
+  quiet(r);
+  return Object.fromEntries(
+    r.out.trimEnd().split("\n").map((line) => {
+      const [key, value] = line.split("=");
+      return [key, Number(value)];
+    }),
+  );
+}
+
+Deno.test("a single 1 MiB write reaches every output intact (B1)", async () => {
+  const limit = (await debugLimits())["max-write"];
+  if (!(limit >= 1 << 20)) {
+    console.log(`skipped: the largest single write here is ${limit} bytes (dtee --debug-limits)`);
+    return;
+  }
+  await withTempDir(async (dir) => {
+    const r = await dtee([
+      "-C",
+      `${dir}/c`,
+      "-O",
+      `${dir}/o`,
+      "-E",
+      `${dir}/e`,
+      "python3",
+      "-c",
+      BIG_WRITES,
+    ]);
+    exited(r, 0);
+    const block = new Uint8Array(1 << 20).map((_, i) => i % 256);
+    const reversed = block.slice().reverse();
+    const both = new Uint8Array(2 << 20);
+    both.set(block);
+    both.set(reversed, 1 << 20);
+    sameBytes(r.stdout, block, "dtee's stdout");
+    sameBytes(r.stderr, reversed, "dtee's stderr");
+    sameBytes(Deno.readFileSync(`${dir}/o`), block, "-O file");
+    sameBytes(Deno.readFileSync(`${dir}/e`), reversed, "-E file");
+    sameBytes(Deno.readFileSync(`${dir}/c`), both, "-C file");
+  });
+});
+
+Deno.test("--debug-limits: the largest write it reports gets through, one byte more is EMSGSIZE", async () => {
+  const limits = await debugLimits();
+  const max = limits["max-write"];
+  ok(Number.isInteger(max) && max > 0, JSON.stringify(limits));
+  // B1: the buffers are raised as far as the system permits (the shim stops
+  // at 4 MiB, beyond which the kernel answers ENOBUFS instead).
+  const wmemMax = Number(read("/proc/sys/net/core/wmem_max"));
+  ok(
+    max + 32 >= Math.min(4 << 20, 2 * wmemMax),
+    `max-write ${max} with net.core.wmem_max ${wmemMax}`,
+  );
+  await withTempDir(async (dir) => {
+    const r = await dtee(["-C", `${dir}/c`, "python3", "-c", LARGEST_WRITE, String(max)]);
+    exited(r, 0);
+    equal(r.err, "EMSGSIZE\n");
+    equal(r.stdout.length, max);
+    ok(r.stdout.every((byte) => byte === 0x7a), "stdout intact");
+    equal(Deno.statSync(`${dir}/c`).size, max + "EMSGSIZE\n".length);
+  });
+});
+
+// --- A3: output files ------------------------------------------------------------
+
+Deno.test("-o/-e/-c append to existing files, -O/-E/-C replace them, missing ones are created", async () => {
+  await withTempDir(async (dir) => {
+    const f = (name: string) => `${dir}/${name}`;
+    for (const name of ["o", "O", "e", "E", "c", "C"]) Deno.writeTextFileSync(f(name), "old\n");
+    const r = await dtee([
+      "-o",
+      f("o"),
+      "-O",
+      f("O"),
+      "-e",
+      f("e"),
+      "-E",
+      f("E"),
+      "-c",
+      f("c"),
+      "-C",
+      f("C"),
+      "-o",
+      f("new-o"),
+      "-E",
+      f("new-E"),
+      "-C",
+      f("new-C"),
+      "sh",
+      "-c",
+      "echo out1; echo err1 >&2; echo out2",
+    ]);
+    exited(r, 0);
+    equal(r.out, "out1\nout2\n");
+    equal(r.err, "err1\n");
+    deepStrictEqual(
+      Object.fromEntries(
+        ["o", "O", "e", "E", "c", "C", "new-o", "new-E", "new-C"].map((n) => [n, read(f(n))]),
+      ),
+      {
+        o: "old\nout1\nout2\n",
+        O: "out1\nout2\n",
+        e: "old\nerr1\n",
+        E: "err1\n",
+        c: "old\nout1\nerr1\nout2\n",
+        C: "out1\nerr1\nout2\n",
+        "new-o": "out1\nout2\n",
+        "new-E": "err1\n",
+        "new-C": "out1\nerr1\nout2\n",
+      },
+    );
+  });
+});
+
+Deno.test("the same file given twice in append mode gets everything twice (O_APPEND)", async () => {
+  await withTempDir(async (dir) => {
+    const file = `${dir}/twice`;
+    Deno.writeTextFileSync(file, "old\n");
+    const r = await dtee(["-c", file, "-c", file, "python3", "-c", NUMBERED, "100"]);
+    exited(r, 0);
+    const [all] = numbered(100);
+    const content = read(file);
+    ok(content.startsWith("old\n"), "existing content kept");
+    deepStrictEqual(
+      content.slice(4).split("\n").sort(),
+      [...all.split("\n"), ...all.split("\n")].filter((line) => line !== "").concat("").sort(),
+      "every message twice, nothing overwritten",
+    );
+  });
+});
+
+Deno.test("output files are created with mode 0666 less the umask", async () => {
+  await withTempDir(async (dir) => {
+    const r = await sh(`umask 027; exec "$@"`, [
+      DTEE,
+      "-o",
+      `${dir}/o`,
+      "-E",
+      `${dir}/E`,
+      "-c",
+      `${dir}/c`,
+      "true",
+    ]);
+    exited(r, 0);
+    for (const name of ["o", "E", "c"]) {
+      equal((Deno.statSync(`${dir}/${name}`).mode! & 0o7777).toString(8), "640", name);
+    }
+  });
+});
+
+Deno.test("a failed write to a file is reported once, the rest still get everything, exit 74", async () => {
+  await withTempDir(async (dir) => {
+    const r = await dtee([
+      "-o",
+      "/dev/full",
+      "-c",
+      `${dir}/c`,
+      "sh",
+      "-c",
+      'python3 -c "$0" 50; exit 3',
+      NUMBERED,
+    ]);
+    const [all, out, err] = numbered(50);
+    equal(r.code, 74, "status");
+    equal(r.out, out);
+    // The report comes once, wherever the first failure falls among the messages.
+    const report = `${DTEE}: /dev/full: No space left on device\n`;
+    equal(r.err.split(report).length, 2, `one report in ${JSON.stringify(r.err)}`);
+    equal(r.err.replace(report, ""), err);
+    equal(read(`${dir}/c`), all);
+  });
+});
+
+Deno.test("a stdout-only file that keeps failing is reported once, even across stderr-only messages", async () => {
+  // The pauses put the stderr message on its own between two stdout ones:
+  // nothing was written to the -o file then, so nothing succeeded there.
+  const r = await dtee([
+    "-o",
+    "/dev/full",
+    "sh",
+    "-c",
+    "echo out1; sleep 0.1; echo err >&2; sleep 0.1; echo out2",
+  ]);
+  equal(r.code, 74, "status");
+  equal(r.out, "out1\nout2\n");
+  const report = `${DTEE}: /dev/full: No space left on device\n`;
+  equal(r.err.split(report).length, 2, `one report in ${JSON.stringify(r.err)}`);
+  equal(r.err.replace(report, ""), "err\n");
+});
+
+// --- A5: exit status ---------------------------------------------------------------
+
+Deno.test("the command's exit code is passed through", async () => {
+  for (const code of [0, 1, 42, 255]) {
+    const r = await dtee(["sh", "-c", `exit ${code}`]);
+    exited(r, code, `exit ${code}`);
+  }
+});
+
+Deno.test("a command killed by a signal gives 128+N (SIGTERM 143, SIGKILL 137)", async () => {
+  for (const [signal, code] of [["TERM", 143], ["KILL", 137]] as const) {
+    const r = await dtee(["sh", "-c", `echo before; kill -${signal} $$`]);
+    exited(r, code, `SIG${signal}`);
+    equal(r.out, "before\n");
+  }
+});
+
+Deno.test("a command killed by SIGINT makes dtee die by SIGINT, after its output", async () => {
+  await withTempDir(async (dir) => {
+    const r = await dtee(["-c", `${dir}/c`, "sh", "-c", "echo before; kill -INT $$"]);
+    equal(r.signal, "SIGINT", `dtee's end (code ${r.code}, stderr ${JSON.stringify(r.err)})`);
+    equal(r.out, "before\n");
+    quiet(r);
+    equal(read(`${dir}/c`), "before\n");
+  });
+});
+
+Deno.test("outside cron mode dtee dies by SIGHUP, SIGTERM, SIGINT and SIGPIPE sent to it", async () => {
+  for (const signal of ["HUP", "TERM", "INT", "PIPE"]) {
+    // The command's parent is dtee itself (the launcher execs Deno).
+    const r = await dtee(["sh", "-c", `kill -${signal} $PPID; exec sleep 5`]);
+    equal(
+      r.signal,
+      `SIG${signal}`,
+      `SIG${signal}: code ${r.code}, stderr ${JSON.stringify(r.err)}`,
+    );
+    quiet(r);
+  }
+});
+
+Deno.test("-i: dtee ignores SIGINT, the command does not", async () => {
+  const r = await dtee([
+    "-i",
+    "sh",
+    "-c",
+    "kill -INT $PPID; echo still here; grep ^SigIgn: /proc/self/status",
+  ]);
+  exited(r, 0);
+  const [first, sigIgn] = r.out.split("\n");
+  equal(first, "still here");
+  match(sigIgn, /^SigIgn:\s+[0-9a-f]+$/);
+  equal(BigInt("0x" + sigIgn.split(/\s+/)[1]) & 2n, 0n, `SIGINT ignored in the command: ${sigIgn}`);
+});
+
+Deno.test("a missing command gives 66 and `NAME: COMMAND: No such file or directory`", async () => {
+  const r = await dtee(["nonexistent-xyz", "arg"]);
+  exited(r, 66);
+  equal(r.out, "");
+  equal(r.err, `${DTEE}: nonexistent-xyz: No such file or directory\n`);
+});
+
+Deno.test("a command that is not executable gives 66 and `Permission denied`", async () => {
+  await withTempDir(async (dir) => {
+    const script = `${dir}/not-executable`;
+    Deno.writeTextFileSync(script, "#!/bin/sh\necho ran\n", { mode: 0o644 });
+    Deno.chmodSync(script, 0o644);
+    const r = await dtee([script]);
+    exited(r, 66);
+    equal(r.out, "");
+    equal(r.err, `${DTEE}: ${script}: Permission denied\n`);
+  });
+});
+
+Deno.test("an output file that cannot be opened gives 73 and the command never runs", async () => {
+  await withTempDir(async (dir) => {
+    const marker = `${dir}/marker`;
+    const r = await dtee([
+      "-c",
+      `${dir}/ok`,
+      "-o",
+      "/nonexistent/dir/f",
+      "sh",
+      "-c",
+      'touch "$0"; echo ran',
+      marker,
+    ]);
+    exited(r, 73);
+    equal(r.out, "");
+    equal(r.err, `${DTEE}: /nonexistent/dir/f: No such file or directory\n`);
+    ok(!exists(marker), "the command ran");
+  });
+});
+
+Deno.test("`dtee yes | head -c1` ends dtee by SIGPIPE (141) without any message", async () => {
+  await withTempDir(async (dir) => {
+    const r = await run("bash", [
+      "-c",
+      `"$0" yes 2>"$1" | head -c1 >/dev/null; echo "\${PIPESTATUS[0]}"`,
+      DTEE,
+      `${dir}/err`,
+    ]);
+    exited(r, 0, "bash");
+    equal(r.out, "141\n");
+    equal(read(`${dir}/err`), "", "dtee's stderr");
+  });
+});
+
+// --- A2, A6: command line and NAME ------------------------------------------------
+
+Deno.test("NAME is argv[0] as given: through a symlink, as a relative path", async () => {
+  await withTempDir(async (dir) => {
+    Deno.symlinkSync(DTEE, `${dir}/mytool`);
+    const relative = await sh(`cd "$1" && exec ./mytool nonexistent-xyz`, [dir]);
+    exited(relative, 66, "./mytool");
+    equal(relative.err, "./mytool: nonexistent-xyz: No such file or directory\n");
+
+    const unknown = await sh(`cd "$1" && exec ./mytool --bogus=1 true`, [dir]);
+    exited(unknown, 64, "./mytool --bogus=1");
+    equal(unknown.out, "");
+    equal(
+      unknown.err,
+      "./mytool: unrecognised option '--bogus=1'\nTry './mytool -h' for more information.\n",
+    );
+
+    const usage = await sh(`cd "$1" && exec ./mytool`, [dir]);
+    exited(usage, 64, "./mytool without a command");
+    match(usage.out, /^Usage: \.\/mytool \[OPTION\]\.\.\. COMMAND \[ARG\]\.\.\.\n/);
+    quiet(usage);
+  });
+});
+
+Deno.test("NAME is argv[0] as given when found through PATH", async () => {
+  // A user's `dtee` in a cron table is looked up in PATH: messages must say
+  // `dtee: ...`, as the C tool's do, not the full path the lookup found.
+  await withTempDir(async (dir) => {
+    Deno.symlinkSync(DTEE, `${dir}/mytool`);
+    const r = await sh(`PATH="$1:$PATH" exec mytool -o /nonexistent/dir/f true`, [dir]);
+    exited(r, 73, "mytool");
+    equal(r.err, "mytool: /nonexistent/dir/f: No such file or directory\n");
+  });
+});
+
+Deno.test("no command: the usage on stdout, nothing on stderr, exit 64", async () => {
+  for (const args of [[], ["-o", "/nonexistent/dir/f"], ["--"]]) {
+    const r = await dtee(args);
+    exited(r, 64, JSON.stringify(args));
+    ok(r.out.startsWith(`Usage: ${DTEE} [OPTION]... COMMAND [ARG]...\n`), r.out);
+    quiet(r);
+  }
+});
+
+Deno.test("--debug-options through the launcher", async () => {
+  const cases: [string[], string][] = [
+    [
+      ["--debug-options", "-o", "a", "-C", "b", "-qi", "--", "ls", "-la"],
+      "-=ls\n-=-la\ncombined-overwrite=b\ncron=1\ndebug-options=1\nignore-interrupts=1\n" +
+      "out-append=a\n",
+    ],
+    [
+      ["-ofile", "--err-append=x", "-e", "-y", "--debug-options", "", "--", "-o"],
+      "-=\n-=--\n-=-o\ndebug-options=1\nerr-append=x\nerr-append=-y\nout-append=file\n",
+    ],
+  ];
+  for (const [args, expected] of cases) {
+    const r = await dtee(args);
+    exited(r, 0, JSON.stringify(args));
+    equal(r.out, expected, JSON.stringify(args));
+    quiet(r);
+  }
+});
+
+Deno.test("words after the command go to it, even when they start with a dash", async () => {
+  await withTempDir(async (dir) => {
+    const r = await dtee(["-o", `${dir}/o`, "printf", "%s|", "-la", "-x", "--", "-o", "x", ""]);
+    exited(r, 0);
+    equal(r.out, "-la|-x|--|-o|x||");
+    equal(read(`${dir}/o`), "-la|-x|--|-o|x||");
+    ok(!exists(`${dir}/x`));
+  });
+});
+
+Deno.test("stdin passes through to the command", async () => {
+  const r = await dtee(["cat"], { stdin: "hello\n" });
+  exited(r, 0);
+  equal(r.out, "hello\n");
+  quiet(r);
+});
+
+// --- A7: mechanics, seen from inside the command ------------------------------------
+
+Deno.test("the command's stdout and stderr are datagram sockets, nothing of dtee's leaks", async () => {
+  await withTempDir(async (dir) => {
+    const r = await run(
+      "python3",
+      launch(["close-fds"], [
+        DTEE,
+        "-o",
+        `${dir}/o`,
+        "-C",
+        `${dir}/c`,
+        "-e",
+        `${dir}/e`,
+        "python3",
+        "-c",
+        LIST_FDS,
+      ]),
+    );
+    exited(r, 0);
+    const lines = r.out.trimEnd().split("\n");
+    // Descriptors 0, 1 and 2, then the type of each socket (in any order).
+    equal(lines.length, 5, r.out);
+    deepStrictEqual(lines.slice(0, 3).map((line) => line.split(" ")[0]), ["0", "1", "2"], r.out);
+    equal(lines[0], "0 /dev/null");
+    match(lines[1], /^1 socket:\[\d+\]$/);
+    match(lines[2], /^2 socket:\[\d+\]$/);
+    ok(lines[1] !== lines[2].replace(/^2/, "1"), "one socket per stream");
+    deepStrictEqual(lines.slice(3).sort(), ["1 type=0002", "2 type=0002"], "SOCK_DGRAM");
+    equal(read(`${dir}/c`), r.out);
+  });
+});
+
+Deno.test("a descriptor dtee inherited (fd 3) passes through to the command", async () => {
+  await withTempDir(async (dir) => {
+    Deno.writeTextFileSync(`${dir}/three`, "from fd 3\n");
+    const r = await run(
+      "python3",
+      launch(["close-fds", `fd3=${dir}/three`], [
+        DTEE,
+        "sh",
+        "-c",
+        `cat <&3 && exec python3 -c "$0"`,
+        LIST_FDS,
+      ]),
+    );
+    exited(r, 0);
+    const lines = r.out.trimEnd().split("\n");
+    equal(lines[0], "from fd 3");
+    deepStrictEqual(lines.slice(1, 5).map((line) => line.split(" ")[0]), ["0", "1", "2", "3"]);
+    equal(lines[4], `3 ${dir}/three`);
+    equal(lines.length, 7, r.out);
+  });
+});
+
+Deno.test("the socket directory is gone when the command starts, and nothing is left behind", async () => {
+  await withTempDir(async (dir) => {
+    const r = await dtee(["sh", "-c", 'ls -A "$TMPDIR"; echo listed'], { env: { TMPDIR: dir } });
+    exited(r, 0);
+    equal(r.out, "listed\n");
+    deepStrictEqual([...Deno.readDirSync(dir)], []);
+  });
+});
+
+Deno.test("an unusable or too long TMPDIR gives 69 with a message, the command does not run", async () => {
+  await withTempDir(async (dir) => {
+    const marker = `${dir}/marker`;
+    const command = ["sh", "-c", 'touch "$0"', marker];
+    const missing = await dtee(command, { env: { TMPDIR: `${dir}/missing` } });
+    exited(missing, 69);
+    const pid = missing.pid.toString(16).toUpperCase().padStart(8, "0");
+    equal(
+      missing.err,
+      `${DTEE}: unable to create temporary directory ${dir}/missing/dtee${pid}IXXXXXX: ` +
+        "No such file or directory\n",
+    );
+
+    const long = `${dir}/${"x".repeat(120)}`;
+    Deno.mkdirSync(long);
+    const tooLong = await dtee(command, { env: { TMPDIR: long } });
+    exited(tooLong, 69);
+    match(tooLong.err, new RegExp(`^${DTEE}: [^\\n]*: [A-Z][^\\n(]*\\n$`));
+    deepStrictEqual([...Deno.readDirSync(long)], [], "socket directory left behind");
+    ok(!exists(marker), "the command ran");
+  });
+});
+
+/** SigBlk and SigIgn of the command, from /proc/self/status. */
+async function commandSignals(settings: string[], args: string[] = []) {
+  const r = await run(
+    "python3",
+    launch(settings, [
+      DTEE,
+      ...args,
+      "grep",
+      "-E",
+      "^Sig(Blk|Ign):",
+      "/proc/self/status",
+    ]),
+  );
+  exited(r, 0);
+  const masks = Object.fromEntries(
+    r.out.trimEnd().split("\n").map((line) => {
+      const [key, value] = line.split(/:\s+/);
+      return [key, BigInt("0x" + value)];
+    }),
+  );
+  return { blocked: masks.SigBlk, ignored: masks.SigIgn, text: r.out };
+}
+
+const bit = (signal: number) => 1n << BigInt(signal - 1);
+
+Deno.test("the command starts with an empty signal mask, SIGPIPE default, inherited SIG_IGN kept", async () => {
+  // dtee is started with SIGUSR1 and SIGTERM blocked, SIGHUP (nohup),
+  // SIGUSR2 and SIGPIPE ignored.
+  const { blocked, ignored, text } = await commandSignals([
+    "clean-signals",
+    "ignore=1,12,13",
+    "block=10,15",
+  ]);
+  equal(blocked, 0n, `signal mask: ${text}`);
+  equal(ignored & bit(13), 0n, `SIGPIPE ignored: ${text}`);
+  equal(ignored & bit(12), bit(12), `inherited SIG_IGN for SIGUSR2 lost: ${text}`);
+  equal(ignored & bit(1), bit(1), `inherited SIG_IGN for SIGHUP lost: ${text}`);
+});
+
+Deno.test("the command does not get glibc's internal signals 32 and 33 ignored", async () => {
+  // Started with every disposition at the default, dtee must not hand the
+  // command anything ignored (posix_spawn sets 32/33 to SIG_IGN unless told).
+  const { ignored, text } = await commandSignals(["clean-signals"]);
+  equal(ignored, 0n, `ignored signals in the command: ${text}`);
+});
+
+Deno.test("dtee makes its stdout blocking before writing to it", async () => {
+  await withTempDir(async (dir) => {
+    // 1 MiB through a pipe that is non-blocking and read slowly.
+    const writer = "import os\nfor _ in range(16): os.write(1, b'y' * 65536)\n";
+    const r = await sh(
+      `{ python3 -c "$1" nonblock=1 -- "$2" python3 -c "$3" 2>"$4/err"; echo $? >"$4/status"; } |
+        { sleep 0.3; cat >"$4/out"; }`,
+      [LAUNCH, DTEE, writer, dir],
+    );
+    exited(r, 0, "sh");
+    equal(read(`${dir}/err`), "", "dtee's stderr");
+    equal(read(`${dir}/status`), "0\n");
+    equal(Deno.statSync(`${dir}/out`).size, 1 << 20);
+  });
+});
+
+Deno.test("output written after the command exited (by a grandchild) is not waited for", async () => {
+  const r = await dtee(["sh", "-c", "(sleep 3; echo late) & echo early"]);
+  exited(r, 0);
+  equal(r.out, "early\n");
+  quiet(r);
+});
