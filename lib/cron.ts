@@ -46,8 +46,8 @@ export class Cron implements MessageSink {
 
   deliver(batch: Batch, from: number, to: number): void {
     if (this.#buffer >= 0) {
-      const firstError = batch.streams.subarray(from, to).indexOf(Stream.stderr);
-      const held = firstError < 0 ? to : from + firstError;
+      const firstError = batch.streams.indexOf(Stream.stderr, from);
+      const held = firstError < 0 || firstError >= to ? to : firstError;
       if (!this.#hold(batch, from, held)) {
         this.release();
       } else if (held === to) {

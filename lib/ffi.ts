@@ -54,17 +54,42 @@ export function shimPath(): string {
   return new URL(`../rust/target/release/libdtee_shim.${ext}`, import.meta.url).pathname;
 }
 
-let loaded: Symbols | undefined;
+let path: string | undefined;
 
-/** The shim's symbols, loaded on first use and checked for ABI agreement. */
-export function shim(): Symbols {
-  if (loaded) return loaded;
-  const lib = Deno.dlopen(shimPath(), symbols).symbols;
-  const version = lib.dtee_abi_version();
-  if (version !== ABI_VERSION) {
-    throw new Error(`shim ABI version ${version}, expected ${ABI_VERSION}: rebuild rust/`);
+/**
+ * Binds one symbol. Deno compiles a call trampoline for every symbol it
+ * binds (~0.2 ms each), so symbols are bound on first use: a run pays only
+ * for the calls it makes.
+ */
+function bind<K extends keyof Symbols>(name: K): Symbols[K] {
+  if (path === undefined) {
+    const candidate = shimPath();
+    const version = Deno.dlopen(candidate, { dtee_abi_version: symbols.dtee_abi_version })
+      .symbols.dtee_abi_version();
+    if (version !== ABI_VERSION) {
+      throw new Error(`shim ABI version ${version}, expected ${ABI_VERSION}: rebuild rust/`);
+    }
+    path = candidate;
   }
-  return loaded = lib;
+  const one = { [name]: symbols[name] } as Pick<typeof symbols, K>;
+  return Deno.dlopen(path, one).symbols[name] as Symbols[K];
+}
+
+const bound = {} as Symbols;
+for (const name of Object.keys(symbols) as (keyof Symbols)[]) {
+  Object.defineProperty(bound, name, {
+    get: () => {
+      const fn = bind(name);
+      Object.defineProperty(bound, name, { value: fn });
+      return fn;
+    },
+    configurable: true,
+  });
+}
+
+/** The shim's symbols, each loaded on first use; the ABI version is checked once. */
+export function shim(): Symbols {
+  return bound;
 }
 
 const strict = new TextDecoder("utf-8", { fatal: true });
