@@ -28,6 +28,7 @@ export const symbols = {
   dtee_signal_set: { parameters: ["i32", "i32"], result: "i32" },
   dtee_signal_take: { parameters: [], result: "i32" },
   dtee_signal_raise: { parameters: ["i32"], result: "i32" },
+  dtee_kill: { parameters: ["i32", "i32"], result: "i32" },
   dtee_die: { parameters: ["i32"], result: "i32" },
   dtee_open_output: { parameters: ["buffer", "i32"], result: "i32" },
   dtee_temp_file: { parameters: ["buffer"], result: "i32" },
@@ -285,6 +286,11 @@ export function takeSignal(): number {
 /** Makes `signal` pending as if sent from outside (for a caught signal). */
 export function raiseSignal(signal: number): void {
   shim().dtee_signal_raise(signal);
+}
+
+/** Sends `signal` to process `pid`: 0, or -errno. */
+export function kill(pid: number, signal: number): number {
+  return shim().dtee_kill(pid, signal);
 }
 
 /** Dies by `signal`; returns only if its default action does not kill. */

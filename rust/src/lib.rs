@@ -270,6 +270,13 @@ pub extern "C" fn dtee_signal_raise(sig: i32) -> c_int {
     boundary(|| sys::check(unsafe { sys::raise(sig) }))
 }
 
+/// Sends `sig` to process `pid` (an init process forwarding a signal).
+#[no_mangle]
+pub extern "C" fn dtee_kill(pid: i32, sig: i32) -> c_int {
+    // SAFETY: plain system call.
+    boundary(|| sys::check(unsafe { sys::kill(pid, sig) }))
+}
+
 /// Dies by `sig` with its default action; returns only if that action
 /// does not end the process.
 #[no_mangle]

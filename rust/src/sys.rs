@@ -215,6 +215,7 @@ extern "C" {
     pub fn getpid() -> pid_t;
     pub fn syscall(num: c_long, ...) -> c_long;
     pub fn raise(sig: c_int) -> c_int;
+    pub fn kill(pid: pid_t, sig: c_int) -> c_int;
     pub fn execvp(file: *const c_char, argv: *const *const c_char) -> c_int;
 
     pub fn sigemptyset(set: *mut sigset_t) -> c_int;
