@@ -20,6 +20,8 @@ export interface Options {
   ignoreInterrupts: boolean;
   /** -q/--cron, or basename(name) === "cronty" */
   cron: boolean;
+  /** --init (dtee also acts as an init process when it is process 1) */
+  init: boolean;
   /** Non-empty: the command word and its arguments. */
   command: string[];
 }
@@ -107,6 +109,12 @@ const OPTIONS: readonly OptionDef[] = [
     hiddenInCron: true,
     help: "cron mode: stay silent unless the command writes to standard error " +
       "or exits with a non-zero status",
+  },
+  {
+    long: "init",
+    group: "Options",
+    help: "act as an init process: forward signals to the command and reap orphans " +
+      "(automatic when dtee is process 1)",
   },
   { long: "help", short: "h", group: "Miscellaneous", help: "show this help and exit" },
   {
@@ -314,6 +322,7 @@ export function parse(args: string[], name: string): ParseResult {
       })),
       ignoreInterrupts: has("ignore-interrupts"),
       cron: has("cron") || isCronName(name),
+      init: has("init"),
       command,
     },
   };

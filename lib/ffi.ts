@@ -29,6 +29,7 @@ export const symbols = {
   dtee_signal_take: { parameters: [], result: "i32" },
   dtee_signal_raise: { parameters: ["i32"], result: "i32" },
   dtee_kill: { parameters: ["i32", "i32"], result: "i32" },
+  dtee_set_subreaper: { parameters: [], result: "i32" },
   dtee_die: { parameters: ["i32"], result: "i32" },
   dtee_open_output: { parameters: ["buffer", "i32"], result: "i32" },
   dtee_temp_file: { parameters: ["buffer"], result: "i32" },
@@ -291,6 +292,11 @@ export function raiseSignal(signal: number): void {
 /** Sends `signal` to process `pid`: 0, or -errno. */
 export function kill(pid: number, signal: number): number {
   return shim().dtee_kill(pid, signal);
+}
+
+/** Makes orphaned descendants children of dtee: 0, or -errno. */
+export function setSubreaper(): number {
+  return shim().dtee_set_subreaper();
 }
 
 /** Dies by `signal`; returns only if its default action does not kill. */

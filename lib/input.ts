@@ -49,38 +49,53 @@ export type LoopEnd =
   | { kind: "signal"; signal: number }
   | { kind: "error"; op: string; errno: number };
 
+/** What reaping found: the command's raw wait status, -errno, or undefined while it runs. */
+export type Reaper = () => { status: number } | { errno: number } | undefined;
+
+/** Reaps just the command (dtee's only child unless it is an init process). */
+export function reapCommand(pid: number): Reaper {
+  return () => {
+    const [got, raw] = wait(pid, true);
+    if (got < 0) return { errno: -got };
+    return got === pid ? { status: raw } : undefined;
+  };
+}
+
 /**
  * Receives and delivers until the child has exited and the queue is empty,
  * or `onSignal` says to stop, or the socket fails.
  */
 export function receiveUntilExit(
   sockets: Sockets,
-  child: { pid: number; pidfd: number },
+  pidfd: number,
+  reap: Reaper,
   sink: MessageSink,
   onSignal: (signal: number) => boolean,
 ): LoopEnd {
   // A slot must hold the largest datagram a sender can queue.
   const batch = new Batch(sockets.sendBuffer, SLOTS);
   // Without a pidfd (old kernels) the loop wakes to ask waitpid instead.
-  const timeout = child.pidfd >= 0 ? -1 : 50;
+  const timeout = pidfd >= 0 ? -1 : 50;
   let status: number | undefined;
   for (;;) {
     // Once the child has exited, only what is already queued is taken.
     const draining = status !== undefined;
-    const n = batch.receive(sockets.input, draining ? -1 : child.pidfd, draining ? 0 : timeout);
+    const n = batch.receive(sockets.input, draining ? -1 : pidfd, draining ? 0 : timeout);
     if (n < 0) return { kind: "error", op: "recv", errno: -n };
     if (n > 0) sink.deliver(batch, 0, n);
-    if (batch.events[0] & Event.signal) {
+    const events = batch.events[0];
+    if (events & Event.signal) {
       for (let signal = takeSignal(); signal !== 0; signal = takeSignal()) {
         if (onSignal(signal)) return { kind: "signal", signal };
       }
     }
     if (status !== undefined) {
       if (n === 0) return { kind: "exited", status };
-    } else if (batch.events[0] & Event.child || (child.pidfd < 0 && n === 0)) {
-      const [pid, raw] = wait(child.pid, true);
-      if (pid < 0) return { kind: "error", op: "waitpid", errno: -pid };
-      if (pid === child.pid) status = raw;
+    } else if (events & (Event.child | Event.signal) || (pidfd < 0 && n === 0)) {
+      // A signal may be SIGCHLD for an init process, or interrupt its wait.
+      const reaped = reap();
+      if (reaped && "errno" in reaped) return { kind: "error", op: "waitpid", errno: reaped.errno };
+      if (reaped) status = reaped.status;
     }
   }
 }

@@ -20,7 +20,8 @@ import {
   spawn,
   writeAll,
 } from "./ffi.ts";
-import { closeOutputSockets, openInput, receiveUntilExit } from "./input.ts";
+import { closeOutputSockets, openInput, reapCommand, receiveUntilExit } from "./input.ts";
+import { Init } from "./init.ts";
 import { type Context, Fanout, type MessageSink, openFiles, Standard } from "./outputs.ts";
 import {
   commandStatus,
@@ -102,6 +103,8 @@ function capture(options: Options, diagnostics: Diagnostics): number {
   const files = openFiles(options.outputs, context);
   if (failures.any && !options.cron) return EX_CANTCREAT;
 
+  // As process 1 (a container's entrypoint) nobody else would do these duties.
+  const init = options.init || Deno.pid === 1 ? new Init(options.ignoreInterrupts) : undefined;
   const sockets = openInput(diagnostics);
   if (!sockets) {
     if (!options.cron) return EX_UNAVAILABLE;
@@ -121,7 +124,9 @@ function capture(options: Options, diagnostics: Diagnostics): number {
   const standard = new Standard(context);
   const cron = options.cron ? new Cron(command, standard, diagnostics, failures) : undefined;
   const sink: MessageSink = new Fanout([cron ?? standard, ...files]);
-  const end = receiveUntilExit(sockets, child, sink, (signal) => {
+  const reap = init ? init.reaper(child.pid) : reapCommand(child.pid);
+  const end = receiveUntilExit(sockets, child.pidfd, reap, sink, (signal) => {
+    if (init?.forward(child.pid, signal)) return false;
     if (!cron) die(signal);
     return true;
   });

@@ -14,8 +14,12 @@ export const EX_IOERR = 74;
 export const SIGHUP = 1;
 export const SIGINT = 2;
 export const SIGQUIT = 3;
+export const SIGUSR1 = 10;
+export const SIGUSR2 = 12;
 export const SIGPIPE = 13;
 export const SIGTERM = 15;
+export const SIGCHLD = 17;
+export const SIGWINCH = 28;
 
 /** How the command ended. */
 export type CommandResult =

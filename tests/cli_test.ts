@@ -55,6 +55,9 @@ Options:
   -q [ --cron ]                    cron mode: stay silent unless the command
                                    writes to standard error or exits with a
                                    non-zero status
+  --init                           act as an init process: forward signals to
+                                   the command and reap orphans (automatic when
+                                   dtee is process 1)
 
 Miscellaneous:
   -h [ --help ]                    show this help and exit
@@ -79,6 +82,9 @@ Output files:
 
 Options:
   -i [ --ignore-interrupts ]       ignore SIGINT; the command still receives it
+  --init                           act as an init process: forward signals to
+                                   the command and reap orphans (automatic when
+                                   dtee is process 1)
 
 Miscellaneous:
   -h [ --help ]                    show this help and exit
@@ -99,6 +105,7 @@ Deno.test("a bare command runs with defaults", () => {
   deepStrictEqual(run(["ls"]), {
     outputs: [],
     ignoreInterrupts: false,
+    init: false,
     cron: false,
     command: ["ls"],
   });
@@ -117,6 +124,7 @@ Deno.test("everything after the command word belongs to the command", () => {
   deepStrictEqual(run(["-q", "ls", "--bogus"]), {
     outputs: [],
     ignoreInterrupts: false,
+    init: false,
     cron: true,
     command: ["ls", "--bogus"],
   });
@@ -129,6 +137,7 @@ Deno.test("-- ends the options and is dropped; a later -- goes to the command", 
   deepStrictEqual(run(["-i", "--", "ls", "--", "-la"]), {
     outputs: [],
     ignoreInterrupts: true,
+    init: false,
     cron: false,
     command: ["ls", "--", "-la"],
   });
@@ -145,6 +154,7 @@ Deno.test("an empty word ends the options and is the command", () => {
   deepStrictEqual(run(["", "-q"]), {
     outputs: [],
     ignoreInterrupts: false,
+    init: false,
     cron: false,
     command: ["", "-q"],
   });
@@ -156,6 +166,7 @@ Deno.test("a lone - is the command word, and options after it are its arguments"
   deepStrictEqual(run(["-q", "-", "-o", "x"]), {
     outputs: [],
     ignoreInterrupts: false,
+    init: false,
     cron: true,
     command: ["-", "-o", "x"],
   });
@@ -214,12 +225,14 @@ Deno.test("a value is always the next word, even when empty or starting with -",
   deepStrictEqual(run(["-o", "--", "x"]), {
     outputs: [out("--")],
     ignoreInterrupts: false,
+    init: false,
     cron: false,
     command: ["x"],
   });
   deepStrictEqual(run(["-o", "-q", "x"]), {
     outputs: [out("-q")],
     ignoreInterrupts: false,
+    init: false,
     cron: false,
     command: ["x"],
   });
@@ -260,6 +273,7 @@ Deno.test("repeated output options keep every value, in order across kinds", () 
         out("8"),
       ],
       ignoreInterrupts: true,
+      init: false,
       cron: true,
       command: ["cmd"],
     },
@@ -281,6 +295,7 @@ Deno.test("flags may be repeated", () => {
   deepStrictEqual(run(["-q", "-q", "--cron", "-qq", "-ii", "--ignore-interrupts", "x"]), {
     outputs: [],
     ignoreInterrupts: true,
+    init: false,
     cron: true,
     command: ["x"],
   });
@@ -290,12 +305,14 @@ Deno.test("grouped short options", () => {
   deepStrictEqual(run(["-qi", "x"]), {
     outputs: [],
     ignoreInterrupts: true,
+    init: false,
     cron: true,
     command: ["x"],
   });
   deepStrictEqual(run(["-qo", "file", "x"]), {
     outputs: [out("file")],
     ignoreInterrupts: false,
+    init: false,
     cron: true,
     command: ["x"],
   });
@@ -304,12 +321,14 @@ Deno.test("grouped short options", () => {
   deepStrictEqual(run(["-oqi", "x"]), {
     outputs: [out("qi")],
     ignoreInterrupts: false,
+    init: false,
     cron: false,
     command: ["x"],
   });
   deepStrictEqual(run(["-iqC", "", "x"]), {
     outputs: [both("", false)],
     ignoreInterrupts: true,
+    init: false,
     cron: true,
     command: ["x"],
   });
@@ -482,10 +501,10 @@ Deno.test("help lines fit in 80 columns and the description column is aligned", 
     for (const line of text.split("\n")) {
       ok(line.length <= 80, line);
       ok(!line.endsWith(" "), `trailing space: ${JSON.stringify(line)}`);
-      if (line.startsWith("  -")) match(line, /^ {2}-. \[ --[a-z-]+ \]( FILE)? +\S/);
+      if (line.startsWith("  -")) match(line, /^ {2}(-. \[ --[a-z-]+ \]|--[a-z-]+)( FILE)? +\S/);
     }
     for (const line of text.split("\n").filter((l) => l.startsWith("  -"))) {
-      match(line.slice(0, 35), /^ {2}-. \[ --[a-z-]+ \]( FILE)? +$/);
+      match(line.slice(0, 35), /^ {2}(-. \[ --[a-z-]+ \]|--[a-z-]+)( FILE)? +$/);
       match(line.slice(35), /^[a-z]/);
     }
     const continuations = text.split("\n").filter((l) => /^ {4}/.test(l));
@@ -676,6 +695,7 @@ function unparse(o: Options, cronFromName: boolean): string[] {
   };
   const args = o.outputs.map((s) => `--${long[s.stream][s.append ? 1 : 0]}=${s.path}`);
   if (o.ignoreInterrupts) args.push("-i");
+  if (o.init) args.push("--init");
   if (o.cron && !cronFromName) args.push("-q");
   return [...args, "--", ...o.command];
 }
@@ -750,6 +770,7 @@ Deno.test("property: --debug-options agrees with the parsed options", () => {
       ...(r.options.cron ? [["cron", "1"]] : []),
       ["debug-options", "1"],
       ...(r.options.ignoreInterrupts ? [["ignore-interrupts", "1"]] : []),
+      ...(r.options.init ? [["init", "1"]] : []),
     ];
     // A stable sort on the key alone keeps the values of one key in command-line order.
     lines.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));

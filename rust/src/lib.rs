@@ -277,6 +277,16 @@ pub extern "C" fn dtee_kill(pid: i32, sig: i32) -> c_int {
     boundary(|| sys::check(unsafe { sys::kill(pid, sig) }))
 }
 
+/// Makes dtee the parent of its descendants' orphans (as an init process is
+/// by nature), so that it can reap them.
+#[no_mangle]
+pub extern "C" fn dtee_set_subreaper() -> c_int {
+    // SAFETY: prctl with integer arguments.
+    boundary(|| {
+        sys::check(unsafe { sys::prctl(sys::PR_SET_CHILD_SUBREAPER, 1 as std::ffi::c_ulong) })
+    })
+}
+
 /// Dies by `sig` with its default action; returns only if that action
 /// does not end the process.
 #[no_mangle]

@@ -60,6 +60,7 @@ pub const POSIX_SPAWN_SETSIGDEF: c_short = 0x04;
 pub const POSIX_SPAWN_SETSIGMASK: c_short = 0x08;
 
 pub const SYS_PIDFD_OPEN: c_long = 434;
+pub const PR_SET_CHILD_SUBREAPER: c_int = 36;
 #[cfg(target_arch = "x86_64")]
 pub const SYS_KCMP: c_long = 312;
 #[cfg(target_arch = "aarch64")]
@@ -216,6 +217,7 @@ extern "C" {
     pub fn syscall(num: c_long, ...) -> c_long;
     pub fn raise(sig: c_int) -> c_int;
     pub fn kill(pid: pid_t, sig: c_int) -> c_int;
+    pub fn prctl(option: c_int, ...) -> c_int;
     pub fn execvp(file: *const c_char, argv: *const *const c_char) -> c_int;
 
     pub fn sigemptyset(set: *mut sigset_t) -> c_int;
