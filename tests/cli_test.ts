@@ -1,4 +1,5 @@
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
+import { prng } from "./helpers.ts";
 import {
   EX_USAGE,
   helpText,
@@ -601,18 +602,6 @@ Deno.test("programName: argv0 as given, except under the deno CLI", () => {
 });
 
 // --- property test ---
-
-/** mulberry32: small, seeded, good enough to spread the inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = [
   "-o",

@@ -4,7 +4,9 @@
  */
 
 import { deepStrictEqual, equal, fail, match, ok } from "node:assert/strict";
-import { DTEE, dtee, run, type RunResult, sh, withTempDir } from "./helpers.ts";
+import { DTEE, dtee, exists, run, type RunResult, sh, withTempDir } from "./helpers.ts";
+
+const read = (path: string) => Deno.readTextFileSync(path);
 
 // --- Commands run under dtee -------------------------------------------------
 
@@ -178,17 +180,6 @@ function exited(r: RunResult, code: number, what = "dtee"): void {
 function quiet(r: RunResult): void {
   equal(r.err, "", "dtee's stderr");
 }
-
-const read = (path: string) => Deno.readTextFileSync(path);
-const exists = (path: string) => {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-};
 
 // --- A1: order, every output ----------------------------------------------------
 

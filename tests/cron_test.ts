@@ -4,27 +4,16 @@
  * directories, real signals. Every wait is bounded so that a hang fails.
  */
 import { deepStrictEqual, equal, fail, match, ok } from "node:assert/strict";
+import { CRONTY, DTEE, exists, ROOT } from "./helpers.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname.replace(/\/+$/, "");
-const DTEE = `${ROOT}/scripts/dtee`;
-const CRONTY = `${ROOT}/scripts/cronty`;
 const CRONTY_TS = `${ROOT}/cronty.ts`;
 const PINNED_DENO = `${ROOT}/.deno/bin/deno`;
-const DENO = existsSync(PINNED_DENO) ? PINNED_DENO : Deno.execPath();
+const DENO = exists(PINNED_DENO) ? PINNED_DENO : Deno.execPath();
 
 /** How long any single process or condition may take before the test fails. */
 const LIMIT_MS = 20_000;
 
 const decoder = new TextDecoder();
-
-function existsSync(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -255,13 +244,13 @@ class Scope {
     };
     await waitUntil("the command to start", () => {
       alive();
-      return existsSync(`${dir}/ready`) ? true : undefined;
+      return exists(`${dir}/ready`) ? true : undefined;
     });
     proc.kill("SIGSTOP");
     try {
       Deno.writeTextFileSync(`${dir}/go`, "");
       await waitUntil("the command to write everything", () => {
-        return existsSync(`${dir}/written`) ? true : undefined;
+        return exists(`${dir}/written`) ? true : undefined;
       });
     } finally {
       proc.kill("SIGCONT");

@@ -15,6 +15,8 @@ import { deepStrictEqual, equal, fail, match, ok } from "node:assert/strict";
 import {
   CRONTY,
   DTEE,
+  exists,
+  prng,
   ROOT,
   run,
   type RunOptions,
@@ -80,15 +82,6 @@ function readText(path: string): string {
     return Deno.readTextFileSync(path);
   } catch {
     return "";
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -807,18 +800,6 @@ Deno.test("the largest single write gets through whole; one byte more fails with
 
 // --- Bad command lines, end to end ------------------------------------------
 
-/** A small seeded generator, so that a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const OPTION_WORDS = [
   ..."oOeEcCiqhV".split("").map((c) => `-${c}`),
   ...[
@@ -903,7 +884,7 @@ function documented(line: string, name: string): boolean {
 Deno.test("random command lines through the real launcher: no crash, documented statuses and messages", async () => {
   const seed = Number(Deno.env.get("DTEE_FUZZ_SEED") ?? Date.now() % 1_000_000);
   const count = Number(Deno.env.get("DTEE_FUZZ_COUNT") ?? 1000);
-  const next = random(seed);
+  const next = prng(seed);
   const vectors = Array.from({ length: count }, () => argVector(next));
   await withTempDir(async (dir) => {
     // Only harmless programs can be found: a random word never runs anything.
