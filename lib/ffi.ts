@@ -7,6 +7,8 @@
  * that callers decide what a failure means.
  */
 
+import { loadShimBytes, SHIM_FILE, shimBytes } from "./shim_loader.ts";
+
 /** Must equal ABI_VERSION in rust/src/lib.rs. */
 export const ABI_VERSION = 2;
 
@@ -52,8 +54,31 @@ const decoder = new TextDecoder();
 export function shimPath(): string {
   const override = Deno.env.get("DTEE_SHIM");
   if (override) return override;
-  const ext = Deno.build.os === "darwin" ? "dylib" : "so";
-  return new URL(`../rust/target/release/libdtee_shim.${ext}`, import.meta.url).pathname;
+  return decodeURIComponent(
+    new URL(`../rust/target/release/${SHIM_FILE}`, import.meta.url).pathname,
+  );
+}
+
+/** Loads `candidate` and checks that it speaks this ABI. */
+function checkAbi(candidate: string): void {
+  const version = Deno.dlopen(candidate, { dtee_abi_version: symbols.dtee_abi_version })
+    .symbols.dtee_abi_version();
+  if (version !== ABI_VERSION) {
+    throw new Error(`shim ABI version ${version}, expected ${ABI_VERSION}: rebuild rust/`);
+  }
+}
+
+/**
+ * Loads the shim once: $DTEE_SHIM when set, else the bytes that travel with
+ * the modules (single binary, URL), else the build in the source tree.
+ * Returns the path under which later dlopen calls find it.
+ */
+function openShim(): string {
+  const bytes = Deno.env.get("DTEE_SHIM") ? undefined : shimBytes();
+  if (bytes) return loadShimBytes(bytes, checkAbi);
+  const candidate = shimPath();
+  checkAbi(candidate);
+  return candidate;
 }
 
 let path: string | undefined;
@@ -64,15 +89,7 @@ let path: string | undefined;
  * for the calls it makes.
  */
 function bind<K extends keyof Symbols>(name: K): Symbols[K] {
-  if (path === undefined) {
-    const candidate = shimPath();
-    const version = Deno.dlopen(candidate, { dtee_abi_version: symbols.dtee_abi_version })
-      .symbols.dtee_abi_version();
-    if (version !== ABI_VERSION) {
-      throw new Error(`shim ABI version ${version}, expected ${ABI_VERSION}: rebuild rust/`);
-    }
-    path = candidate;
-  }
+  path ??= openShim();
   const one = { [name]: symbols[name] } as Pick<typeof symbols, K>;
   return Deno.dlopen(path, one).symbols[name] as Symbols[K];
 }

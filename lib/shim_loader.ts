@@ -1,0 +1,157 @@
+/**
+ * The shim as bytes rather than as a file of the source tree, for the two
+ * ways dtee runs without a checkout (README, "Getting dtee"): the single
+ * binary carries them in its module graph (lib/compiled_main.ts), and a
+ * `deno run` from a URL raw-imports them from beside the modules (the layout
+ * of `deno task dist`). Both load them the same way: through a memfd, so
+ * that no file is left behind, or failing that a private temporary file,
+ * unlinked as soon as it is loaded.
+ */
+
+/** The directory under `shim/` that holds this platform's shim in a dist layout. */
+export const PLATFORM = `${Deno.build.os}-${Deno.build.arch}`;
+/** The shim's file name as cargo builds it on this platform. */
+export const SHIM_FILE = `libdtee_shim.${Deno.build.os === "darwin" ? "dylib" : "so"}`;
+
+let embedded: Uint8Array | undefined;
+
+/** Makes `bytes` the shim to load (the single binary's entry calls this before main.ts runs). */
+export function embedShim(bytes: Uint8Array): void {
+  embedded = bytes;
+}
+
+/** The shim's bytes when they travel with the modules; undefined when running from a checkout. */
+export function shimBytes(): Uint8Array | undefined {
+  return embedded;
+}
+
+/**
+ * Served over http(s) there is no file to dlopen: this platform's shim is
+ * raw-imported from beside the modules, so that Deno downloads it once into
+ * its module cache with everything else. Only this case awaits anything; a
+ * local run goes straight on.
+ */
+if (/^https?:/.test(import.meta.url)) {
+  const url = new URL(`../shim/${PLATFORM}/${SHIM_FILE}`, import.meta.url).href;
+  try {
+    embedded = (await import(url, { with: { type: "bytes" } })).default;
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : String(e);
+    // Deno's own words for the missing flag do not name it.
+    const hint = /"bytes"/.test(reason) ? " (run deno with --unstable-raw-imports)" : "";
+    throw new Error(`dtee: cannot load the shim for ${PLATFORM} from ${url}: ${reason}${hint}`);
+  }
+}
+
+/**
+ * Makes `bytes` loadable and has `open` dlopen them: returns the path they
+ * were opened under. Later dlopen calls with that path get the library
+ * already loaded, although no file of that name remains.
+ */
+export function loadShimBytes(bytes: Uint8Array, open: (path: string) => void): string {
+  return viaMemfd(bytes, open) ?? viaTempFile(bytes, open);
+}
+
+const MFD_CLOEXEC = 1;
+/** Asks for an executable memfd where vm.memfd_noexec would otherwise seal it against mmap(PROT_EXEC). */
+const MFD_EXEC = 0x10;
+const cName = (text: string) => new TextEncoder().encode(`${text}\0`);
+
+/** Both ways need only a few libc calls, made before the shim exists. */
+const IO = {
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  close: { parameters: ["i32"], result: "i32" },
+} as const;
+const MEMFD = {
+  ...IO,
+  // glibc has it since 2.27; missing, the temporary file does.
+  memfd_create: { parameters: ["buffer", "u32"], result: "i32", optional: true },
+} as const;
+const TEMP_FILE = {
+  ...IO,
+  mkstemp: { parameters: ["buffer"], result: "i32" },
+  fchmod: { parameters: ["i32", "u32"], result: "i32" },
+  unlink: { parameters: ["buffer"], result: "i32" },
+} as const;
+
+function libc<S extends Deno.ForeignLibraryInterface>(symbols: S): Deno.DynamicLibrary<S> {
+  return Deno.dlopen(
+    Deno.build.os === "darwin" ? "/usr/lib/libSystem.B.dylib" : "libc.so.6",
+    symbols,
+  );
+}
+
+type Io = Deno.DynamicLibrary<typeof IO>["symbols"];
+
+function writeAll(c: Io, fd: number, bytes: Uint8Array): boolean {
+  for (let done = 0; done < bytes.length;) {
+    const n = Number(c.write(fd, bytes.subarray(done), BigInt(bytes.length - done)));
+    if (n <= 0) return false;
+    done += n;
+  }
+  return true;
+}
+
+/**
+ * An anonymous memory file opened as /proc/self/fd/N: nothing on disk at
+ * any moment. Undefined where the kernel or /proc cannot do it, so that the
+ * caller falls back to a file. The descriptor stays open (close-on-exec, so
+ * the command never sees it) and keeps that path meaning this library for
+ * the later per-symbol dlopen calls; it cannot take one of fds 0-2, which the
+ * runtime (Rust std) opens on /dev/null at start when they are closed.
+ */
+export function viaMemfd(bytes: Uint8Array, open: (path: string) => void): string | undefined {
+  if (Deno.build.os !== "linux") return undefined;
+  const lib = libc(MEMFD);
+  try {
+    const c = lib.symbols;
+    if (!c.memfd_create) return undefined;
+    // Kernels before 6.3 reject MFD_EXEC; without it they make executable memfds anyway.
+    let fd = c.memfd_create(cName("dtee-shim"), MFD_CLOEXEC | MFD_EXEC);
+    if (fd < 0) fd = c.memfd_create(cName("dtee-shim"), MFD_CLOEXEC);
+    if (fd < 0) return undefined;
+    const path = `/proc/self/fd/${fd}`;
+    try {
+      if (!writeAll(c, fd, bytes)) throw new Error("write to memfd failed");
+      open(path);
+      return path;
+    } catch {
+      c.close(fd);
+      return undefined;
+    }
+  } finally {
+    lib.close();
+  }
+}
+
+/**
+ * A private file (mode 0700: this user alone may read or map it) in
+ * $TMPDIR, removed right after dlopen: the loaded mapping outlives the
+ * name. Named like dtee's other temporary files, with `L` (library) for
+ * the kind.
+ */
+export function viaTempFile(
+  bytes: Uint8Array,
+  open: (path: string) => void,
+  dir = Deno.env.get("TMPDIR") || "/tmp",
+): string {
+  const pid = Deno.pid.toString(16).toUpperCase().padStart(8, "0");
+  const template = cName(`${dir}/dtee${pid}LXXXXXX`);
+  const lib = libc(TEMP_FILE);
+  try {
+    const c = lib.symbols;
+    const fd = c.mkstemp(template);
+    const path = new TextDecoder().decode(template.subarray(0, template.length - 1));
+    if (fd < 0) throw new Error(`dtee: cannot create ${path} to load the shim from`);
+    try {
+      const written = c.fchmod(fd, 0o700) === 0 && writeAll(c, fd, bytes);
+      if (c.close(fd) !== 0 || !written) throw new Error(`dtee: cannot write the shim to ${path}`);
+      open(path);
+      return path;
+    } finally {
+      c.unlink(template);
+    }
+  } finally {
+    lib.close();
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * `deno run` from a URL: `deno task dist` lays out a directory, a loopback
+ * HTTP server publishes it, and dtee and cronty run from it with a fresh
+ * DENO_DIR (nothing cached) and exactly the flags the README gives.
+ */
+import assert from "node:assert/strict";
+import { checkEntries } from "./entry_checks.ts";
+import { ROOT, run, withTempDir } from "./helpers.ts";
+import { URL_RUN_FLAGS } from "../scripts/release.ts";
+import { PLATFORM, SHIM_FILE } from "../lib/shim_loader.ts";
+
+/** Serves `root` on 127.0.0.1 as a plain static site would, TypeScript with its media type. */
+function serve(root: string): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    const path = decodeURIComponent(new URL(request.url).pathname);
+    if (path.split("/").includes("..")) return new Response("bad path", { status: 400 });
+    try {
+      const body = await Deno.readFile(`${root}${path}`);
+      const type = path.endsWith(".ts") ? "application/typescript" : "application/octet-stream";
+      return new Response(body, { headers: { "content-type": type } });
+    } catch {
+      return new Response("not found", { status: 404 });
+    }
+  });
+}
+
+Deno.test("dtee and cronty run from a URL with nothing but Deno", async (t) => {
+  await withTempDir(async (dir) => {
+    const web = `${dir}/web`;
+    const built = await run(`${ROOT}/scripts/dist`, [web], { timeoutMs: 300_000 });
+    assert.equal(built.code, 0, built.err);
+    assert.ok(Deno.statSync(`${web}/shim/${PLATFORM}/${SHIM_FILE}`).isFile);
+    // Only what main.ts and cronty.ts import: not the single binary's entry.
+    assert.throws(() => Deno.statSync(`${web}/lib/compiled_main.ts`), Deno.errors.NotFound);
+
+    const server = serve(web);
+    try {
+      const base = `http://127.0.0.1:${server.addr.port}`;
+      // A fresh module cache: every module and the shim come over HTTP.
+      const env = { DENO_DIR: `${dir}/deno-dir` };
+      const entry = (module: string, flags = URL_RUN_FLAGS) => ({
+        run: (args: string[], options: { env?: Record<string, string> } = {}) =>
+          run(Deno.execPath(), ["run", ...flags, `${base}/${module}`, ...args], {
+            ...options,
+            env: { ...env, ...options.env },
+          }),
+        name: module.replace(/\.ts$/, ""),
+      });
+
+      await checkEntries(t, entry("main.ts"), entry("cronty.ts"));
+
+      await t.step("without --unstable-raw-imports, it says which flag is missing", async () => {
+        const flags = URL_RUN_FLAGS.filter((f) => f !== "--unstable-raw-imports");
+        const r = await entry("main.ts", flags).run(["true"]);
+        assert.notEqual(r.code, 0);
+        assert.match(r.err, /cannot load the shim for .*\(run deno with --unstable-raw-imports\)/);
+      });
+
+      await t.step("a platform missing from the layout fails, saying which", async () => {
+        await Deno.rename(`${web}/shim/${PLATFORM}`, `${web}/shim-away`);
+        try {
+          // Its own cache: the shim is already in the shared one.
+          const r = await entry("main.ts").run(["true"], {
+            env: { DENO_DIR: `${dir}/deno-dir-2` },
+          });
+          assert.notEqual(r.code, 0);
+          assert.match(r.err, new RegExp(`cannot load the shim for ${PLATFORM} from .*not found`));
+        } finally {
+          await Deno.rename(`${web}/shim-away`, `${web}/shim/${PLATFORM}`);
+        }
+      });
+
+      await t.step("the README gives exactly these flags", async () => {
+        const readme = await Deno.readTextFile(`${ROOT}/README.md`);
+        assert.ok(readme.includes(`deno run ${URL_RUN_FLAGS.join(" ")} https://HOST/PATH/main.ts`));
+      });
+    } finally {
+      await server.shutdown();
+    }
+  });
+});

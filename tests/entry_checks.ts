@@ -1,0 +1,58 @@
+/**
+ * The checks every way of getting dtee must pass alike (README, "Getting
+ * dtee"): the single binary, its entry under `deno run`, and `deno run` from
+ * a URL. Each way supplies how to start dtee and cronty; the checks run real
+ * commands through them.
+ */
+import assert from "node:assert/strict";
+import { type RunOptions, type RunResult, withTempDir } from "./helpers.ts";
+
+export interface Entry {
+  /** Starts dtee (or cronty) with `args`. */
+  run(args: string[], options?: RunOptions): Promise<RunResult>;
+  /** NAME in its messages. */
+  name: string;
+}
+
+/** Runs the shared checks as steps of `t`. */
+export async function checkEntries(
+  t: Deno.TestContext,
+  dtee: Entry,
+  cronty: Entry,
+): Promise<void> {
+  await t.step("dtee: both streams pass through and reach -c in order; exit status", async () => {
+    await withTempDir(async (dir) => {
+      const log = `${dir}/job.log`;
+      await Deno.writeTextFile(log, "before\n");
+      const script = "echo o1; echo e1 >&2; echo o2; echo e2 >&2; exit 3";
+      const r = await dtee.run(["-c", log, "--", "sh", "-c", script]);
+      assert.equal(r.code, 3, r.err);
+      assert.equal(r.out, "o1\no2\n");
+      assert.equal(r.err, "e1\ne2\n");
+      assert.equal(await Deno.readTextFile(log), "before\no1\ne1\no2\ne2\n");
+    });
+  });
+
+  await t.step("cronty: a quiet success prints nothing", async () => {
+    const r = await cronty.run(["sh", "-c", "echo held back"]);
+    assert.deepEqual([r.code, r.out, r.err], [0, "", ""]);
+  });
+
+  await t.step("cronty: a failure prints everything, then how the job ended", async () => {
+    const r = await cronty.run(["sh", "-c", "echo held; echo oops >&2; exit 2"]);
+    assert.equal(r.code, 2);
+    assert.equal(r.out, "held\n");
+    assert.equal(r.err, `oops\n${cronty.name}: sh: exited with status 2\n`);
+  });
+
+  await t.step("the shim is mapped from a memfd and no file is left behind", async () => {
+    await withTempDir(async (tmp) => {
+      // The command's parent is dtee itself: its mappings show where the shim came from.
+      const r = await dtee.run(["sh", "-c", "cat /proc/$PPID/maps"], { env: { TMPDIR: tmp } });
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /\/memfd:dtee-shim \(deleted\)$/m);
+      assert.doesNotMatch(r.out, /libdtee_shim/);
+      assert.deepEqual([...Deno.readDirSync(tmp)], []);
+    });
+  });
+}
