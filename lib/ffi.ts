@@ -10,7 +10,7 @@
 import { loadShimBytes, SHIM_FILE, shimBytes } from "./shim_loader.ts";
 
 /** Must equal ABI_VERSION in rust/src/lib.rs. */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 export const symbols = {
   dtee_abi_version: { parameters: [], result: "u32" },
@@ -40,6 +40,7 @@ export const symbols = {
   dtee_close: { parameters: ["i32"], result: "i32" },
   dtee_ensure_std_fds: { parameters: [], result: "i32" },
   dtee_same_destination: { parameters: ["i32", "i32"], result: "i32" },
+  dtee_keeps_boundaries: { parameters: ["i32"], result: "i32" },
   dtee_cmdline: { parameters: ["buffer", "usize"], result: "i32" },
   dtee_strerror: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   dtee_strsignal: { parameters: ["i32", "buffer", "usize"], result: "i32" },
@@ -146,20 +147,25 @@ export function decodeBytes(bytes: Uint8Array): string {
 /** UTF-8 of `text`, with `decodeBytes`'s escapes turned back into their bytes. */
 export function encode(text: string): Uint8Array<ArrayBuffer> {
   if (!/[\udc80-\udcff]/.test(text)) return encoder.encode(text);
-  const out: number[] = [];
-  let run = "";
+  // Escapes only ever stand for single bytes, so the UTF-8 of the text is
+  // an upper bound on the result's length.
+  const out = new Uint8Array(text.length * 3);
+  let length = 0;
+  let start = 0;
+  const flush = (end: number) => {
+    length += encoder.encodeInto(text.slice(start, end), out.subarray(length)).written;
+  };
   for (let i = 0; i < text.length; i++) {
     const unit = text.charCodeAt(i);
     const paired = i > 0 && (text.charCodeAt(i - 1) & 0xfc00) === 0xd800;
     if (unit >= 0xdc80 && unit <= 0xdcff && !paired) {
-      out.push(...encoder.encode(run), unit - 0xdc00);
-      run = "";
-    } else {
-      run += text[i];
+      flush(i);
+      out[length++] = unit - 0xdc00;
+      start = i + 1;
     }
   }
-  out.push(...encoder.encode(run));
-  return new Uint8Array(out);
+  flush(text.length);
+  return out.slice(0, length);
 }
 
 /**
@@ -364,8 +370,13 @@ export function sameDestination(a: number, b: number): boolean {
   return shim().dtee_same_destination(a, b) === 1;
 }
 
+/** Whether `fd` is a socket that keeps write boundaries (each message must go in its own write). */
+export function keepsBoundaries(fd: number): boolean {
+  return shim().dtee_keeps_boundaries(fd) === 1;
+}
+
 /** recv() event bits, as in rust/src/recv.rs. */
-export const Event = { child: 1, signal: 2 } as const;
+export const Event = { child: 1, signal: 2, truncated: 4 } as const;
 /** Stream numbers of received messages, as in rust/src/recv.rs. */
 export const Stream = { foreign: 0, stdout: 1, stderr: 2 } as const;
 

@@ -27,7 +27,8 @@ export class Init {
 
   /** Forwards a signal to the command; false for any signal it does not take. */
   forward(pid: number, signal: number): boolean {
-    if (signal === SIGCHLD) return true;
+    // Once the command is reaped its pid may belong to someone else.
+    if (signal === SIGCHLD || this.#status !== undefined) return true;
     if (!FORWARDED.includes(signal)) return false;
     kill(pid, signal);
     return true;

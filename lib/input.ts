@@ -10,6 +10,13 @@ import type { MessageSink } from "./outputs.ts";
 
 /** Slots per batch: more than the kernel queues by default (11). */
 const SLOTS = 32;
+/**
+ * The largest datagram Linux builds (one 4 MiB allocation plus page
+ * fragments: 4 MiB + 68 KiB measured here, more with a raised
+ * MAX_SKB_FRAGS): a command that raises its own send buffer still fits a
+ * slot. Slots are only reserved address space until a message touches them.
+ */
+const LARGEST_DATAGRAM = (4 << 20) + (256 << 10);
 
 /** `$TMPDIR/dtee<pid as 8 upper-case hex><kind><6 random>` (SPEC A6). */
 export function tempPattern(kind: "I" | "O"): string {
@@ -63,7 +70,8 @@ export function reapCommand(pid: number): Reaper {
 
 /**
  * Receives and delivers until the child has exited and the queue is empty,
- * or `onSignal` says to stop, or the socket fails.
+ * or `onSignal` says to stop, or the socket fails. `onLost` hears of a
+ * message too large to receive.
  */
 export function receiveUntilExit(
   sockets: Sockets,
@@ -71,9 +79,9 @@ export function receiveUntilExit(
   reap: Reaper,
   sink: MessageSink,
   onSignal: (signal: number) => boolean,
+  onLost: () => void,
 ): LoopEnd {
-  // A slot must hold the largest datagram a sender can queue.
-  const batch = new Batch(sockets.sendBuffer, SLOTS);
+  const batch = new Batch(Math.max(sockets.sendBuffer, LARGEST_DATAGRAM), SLOTS);
   // Without a pidfd (old kernels) the loop wakes to ask waitpid instead.
   const timeout = pidfd >= 0 ? -1 : 50;
   let status: number | undefined;
@@ -84,6 +92,7 @@ export function receiveUntilExit(
     if (n < 0) return { kind: "error", op: "recv", errno: -n };
     if (n > 0) sink.deliver(batch, 0, n);
     const events = batch.events[0];
+    if (events & Event.truncated) onLost();
     if (events & Event.signal) {
       for (let signal = takeSignal(); signal !== 0; signal = takeSignal()) {
         if (onSignal(signal)) return { kind: "signal", signal };

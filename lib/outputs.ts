@@ -5,7 +5,7 @@
 
 import type { OutputSpec } from "./cli.ts";
 import type { Diagnostics } from "./diagnostics.ts";
-import { type Batch, openOutput, sameDestination, Stream } from "./ffi.ts";
+import { type Batch, keepsBoundaries, openOutput, sameDestination, Stream } from "./ffi.ts";
 import { EX_CANTCREAT, EX_IOERR, type Failures } from "./status.ts";
 
 const EPIPE = 32;
@@ -36,6 +36,8 @@ export interface Context {
  */
 export class Output implements MessageSink {
   #failing = false;
+  /** A datagram socket (e.g. an outer dtee's) takes each message in a write of its own. */
+  readonly #oneByOne: boolean;
 
   constructor(
     readonly fd: number,
@@ -44,10 +46,13 @@ export class Output implements MessageSink {
     readonly label: string,
     readonly standard: boolean,
     readonly context: Context,
-  ) {}
+  ) {
+    this.#oneByOne = standard && keepsBoundaries(fd);
+  }
 
   deliver(batch: Batch, from: number, to: number): void {
-    this.#done(batch.write(this.fd, from, to, this.mask));
+    if (!this.#oneByOne) return this.#done(batch.write(this.fd, from, to, this.mask));
+    for (let i = from; i < to; i++) this.#done(batch.write(this.fd, i, i + 1, this.mask));
   }
 
   /** Records the outcome of a batch write: messages written, or -errno. */

@@ -40,6 +40,7 @@ import {
 
 const EAGAIN = 11;
 const ENOMEM = 12;
+const EMSGSIZE = 90;
 const encoder = new TextEncoder();
 
 /** Runs dtee (or cronty, per `entry`) with `args`; returns the exit status. */
@@ -103,8 +104,6 @@ function capture(options: Options, diagnostics: Diagnostics): number {
   const files = openFiles(options.outputs, context);
   if (failures.any && !options.cron) return EX_CANTCREAT;
 
-  // As process 1 (a container's entrypoint) nobody else would do these duties.
-  const init = options.init || Deno.pid === 1 ? new Init(options.ignoreInterrupts) : undefined;
   const sockets = openInput(diagnostics);
   if (!sockets) {
     if (!options.cron) return EX_UNAVAILABLE;
@@ -113,11 +112,17 @@ function capture(options: Options, diagnostics: Diagnostics): number {
     diagnostics.error(command, errno);
     return EX_NOINPUT;
   }
+  // As process 1 (a container's entrypoint) nobody else would do these duties.
+  const init = options.init || Deno.pid === 1 ? new Init(options.ignoreInterrupts) : undefined;
   const child = spawn(options.command, sockets.stdout, sockets.stderr);
   if (typeof child === "number") {
     const forkFailed = child === -EAGAIN || child === -ENOMEM;
     diagnostics.error(forkFailed ? "fork" : command, -child);
-    return forkFailed ? EX_OSERR : EX_NOINPUT;
+    if (forkFailed) return EX_OSERR;
+    // The C tool's child exits 66 after the message, and cron mode reports
+    // that exit like any other: mail filters look for the line.
+    if (options.cron) diagnostics.say(`${command}: exited with status ${EX_NOINPUT}`);
+    return EX_NOINPUT;
   }
   if (!closeOutputSockets(sockets, diagnostics)) failures.add(EX_IOERR);
 
@@ -129,6 +134,9 @@ function capture(options: Options, diagnostics: Diagnostics): number {
     if (init?.forward(child.pid, signal)) return false;
     if (!cron) die(signal);
     return true;
+  }, () => {
+    diagnostics.error("input socket: recv", EMSGSIZE);
+    failures.add(EX_IOERR);
   });
 
   switch (end.kind) {

@@ -796,3 +796,85 @@ Deno.test("output written after the command exited (by a grandchild) is not wait
   equal(r.out, "early\n");
   quiet(r);
 });
+
+// --- Found in review: outputs that are not plain files -----------------------
+
+Deno.test("nested dtee with 2>&1: large messages reach the outer dtee one write each", async () => {
+  await withTempDir(async (dir) => {
+    // Ten 3 MB writes alternating streams: merged into one write, a batch
+    // would be larger than the outer dtee's socket accepts.
+    const inner = `import os
+for i in range(10): os.write(1 + i % 2, (b"%02d" % i) * 1500000 + b"\\n")`;
+    const r = await sh(
+      `"$1" -C "$2/outer.log" sh -c '"$1" python3 -c "$3" 2>&1' sh "$1" "$2" "$3"`,
+      [
+        DTEE,
+        dir,
+        inner,
+      ],
+    );
+    equal(r.code, 0, r.err.slice(0, 300));
+    const expected = Array.from(
+      { length: 10 },
+      (_, i) => `${String(i).padStart(2, "0")}`.repeat(1500000) + "\n",
+    )
+      .join("");
+    equal(r.out.length, expected.length);
+    ok(r.out === expected, "dtee's stdout differs");
+    ok(read(`${dir}/outer.log`) === expected, "outer.log differs");
+  });
+});
+
+Deno.test("a stdout made non-blocking again by the command loses nothing", async () => {
+  // dtee's stdin and stdout share one description (as on a terminal); the
+  // command sets O_NONBLOCK on its stdin, and a slow reader fills the socket.
+  const script = `import os, socket, subprocess, sys, time
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+cmd = [sys.argv[1], "python3", "-c",
+  "import os, fcntl\\n"
+  "fcntl.fcntl(0, fcntl.F_SETFL, fcntl.fcntl(0, fcntl.F_GETFL) | os.O_NONBLOCK)\\n"
+  "for i in range(2000): os.write(1, b'%05d' % i + b'x' * 995 + b'\\\\n')\\n"]
+p = subprocess.Popen(cmd, stdin=a.fileno(), stdout=a.fileno(), stderr=subprocess.PIPE)
+a.close()
+time.sleep(1)
+data = b""
+b.settimeout(10)
+while True:
+    d = b.recv(1 << 20)
+    if not d: break
+    data += d
+err = p.stderr.read()
+print(p.wait(), len(data), data == b"".join(b"%05d" % i + b"x" * 995 + b"\\n" for i in range(2000)), err)`;
+  const r = await run("python3", ["-c", script, DTEE]);
+  equal(r.out, "0 2002000 True b''\n", r.err);
+});
+
+Deno.test("a command that raises its own send buffer: its largest write still arrives whole", async () => {
+  if (Deno.uid() !== 0) {
+    console.log("skipped: raising a socket buffer past wmem_max needs root (SO_SNDBUFFORCE)");
+    return;
+  }
+  await withTempDir(async (dir) => {
+    const script = `import os, socket
+s = socket.socket(fileno=os.dup(1))
+s.setsockopt(socket.SOL_SOCKET, 32, 8 << 20)
+os.write(1, b"B" * (4194304 + 60000))`;
+    const r = await dtee(["-C", `${dir}/c`, "python3", "-c", script]);
+    equal(r.code, 0, r.err);
+    equal(r.stdout.length, 4194304 + 60000);
+    equal(Deno.statSync(`${dir}/c`).size, 4194304 + 60000);
+  });
+});
+
+Deno.test("long argument lists with bytes that are not UTF-8 reach the command", async () => {
+  const big = "a".repeat(100000);
+  const r = await run("sh", [
+    "-c",
+    `"$1" sh -c 'echo "$#" "\${#1}"' x "$2" "$2" "$(printf '\\377')"`,
+    "sh",
+    DTEE,
+    big,
+  ]);
+  equal(r.code, 0, r.err.slice(0, 300));
+  equal(r.out, "3 100000\n");
+});

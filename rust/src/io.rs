@@ -12,17 +12,42 @@ pub fn open_output(path: &CStr, append: bool) -> Result<c_int, c_int> {
     sys::check(unsafe { sys::open(path.as_ptr(), flags, 0o666) })
 }
 
-/// Writes every byte of `iovs`, going on after short writes and EINTR.
+/// Waits until `fd` takes more data: a descriptor dtee made blocking can be
+/// made non-blocking again by the command through a shared description
+/// (its stdin on the same terminal or socket).
+fn wait_writable(fd: c_int) -> Result<(), c_int> {
+    let mut pfd = sys::pollfd {
+        fd,
+        events: sys::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: pfd is a live pollfd.
+    while unsafe { sys::poll(&mut pfd, 1, -1) } < 0 {
+        match sys::errno() {
+            sys::EINTR => continue,
+            e => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Writes every byte of `iovs`, going on after short writes, EINTR and EAGAIN.
 fn write_all_vectored(fd: c_int, mut iovs: &mut [iovec]) -> Result<(), c_int> {
     while !iovs.is_empty() {
         let count = iovs.len().min(1024) as c_int;
         // SAFETY: iovs describes live, readable memory.
         let mut done = unsafe { sys::writev(fd, iovs.as_ptr(), count) };
-        if done < 0 {
-            match sys::errno() {
+        match done {
+            0 => return Err(sys::EIO),
+            _ if done < 0 => match sys::errno() {
                 sys::EINTR => continue,
+                sys::EAGAIN => {
+                    wait_writable(fd)?;
+                    continue;
+                }
                 e => return Err(e),
-            }
+            },
+            _ => {}
         }
         while let Some(first) = iovs.first_mut() {
             if (done as usize) < first.iov_len {
@@ -201,6 +226,10 @@ pub fn ensure_std_fds() -> Result<c_int, c_int> {
 /// or the same object where writes have no private offset (a terminal, a
 /// pipe, a socket, or a file both opened for appending).
 pub fn same_destination(a: c_int, b: c_int) -> bool {
+    // Merged writes to a datagram socket would join messages into one.
+    if keeps_boundaries(a) || keeps_boundaries(b) {
+        return false;
+    }
     // SAFETY: plain system calls on descriptor numbers.
     let pid = unsafe { sys::getpid() } as std::ffi::c_long;
     let kcmp = unsafe {
@@ -235,4 +264,24 @@ pub fn same_destination(a: c_int, b: c_int) -> bool {
     // SAFETY: F_GETFL only inspects the descriptors.
     let appending = |fd| unsafe { sys::fcntl(fd, sys::F_GETFL, 0) } & sys::O_APPEND != 0;
     appending(a) && appending(b)
+}
+
+/// Whether `fd` is a socket that keeps write boundaries (datagram or
+/// seqpacket, e.g. an outer dtee's): each message must then be written on
+/// its own, as the command wrote it; merged, a batch could exceed the
+/// largest datagram and be refused whole.
+pub fn keeps_boundaries(fd: c_int) -> bool {
+    let mut ty: c_int = 0;
+    let mut len = std::mem::size_of::<c_int>() as sys::socklen_t;
+    // SAFETY: ty and len are valid for writes of the sizes given.
+    let ret = unsafe {
+        sys::getsockopt(
+            fd,
+            sys::SOL_SOCKET,
+            sys::SO_TYPE,
+            &mut ty as *mut c_int as *mut c_void,
+            &mut len,
+        )
+    };
+    ret == 0 && (ty == sys::SOCK_DGRAM || ty == sys::SOCK_SEQPACKET)
 }

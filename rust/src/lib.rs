@@ -23,7 +23,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::slice;
 
 /// Bumped whenever an export's meaning or signature changes.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 fn boundary(body: impl FnOnce() -> Result<c_int, c_int>) -> c_int {
     match catch_unwind(AssertUnwindSafe(body)) {
@@ -346,6 +346,13 @@ pub extern "C" fn dtee_close(fd: i32) -> c_int {
 #[no_mangle]
 pub extern "C" fn dtee_same_destination(a: i32, b: i32) -> c_int {
     boundary(|| Ok(io::same_destination(a, b) as c_int))
+}
+
+/// 1 when `fd` is a socket that keeps write boundaries (each message must
+/// then be written on its own), else 0.
+#[no_mangle]
+pub extern "C" fn dtee_keeps_boundaries(fd: i32) -> c_int {
+    boundary(|| Ok(io::keeps_boundaries(fd) as c_int))
 }
 
 /// Opens /dev/null on whichever of fds 0-2 are closed; returns their mask.

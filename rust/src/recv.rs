@@ -20,6 +20,8 @@ pub const STREAM_STDERR: u8 = 2;
 /// Bits of the `events` word.
 pub const EVENT_CHILD: u32 = 1;
 pub const EVENT_SIGNAL: u32 = 2;
+/// A message from the command was larger than a slot and is lost.
+pub const EVENT_TRUNCATED: u32 = 4;
 
 pub struct Batch<'a> {
     pub buf: *mut u8,
@@ -36,7 +38,7 @@ fn same_path(addr: &sockaddr_un, len: usize, expected: &sockaddr_un) -> bool {
 }
 
 /// Takes whatever is queued without blocking. Ok(0) when nothing is.
-fn take_queued(sock: c_int, batch: &mut Batch) -> Result<usize, c_int> {
+fn take_queued(sock: c_int, batch: &mut Batch, events: &mut u32) -> Result<usize, c_int> {
     let slots = batch.lens.len().min(batch.streams.len()).min(MAX_SLOTS);
     let mut names = [sockaddr_un {
         sun_family: 0,
@@ -91,14 +93,20 @@ fn take_queued(sock: c_int, batch: &mut Batch) -> Result<usize, c_int> {
         let hdr = &msgs[i].msg_hdr;
         batch.lens[i] = msgs[i].msg_len;
         let len = hdr.msg_namelen as usize;
-        batch.streams[i] = match &senders {
-            // A truncated datagram cannot come from our senders, whose
-            // buffers are no larger than a slot: treat it as foreign.
-            _ if hdr.msg_flags & sys::MSG_TRUNC != 0 => STREAM_FOREIGN,
+        let stream = match &senders {
             Some((out, _)) if same_path(&names[i], len, out) => STREAM_STDOUT,
             Some((_, err)) if same_path(&names[i], len, err) => STREAM_STDERR,
             _ => STREAM_FOREIGN,
         };
+        // Slots hold the largest datagram the kernel builds, but a command
+        // could still outgrow them: such a message is lost, and that must
+        // not go unnoticed.
+        if hdr.msg_flags & sys::MSG_TRUNC != 0 && stream != STREAM_FOREIGN {
+            *events |= EVENT_TRUNCATED;
+            batch.streams[i] = STREAM_FOREIGN;
+        } else {
+            batch.streams[i] = stream;
+        }
     }
     Ok(n)
 }
@@ -134,7 +142,7 @@ pub fn recv(
     if signals::pending() {
         *events |= EVENT_SIGNAL;
     }
-    let n = take_queued(sock, batch)?;
+    let n = take_queued(sock, batch, events)?;
     if n > 0 || *events != 0 {
         // While data keeps coming the poll below never runs; look at the
         // child now and then so that a grandchild that keeps writing cannot
@@ -181,7 +189,7 @@ pub fn recv(
         *events |= EVENT_SIGNAL;
     }
     if fds[0].revents != 0 {
-        return take_queued(sock, batch);
+        return take_queued(sock, batch, events);
     }
     Ok(0)
 }

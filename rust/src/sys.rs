@@ -22,6 +22,8 @@ pub const ENOTRECOVERABLE: c_int = 131;
 
 pub const AF_UNIX: c_int = 1;
 pub const SOCK_DGRAM: c_int = 2;
+pub const SOCK_SEQPACKET: c_int = 5;
+pub const SO_TYPE: c_int = 3;
 pub const SOCK_CLOEXEC: c_int = 0o2000000;
 pub const SOL_SOCKET: c_int = 1;
 pub const SO_SNDBUF: c_int = 7;
@@ -43,6 +45,7 @@ pub const F_GETFL: c_int = 3;
 pub const F_SETFL: c_int = 4;
 
 pub const POLLIN: c_short = 1;
+pub const POLLOUT: c_short = 4;
 pub const WNOHANG: c_int = 1;
 
 pub const SIG_DFL: usize = 0;
