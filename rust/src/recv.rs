@@ -3,7 +3,8 @@
 
 use crate::signals;
 use crate::sockets::SENDERS;
-use crate::sys::{self, iovec, mmsghdr, msghdr, pollfd, sockaddr_un, POLLIN};
+use crate::sys::{self, iovec, mmsghdr, pollfd, sockaddr_un, POLLIN};
+use std::cell::RefCell;
 use std::ffi::{c_int, c_uint, c_void};
 use std::ptr;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -37,36 +38,42 @@ fn same_path(addr: &sockaddr_un, len: usize, expected: &sockaddr_un) -> bool {
     !got.is_empty() && got == want
 }
 
+/// The headers recvmmsg fills. Kept per thread so that a call only sets up
+/// the slots it uses instead of building ~12 KB of headers every time.
+struct Scratch {
+    names: [sockaddr_un; MAX_SLOTS],
+    iovs: [iovec; MAX_SLOTS],
+    msgs: [mmsghdr; MAX_SLOTS],
+}
+
+thread_local! {
+    // SAFETY: all-zero bytes are valid for these plain C structs (null
+    // pointers, zero lengths); every field used is set before each use.
+    static SCRATCH: RefCell<Box<Scratch>> = RefCell::new(Box::new(unsafe { std::mem::zeroed() }));
+}
+
 /// Takes whatever is queued without blocking. Ok(0) when nothing is.
 fn take_queued(sock: c_int, batch: &mut Batch, events: &mut u32) -> Result<usize, c_int> {
+    SCRATCH.with_borrow_mut(|scratch| take_queued_into(scratch, sock, batch, events))
+}
+
+fn take_queued_into(
+    scratch: &mut Scratch,
+    sock: c_int,
+    batch: &mut Batch,
+    events: &mut u32,
+) -> Result<usize, c_int> {
+    let Scratch { names, iovs, msgs } = scratch;
     let slots = batch.lens.len().min(batch.streams.len()).min(MAX_SLOTS);
-    let mut names = [sockaddr_un {
-        sun_family: 0,
-        sun_path: [0; 108],
-    }; MAX_SLOTS];
-    let mut iovs: [iovec; MAX_SLOTS] = std::array::from_fn(|_| iovec {
-        iov_base: ptr::null_mut(),
-        iov_len: 0,
-    });
-    let mut msgs: [mmsghdr; MAX_SLOTS] = std::array::from_fn(|_| mmsghdr {
-        msg_hdr: msghdr {
-            msg_name: ptr::null_mut(),
-            msg_namelen: 0,
-            msg_iov: ptr::null_mut(),
-            msg_iovlen: 1,
-            msg_control: ptr::null_mut(),
-            msg_controllen: 0,
-            msg_flags: 0,
-        },
-        msg_len: 0,
-    });
     for i in 0..slots {
         // SAFETY: the caller guarantees buf holds `slots` slots of slot_size.
         iovs[i].iov_base = unsafe { batch.buf.add(i * batch.slot_size) } as *mut c_void;
         iovs[i].iov_len = batch.slot_size;
-        msgs[i].msg_hdr.msg_iov = &mut iovs[i];
-        msgs[i].msg_hdr.msg_name = &mut names[i] as *mut sockaddr_un as *mut c_void;
-        msgs[i].msg_hdr.msg_namelen = std::mem::size_of::<sockaddr_un>() as sys::socklen_t;
+        let hdr = &mut msgs[i].msg_hdr;
+        hdr.msg_iov = &mut iovs[i];
+        hdr.msg_iovlen = 1;
+        hdr.msg_name = &mut names[i] as *mut sockaddr_un as *mut c_void;
+        hdr.msg_namelen = std::mem::size_of::<sockaddr_un>() as sys::socklen_t;
     }
     let n = loop {
         // SAFETY: msgs[..slots] point at live iovecs, names and buffer slots.
