@@ -1,5 +1,5 @@
 /**
- * Command-line grammar of dtee and cronty (SPEC A2).
+ * Command-line grammar of dtee and cronty (docs/behaviour.md A2).
  *
  * Pure: it returns what to print and the exit status instead of doing it, so that every
  * corner of the grammar can be tested without spawning a process.
@@ -243,7 +243,7 @@ interface Given {
   value?: string;
 }
 
-/** args: the arguments after argv[0]; name: NAME as defined in SPEC (argv[0] as given). */
+/** args: the arguments after argv[0]; name: NAME as defined in docs/behaviour.md (argv[0] as given). */
 export function parse(args: string[], name: string): ParseResult {
   const given: Given[] = [];
   let command: string[] = [];

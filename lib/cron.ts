@@ -1,5 +1,5 @@
 /**
- * Cron mode (SPEC A4): dtee's own stdout is held in an unlinked temporary
+ * Cron mode (docs/behaviour.md A4): dtee's own stdout is held in an unlinked temporary
  * file until the command writes to stderr or ends badly; then everything is
  * written out in order, followed by one line saying how the command ended.
  * Output files are not affected: they always get every message live.
@@ -28,7 +28,7 @@ export class Cron implements MessageSink {
   ) {
     if (failures.any) {
       // An output file could not be opened: run unbuffered so that the
-      // error and the output it explains arrive together (SPEC A4).
+      // error and the output it explains arrive together (docs/behaviour.md A4).
       this.#reportDue = true;
       return;
     }

@@ -1,5 +1,5 @@
 /**
- * Diagnostics on dtee's own stderr, always `NAME: ...` (SPEC A6), with the
+ * Diagnostics on dtee's own stderr, always `NAME: ...` (docs/behaviour.md A6), with the
  * C library's texts for errno values.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Init-process duties (SPEC B2), for dtee as a container's PID 1 or with
+ * Init-process duties (docs/behaviour.md B2), for dtee as a container's PID 1 or with
  * --init: signals meant for the container go to the command, and every
  * orphan that ends up as dtee's child is reaped, so none stays a zombie.
  */

@@ -18,7 +18,7 @@ const SLOTS = 32;
  */
 const LARGEST_DATAGRAM = (4 << 20) + (256 << 10);
 
-/** `$TMPDIR/dtee<pid as 8 upper-case hex><kind><6 random>` (SPEC A6). */
+/** `$TMPDIR/dtee<pid as 8 upper-case hex><kind><6 random>` (docs/behaviour.md A6). */
 export function tempPattern(kind: "I" | "O"): string {
   const dir = Deno.env.get("TMPDIR") || "/tmp";
   const pid = Deno.pid.toString(16).toUpperCase().padStart(8, "0");

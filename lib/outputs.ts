@@ -1,6 +1,6 @@
 /**
  * Where messages go: dtee's own stdout/stderr and the output files
- * (SPEC A3). Each output takes whole batches, filtered by stream.
+ * (docs/behaviour.md A3). Each output takes whole batches, filtered by stream.
  */
 
 import type { OutputSpec } from "./cli.ts";
@@ -32,7 +32,7 @@ export interface Context {
 
 /**
  * One descriptor and the streams it wants. A failed write is reported once,
- * then again only after a write to it has succeeded (SPEC A3).
+ * then again only after a write to it has succeeded (docs/behaviour.md A3).
  */
 export class Output implements MessageSink {
   #failing = false;
@@ -64,7 +64,7 @@ export class Output implements MessageSink {
 
   /** Reports a failed write to this output (also one made on its behalf). */
   failed(errno: number): void {
-    // Nobody reads dtee's own output any more: that is a SIGPIPE (SPEC A5),
+    // Nobody reads dtee's own output any more: that is a SIGPIPE (docs/behaviour.md A5),
     // not a write error to report.
     if (this.standard && errno === EPIPE) return this.context.brokenPipe();
     this.context.failures.add(EX_IOERR);

@@ -2,7 +2,7 @@
  * The application: from parsed options to an exit status. Sets up outputs,
  * signals and the input, spawns the command, drives the receive loop and
  * reports how the command ended. Never exits the process itself, except to
- * die by a signal where SPEC A4/A5 require it.
+ * die by a signal where docs/behaviour.md A4/A5 require it.
  */
 
 import { type Options, parse, programName } from "./cli.ts";
@@ -58,7 +58,7 @@ export function main(args: string[], argv0: string, entry: "dtee" | "cronty"): n
     : capture(parsed.options, diagnostics);
 }
 
-/** The buffer sizes dtee gets here and the largest single write that gets through (SPEC B1). */
+/** The buffer sizes dtee gets here and the largest single write that gets through (docs/behaviour.md B1). */
 function showLimits(diagnostics: Diagnostics): number {
   const sockets = openInput(diagnostics);
   if (!sockets) return EX_UNAVAILABLE;
@@ -73,7 +73,7 @@ function showLimits(diagnostics: Diagnostics): number {
 }
 
 /**
- * Outside cron mode dtee keeps the default actions (SPEC A5) and only
+ * Outside cron mode dtee keeps the default actions (docs/behaviour.md A5) and only
  * catches SIGPIPE, which the runtime ignores, so that one sent from outside
  * still ends it. In cron mode it catches all four to report first (A4).
  */
@@ -107,7 +107,7 @@ function capture(options: Options, diagnostics: Diagnostics): number {
   const sockets = openInput(diagnostics);
   if (!sockets) {
     if (!options.cron) return EX_UNAVAILABLE;
-    // A cron job must run even when it cannot be captured (SPEC A4).
+    // A cron job must run even when it cannot be captured (docs/behaviour.md A4).
     const errno = -exec(options.command);
     diagnostics.error(command, errno);
     return EX_NOINPUT;

@@ -1,5 +1,5 @@
 /**
- * Exit statuses (SPEC A5, sysexits(3)) and what a raw wait status means.
+ * Exit statuses (docs/behaviour.md A5, sysexits(3)) and what a raw wait status means.
  */
 
 export const EX_OK = 0;

@@ -1,5 +1,5 @@
 /**
- * End-to-end tests of dtee's core (SPEC A1, A2, A3, A5, A6, A7, B1): the real
+ * End-to-end tests of dtee's core (docs/behaviour.md A1, A2, A3, A5, A6, A7, B1): the real
  * launcher, real commands, real files and real signals.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Cron mode and cronty (SPEC A4, and the signal rules of A5 in cron mode),
+ * Cron mode and cronty (docs/behaviour.md A4, and the signal rules of A5 in cron mode),
  * tested from outside: real launcher processes, real files in fresh temporary
  * directories, real signals. Every wait is bounded so that a hang fails.
  */

@@ -1,5 +1,5 @@
 /**
- * Failure paths (SPEC A3, A4, A5, A6, A7; issue 4): every fault ends in the
+ * Failure paths (docs/behaviour.md A3, A4, A5, A6, A7; issue 4): every fault ends in the
  * documented message and exit status, with every byte that could be saved
  * still delivered.
  *
@@ -874,7 +874,7 @@ function argVector(next: () => number): string[] {
 
 const STRERROR = /^[A-Z][A-Za-z ,/'-]*[a-z]$/;
 
-/** Whether `line` is one of dtee's documented messages (SPEC A2, A4, A6) for `name`. */
+/** Whether `line` is one of dtee's documented messages (docs/behaviour.md A2, A4, A6) for `name`. */
 function documented(line: string, name: string): boolean {
   const prefix = `${name}: `;
   if (line === `Try '${name} -h' for more information.`) return true;

@@ -1,5 +1,5 @@
 /**
- * Init-process duties (SPEC B2): dtee as process 1 of a new PID namespace
+ * Init-process duties (docs/behaviour.md B2): dtee as process 1 of a new PID namespace
  * (as in a container), and with --init elsewhere. Real namespaces, signals
  * and orphans.
  */

@@ -155,7 +155,7 @@ pub fn temp_file(template: &mut [u8]) -> Result<c_int, c_int> {
     Ok(fd)
 }
 
-/// Which step of a replay failed, named as in SPEC A6.
+/// Which step of a replay failed, named as in docs/behaviour.md A6.
 pub const REPLAY_SEEK: c_int = 0;
 pub const REPLAY_READ: c_int = 1;
 pub const REPLAY_WRITE: c_int = 2;

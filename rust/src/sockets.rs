@@ -17,7 +17,7 @@ pub enum Who {
     Stderr = 3,
 }
 
-/// Which step failed (reported as `fail[1]`), named as in SPEC A6.
+/// Which step failed (reported as `fail[1]`), named as in docs/behaviour.md A6.
 #[derive(Clone, Copy)]
 pub enum Op {
     Open = 0,
