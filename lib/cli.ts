@@ -5,6 +5,8 @@
  * corner of the grammar can be tested without spawning a process.
  */
 
+import { USAGE_STATUS } from "./failures.ts";
+
 export type Stream = "stdout" | "stderr" | "combined";
 
 export interface OutputSpec {
@@ -33,9 +35,6 @@ export type ParseResult =
   | { action: "exit"; status: number; stdout: string; stderr: string };
 
 export const VERSION = "0.1.0";
-
-/** sysexits(3) EX_USAGE */
-export const EX_USAGE = 64;
 
 const CRON_NAME = "cronty";
 
@@ -232,7 +231,7 @@ export function versionText(): string {
 function usageError(name: string, message: string): ParseResult {
   return {
     action: "exit",
-    status: EX_USAGE,
+    status: USAGE_STATUS,
     stdout: "",
     stderr: `${name}: ${message}\nTry '${name} -h' for more information.\n`,
   };
@@ -309,7 +308,7 @@ export function parse(args: string[], name: string): ParseResult {
   }
   if (has("debug-limits")) return { action: "limits" };
   if (command.length === 0) {
-    return { action: "exit", status: EX_USAGE, stdout: helpText(name), stderr: "" };
+    return { action: "exit", status: USAGE_STATUS, stdout: helpText(name), stderr: "" };
   }
 
   return {

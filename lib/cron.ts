@@ -1,17 +1,26 @@
 /**
- * Cron mode (docs/behaviour.md A4): dtee's own stdout is held in an unlinked temporary
- * file until the command writes to stderr or ends badly; then everything is
- * written out in order, followed by one line saying how the command ended.
- * Output files are not affected: they always get every message live.
+ * Cron mode (docs/behaviour.md A4): dtee's own stdout is held in an
+ * unlinked temporary file until the command writes to stderr or ends badly;
+ * then everything is written out in order, followed by one line saying how
+ * the command ended. Output files are not affected: they always get every
+ * message live (the dispatch delivers to them after this sink).
  */
 
-import type { Diagnostics } from "./diagnostics.ts";
-import { type Batch, close, replay, Stream, strsignal, tempFile } from "./ffi.ts";
-import { tempPattern } from "./input.ts";
-import { Mask, type MessageSink, type Standard } from "./outputs.ts";
-import { type CommandResult, EX_CANTCREAT, EX_IOERR, type Failures } from "./status.ts";
+import { Errno, Stream } from "./abi.ts";
+import { type Batch, close, Mask, replay, tempFile } from "./ffi.ts";
+import {
+  type CommandResult,
+  type Failure,
+  interruptedText,
+  type Reporter,
+  type ResultHandler,
+  resultText,
+} from "./failures.ts";
+import type { Dispatch } from "./outputs.ts";
+import type { MessageSink } from "./sink.ts";
+import { tempTemplate } from "./temp.ts";
 
-export class Cron implements MessageSink {
+export class Cron implements MessageSink, ResultHandler {
   /** The buffer file, or -1 once output passes straight through. */
   #buffer = -1;
   #bufferPath = "";
@@ -19,57 +28,86 @@ export class Cron implements MessageSink {
   #held = 0;
   /** Whether the final report is due whatever the exit status. */
   #reportDue = false;
+  /** A broken pipe while writing out the held output. */
+  #broken = false;
 
   constructor(
     readonly command: string,
-    readonly standard: Standard,
-    readonly diagnostics: Diagnostics,
-    readonly failures: Failures,
-  ) {
-    if (failures.any) {
-      // An output file could not be opened: run unbuffered so that the
-      // error and the output it explains arrive together (docs/behaviour.md A4).
-      this.#reportDue = true;
-      return;
+    /** dtee's own stdout and stderr. */
+    readonly streams: Dispatch,
+    readonly reporter: Reporter,
+  ) {}
+
+  /** Whether the command has started (the buffer file then exists, if it can). */
+  #started = false;
+
+  /**
+   * The command has started: create the buffer file, unless something went
+   * wrong before; then output runs unbuffered, so that the error and the
+   * output it explains arrive together.
+   */
+  started(): void {
+    this.#started = true;
+    if (this.#reportDue) return;
+    const pattern = tempTemplate("O");
+    const file = tempFile(pattern);
+    if (!file.ok) {
+      return this.reporter.fail({
+        kind: "buffer",
+        stage: "create",
+        path: pattern,
+        errno: file.errno,
+      });
     }
-    const pattern = tempPattern("O");
-    const [fd, path] = tempFile(pattern);
-    if (fd < 0) {
-      diagnostics.error(`unable to create temporary file ${pattern}`, -fd);
-      failures.add(EX_CANTCREAT);
-      this.#reportDue = true;
-      return;
-    }
-    this.#buffer = fd;
-    this.#bufferPath = path;
+    this.#buffer = file.value.fd;
+    this.#bufferPath = file.value.path;
   }
 
-  deliver(batch: Batch, from: number, to: number): void {
+  failed(failure: Failure): void {
+    if (!this.#started || failure.kind === "buffer") this.#reportDue = true;
+    // Nothing received may be lost: write out what is held.
+    if (failure.kind === "recv" || failure.kind === "waitpid") this.release();
+  }
+
+  /** Holding, it writes to its buffer file; passing through, to dtee's own streams. */
+  get breakable(): boolean {
+    return this.#buffer < 0 && this.streams.breakable;
+  }
+
+  brokenLabel(): string | undefined {
+    return this.#broken ? "stdout: write" : this.streams.brokenLabel();
+  }
+
+  deliver(batch: Batch, from: number, to: number): number {
+    this.#broken = false;
     if (this.#buffer >= 0) {
       const firstError = batch.streams.indexOf(Stream.stderr, from);
       const held = firstError < 0 || firstError >= to ? to : firstError;
       if (!this.#hold(batch, from, held)) {
-        this.release();
+        // What part of the batch reached the file is unknown: the release
+        // replays only what is known to be there and the batch goes out whole.
+        if (!this.release()) return from;
       } else if (held === to) {
-        return;
+        return to;
       } else {
         this.#reportDue = true;
-        this.release();
+        if (!this.release()) return held;
         from = held;
       }
     }
-    this.standard.deliver(batch, from, to);
+    return this.streams.deliver(batch, from, to);
   }
 
   /** Appends the stdout messages from..to to the buffer file; false if that failed. */
   #hold(batch: Batch, from: number, to: number): boolean {
     const ret = batch.write(this.#buffer, from, to, Mask.stdout);
-    if (ret < 0) {
-      // What part of the batch reached the file is unknown: the release
-      // replays only what is known to be there and the batch goes out whole.
-      this.diagnostics.error(`error writing to buffer file ${this.#bufferPath}`, -ret);
-      this.failures.add(EX_IOERR);
-      this.#reportDue = true;
+    if (!ret.ok) {
+      this.reporter.fail({
+        kind: "buffer",
+        stage: "write",
+        path: this.#bufferPath,
+        errno: ret.errno,
+      });
       return false;
     }
     for (let i = from; i < to; i++) {
@@ -78,47 +116,47 @@ export class Cron implements MessageSink {
     return true;
   }
 
-  /** Writes out what is held and passes everything straight through from now on. */
-  release(): void {
-    if (this.#buffer < 0) return;
-    const [ret, stage] = replay(this.#buffer, this.standard.stdout.fd, this.#held);
-    if (ret < 0) {
-      if (stage === "write") {
-        this.standard.stdout.failed(-ret);
-      } else {
-        const what = stage === "seek" ? "error seeking to start of" : "error reading";
-        this.diagnostics.error(`${what} buffer file ${this.#bufferPath}`, -ret);
-        this.failures.add(EX_IOERR);
-      }
-    }
-    close(this.#buffer);
+  /** Writes out what is held and passes everything straight through from now on; false on a broken pipe. */
+  release(): boolean {
+    if (this.#buffer < 0) return true;
+    const buffer = this.#buffer;
     this.#buffer = -1;
+    const ret = replay(buffer, 1, this.#held);
+    close(buffer);
+    if (ret.ok) return true;
+    if (ret.stage !== "write") {
+      this.reporter.fail({
+        kind: "buffer",
+        stage: ret.stage,
+        path: this.#bufferPath,
+        errno: ret.errno,
+      });
+    } else if (ret.errno === Errno.EPIPE) {
+      this.#broken = true;
+      return false;
+    } else {
+      this.reporter.fail({ kind: "write", label: "stdout: write", errno: ret.errno });
+    }
+    return true;
   }
 
   /** The command has ended: stay silent, or write out everything and report. */
-  finish(result: CommandResult): void {
+  terminated(result: CommandResult): boolean {
     const clean = result.kind === "exited" && result.code === 0;
     if (clean && !this.#reportDue) {
       if (this.#buffer >= 0) close(this.#buffer);
       this.#buffer = -1;
-      return;
+      return true;
     }
-    this.release();
-    if (result.kind === "exited") {
-      this.diagnostics.say(`${this.command}: exited with status ${result.code}`);
-    } else {
-      const core = result.coreDumped ? " (core dumped)" : "";
-      this.diagnostics.say(
-        `${this.command}: process terminated by signal ${result.signal}: ${
-          strsignal(result.signal)
-        }${core}`,
-      );
-    }
+    if (!this.release()) return false;
+    this.reporter.say(resultText(this.command, result));
+    return true;
   }
 
   /** dtee itself was interrupted: write out what is held and say so. */
-  interrupted(signal: number): void {
+  interrupted(signal: number, brokenLabel?: string): void {
+    if (brokenLabel) this.reporter.fail({ kind: "write", label: brokenLabel, errno: Errno.EPIPE });
     this.release();
-    this.diagnostics.say(`received signal ${signal}: ${strsignal(signal)}`);
+    this.reporter.say(interruptedText(signal));
   }
 }

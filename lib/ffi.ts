@@ -1,171 +1,142 @@
 /**
  * The only module that knows the shim's C ABI (rust/src/lib.rs): one symbol
- * table and typed wrappers. Every call is synchronous on purpose: the main
- * loop blocks in `recv` (see README, "Architecture").
+ * table, each parameter named beside its type, and typed wrappers. Every
+ * call is synchronous on purpose: the main loop blocks in `recv` (README,
+ * "Architecture"). Constants of the ABI come from lib/abi.ts, generated
+ * from the Rust side.
  *
- * Convention: a negative result is -errno; wrappers return it unchanged so
- * that callers decide what a failure means.
+ * One result shape for every call that can fail: `{ ok: true, value }` or
+ * `{ ok: false, errno, ... }` with what the shim says about the failure;
+ * callers decide what a failure means (lib/failures.ts).
  */
 
-import { loadShimBytes, SHIM_FILE, shimBytes } from "./shim_loader.ts";
+import {
+  ABI_VERSION,
+  Disposition,
+  FdKind,
+  ReplayStage,
+  SocketOp,
+  SocketWho,
+  SpawnStage,
+  Stream,
+} from "./abi.ts";
+import { lazySymbols, ShimLoadError } from "./shim_loader.ts";
+import { cString, decodeBytes, decodeText, fromCString } from "./text.ts";
 
-/** Must equal ABI_VERSION in rust/src/lib.rs. */
-export const ABI_VERSION = 3;
-
+// Parameter names are comments: Deno's table has types only.
 export const symbols = {
   dtee_abi_version: { parameters: [], result: "u32" },
-  dtee_open_sockets: { parameters: ["buffer", "buffer", "buffer", "buffer"], result: "i32" },
-  dtee_spawn: { parameters: ["buffer", "usize", "u32", "i32", "i32", "buffer"], result: "i32" },
-  dtee_exec: { parameters: ["buffer", "usize", "u32"], result: "i32" },
+  dtee_open_sockets: {
+    parameters: [
+      /* template */ "buffer",
+      /* fds[3] */ "buffer",
+      /* limits[3] */ "buffer",
+      /* fail[2] */ "buffer",
+    ],
+    result: "i32",
+  },
+  dtee_spawn: {
+    parameters: [
+      /* words */ "buffer",
+      /* len */ "usize",
+      /* argc */ "u32",
+      /* out_fd */ "i32",
+      /* err_fd */ "i32",
+      /* ids[3] */ "buffer",
+    ],
+    result: "i32",
+  },
+  dtee_exec: {
+    parameters: [/* words */ "buffer", /* len */ "usize", /* argc */ "u32"],
+    result: "i32",
+  },
   dtee_recv: {
-    parameters: ["i32", "i32", "buffer", "u32", "u32", "buffer", "buffer", "i32", "buffer"],
+    parameters: [
+      /* sock */ "i32",
+      /* pidfd */ "i32",
+      /* buf */ "buffer",
+      /* slot_size */ "u32",
+      /* slots */ "u32",
+      /* lens */ "buffer",
+      /* streams */ "buffer",
+      /* timeout_ms */ "i32",
+      /* events */ "buffer",
+    ],
     result: "i32",
   },
   dtee_write_batch: {
-    parameters: ["i32", "buffer", "u32", "buffer", "buffer", "u32", "u32", "u32"],
+    parameters: [
+      /* fd */ "i32",
+      /* buf */ "buffer",
+      /* slot_size */ "u32",
+      /* lens */ "buffer",
+      /* streams */ "buffer",
+      /* from */ "u32",
+      /* to */ "u32",
+      /* mask */ "u32",
+      /* done[1] */ "buffer",
+    ],
     result: "i32",
   },
-  dtee_write: { parameters: ["i32", "buffer", "usize"], result: "i32" },
-  dtee_wait: { parameters: ["i32", "i32", "buffer"], result: "i32" },
-  dtee_signal_set: { parameters: ["i32", "i32"], result: "i32" },
+  dtee_write: {
+    parameters: [/* fd */ "i32", /* buf */ "buffer", /* len */ "usize"],
+    result: "i32",
+  },
+  dtee_wait: {
+    parameters: [/* pid */ "i32", /* nohang */ "i32", /* status[1] */ "buffer"],
+    result: "i32",
+  },
+  dtee_signal_set: { parameters: [/* sig */ "i32", /* disposition */ "i32"], result: "i32" },
   dtee_signal_take: { parameters: [], result: "i32" },
-  dtee_signal_raise: { parameters: ["i32"], result: "i32" },
-  dtee_kill: { parameters: ["i32", "i32"], result: "i32" },
+  dtee_kill: { parameters: [/* pid */ "i32", /* sig */ "i32"], result: "i32" },
   dtee_set_subreaper: { parameters: [], result: "i32" },
-  dtee_die: { parameters: ["i32"], result: "i32" },
-  dtee_open_output: { parameters: ["buffer", "i32"], result: "i32" },
-  dtee_temp_file: { parameters: ["buffer"], result: "i32" },
-  dtee_replay: { parameters: ["i32", "i32", "u64", "buffer"], result: "i32" },
-  dtee_set_blocking: { parameters: ["i32"], result: "i32" },
-  dtee_close: { parameters: ["i32"], result: "i32" },
+  dtee_die: { parameters: [/* sig */ "i32"], result: "i32" },
+  dtee_open_output: { parameters: [/* path */ "buffer", /* append */ "i32"], result: "i32" },
+  dtee_temp_file: { parameters: [/* template */ "buffer"], result: "i32" },
+  dtee_replay: {
+    parameters: [/* src */ "i32", /* dst */ "i32", /* limit */ "u64", /* stage[1] */ "buffer"],
+    result: "i32",
+  },
+  dtee_set_blocking: { parameters: [/* fd */ "i32"], result: "i32" },
+  dtee_close: { parameters: [/* fd */ "i32"], result: "i32" },
   dtee_ensure_std_fds: { parameters: [], result: "i32" },
-  dtee_same_destination: { parameters: ["i32", "i32"], result: "i32" },
-  dtee_keeps_boundaries: { parameters: ["i32"], result: "i32" },
-  dtee_cmdline: { parameters: ["buffer", "usize"], result: "i32" },
-  dtee_strerror: { parameters: ["i32", "buffer", "usize"], result: "i32" },
-  dtee_strsignal: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  dtee_same_destination: { parameters: [/* a */ "i32", /* b */ "i32"], result: "i32" },
+  dtee_fd_info: { parameters: [/* fd */ "i32", /* info[3] */ "buffer"], result: "i32" },
+  dtee_cmdline: { parameters: [/* buf */ "buffer", /* cap */ "usize"], result: "i32" },
+  dtee_strerror: {
+    parameters: [/* errnum */ "i32", /* buf */ "buffer", /* cap */ "usize"],
+    result: "i32",
+  },
+  dtee_strsignal: {
+    parameters: [/* sig */ "i32", /* buf */ "buffer", /* cap */ "usize"],
+    result: "i32",
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-type Symbols = Deno.DynamicLibrary<typeof symbols>["symbols"];
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/** Where the shim is: $DTEE_SHIM, else the release build beside the sources. */
-export function shimPath(): string {
-  const override = Deno.env.get("DTEE_SHIM");
-  if (override) return override;
-  return decodeURIComponent(
-    new URL(`../rust/target/release/${SHIM_FILE}`, import.meta.url).pathname,
-  );
-}
-
-/** Loads `candidate` and checks that it speaks this ABI. */
-function checkAbi(candidate: string): void {
-  const version = Deno.dlopen(candidate, { dtee_abi_version: symbols.dtee_abi_version })
+/** Refuses a shim built for another ABI before any of its symbols is used. */
+function checkAbi(path: string): void {
+  const version = Deno.dlopen(path, { dtee_abi_version: symbols.dtee_abi_version })
     .symbols.dtee_abi_version();
   if (version !== ABI_VERSION) {
-    throw new Error(`shim ABI version ${version}, expected ${ABI_VERSION}: rebuild rust/`);
+    throw new ShimLoadError(
+      `cannot use the shim ${path}: ABI version ${version}, expected ${ABI_VERSION} (rebuild rust/)`,
+    );
   }
 }
 
-/**
- * Loads the shim once: $DTEE_SHIM when set, else the bytes that travel with
- * the modules (single binary, URL), else the build in the source tree.
- * Returns the path under which later dlopen calls find it.
- */
-function openShim(): string {
-  const bytes = Deno.env.get("DTEE_SHIM") ? undefined : shimBytes();
-  if (bytes) return loadShimBytes(bytes, checkAbi);
-  const candidate = shimPath();
-  checkAbi(candidate);
-  return candidate;
+const shim = lazySymbols(symbols, checkAbi);
+
+export type Result<T, Detail = unknown> =
+  | { ok: true; value: T }
+  | ({ ok: false; errno: number } & Detail);
+
+function result(ret: number): Result<number> {
+  return ret < 0 ? { ok: false, errno: -ret } : { ok: true, value: ret };
 }
 
-let path: string | undefined;
-
-/**
- * Binds one symbol. Deno compiles a call trampoline for every symbol it
- * binds (~0.2 ms each), so symbols are bound on first use: a run pays only
- * for the calls it makes.
- */
-function bind<K extends keyof Symbols>(name: K): Symbols[K] {
-  path ??= openShim();
-  const one = { [name]: symbols[name] } as Pick<typeof symbols, K>;
-  return Deno.dlopen(path, one).symbols[name] as Symbols[K];
-}
-
-const bound = {} as Symbols;
-for (const name of Object.keys(symbols) as (keyof Symbols)[]) {
-  Object.defineProperty(bound, name, {
-    get: () => {
-      const fn = bind(name);
-      Object.defineProperty(bound, name, { value: fn });
-      return fn;
-    },
-    configurable: true,
-  });
-}
-
-/** The shim's symbols, each loaded on first use; the ABI version is checked once. */
-export function shim(): Symbols {
-  return bound;
-}
-
-const strict = new TextDecoder("utf-8", { fatal: true });
-
-/**
- * Bytes as text without loss: valid UTF-8 decodes as usual, every other
- * byte B becomes the lone surrogate U+DC00+B (Python's "surrogateescape"),
- * which `encode` turns back into B.
- */
-export function decodeBytes(bytes: Uint8Array): string {
-  try {
-    return strict.decode(bytes);
-  } catch {
-    // Fall through to the byte-by-byte path.
-  }
-  let text = "";
-  for (let i = 0; i < bytes.length;) {
-    const b = bytes[i];
-    const len = b < 0x80 ? 1 : b < 0xc2 ? 0 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : b < 0xf5 ? 4 : 0;
-    if (len > 0 && i + len <= bytes.length) {
-      try {
-        text += strict.decode(bytes.subarray(i, i + len));
-        i += len;
-        continue;
-      } catch {
-        // Not a valid sequence: escape its first byte.
-      }
-    }
-    text += String.fromCharCode(0xdc00 + b);
-    i++;
-  }
-  return text;
-}
-
-/** UTF-8 of `text`, with `decodeBytes`'s escapes turned back into their bytes. */
-export function encode(text: string): Uint8Array<ArrayBuffer> {
-  if (!/[\udc80-\udcff]/.test(text)) return encoder.encode(text);
-  // Escapes only ever stand for single bytes, so the UTF-8 of the text is
-  // an upper bound on the result's length.
-  const out = new Uint8Array(text.length * 3);
-  let length = 0;
-  let start = 0;
-  const flush = (end: number) => {
-    length += encoder.encodeInto(text.slice(start, end), out.subarray(length)).written;
-  };
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    const paired = i > 0 && (text.charCodeAt(i - 1) & 0xfc00) === 0xd800;
-    if (unit >= 0xdc80 && unit <= 0xdcff && !paired) {
-      flush(i);
-      out[length++] = unit - 0xdc00;
-      start = i + 1;
-    }
-  }
-  flush(text.length);
-  return out.slice(0, length);
+/** The shim's own view of the ABI, for the test that every symbol resolves. */
+export function abiVersion(): number {
+  return shim.dtee_abi_version();
 }
 
 /**
@@ -176,10 +147,10 @@ export function encode(text: string): Uint8Array<ArrayBuffer> {
  */
 export function invocation(): { argv0: string; args: string[] } {
   let buf = new Uint8Array(1 << 16);
-  let n = shim().dtee_cmdline(buf, BigInt(buf.length));
+  let n = shim.dtee_cmdline(buf, BigInt(buf.length));
   if (n > buf.length) {
     buf = new Uint8Array(n);
-    n = shim().dtee_cmdline(buf, BigInt(buf.length));
+    n = shim.dtee_cmdline(buf, BigInt(buf.length));
   }
   const words: string[] = [];
   for (let start = 0, i = 0; i < Math.min(n, buf.length); i++) {
@@ -193,35 +164,21 @@ export function invocation(): { argv0: string; args: string[] } {
   return { argv0: words[0], args: words.slice(words.length - count) };
 }
 
-/** A NUL-terminated copy of `text`, for C strings and mkdtemp templates. */
-export function cString(text: string): Uint8Array<ArrayBuffer> {
-  const bytes = encode(text);
-  const out = new Uint8Array(bytes.length + 1);
-  out.set(bytes);
-  return out;
-}
-
-/** The text of a NUL-terminated buffer, up to its NUL. */
-export function fromCString(buf: Uint8Array): string {
-  const end = buf.indexOf(0);
-  return decoder.decode(end < 0 ? buf : buf.subarray(0, end));
-}
-
 const textBuf = new Uint8Array(512);
 
 export function strerror(errno: number): string {
-  const n = shim().dtee_strerror(errno, textBuf, BigInt(textBuf.length));
-  return decoder.decode(textBuf.subarray(0, Math.max(n, 0)));
+  const n = shim.dtee_strerror(errno, textBuf, BigInt(textBuf.length));
+  return decodeText(textBuf.subarray(0, Math.max(n, 0)));
 }
 
 export function strsignal(signal: number): string {
-  const n = shim().dtee_strsignal(signal, textBuf, BigInt(textBuf.length));
-  return decoder.decode(textBuf.subarray(0, Math.max(n, 0)));
+  const n = shim.dtee_strsignal(signal, textBuf, BigInt(textBuf.length));
+  return decodeText(textBuf.subarray(0, Math.max(n, 0)));
 }
 
-/** Writes all of `bytes` to `fd`: 0, or -errno. */
-export function writeAll(fd: number, bytes: Uint8Array): number {
-  return shim().dtee_write(fd, bytes, BigInt(bytes.length));
+/** Writes all of `bytes` to `fd`. */
+export function writeAll(fd: number, bytes: Uint8Array): Result<number> {
+  return result(shim.dtee_write(fd, bytes, BigInt(bytes.length)));
 }
 
 /** Words as the shim takes them: each NUL-terminated, back to back. */
@@ -242,29 +199,28 @@ export interface Sockets {
 }
 
 export interface SocketFailure {
-  errno: number;
-  who: "directory" | "input" | "stdout" | "stderr";
-  op: "open" | "bind" | "connect" | "shutdown";
+  who: (typeof SocketWho)[number];
+  op: (typeof SocketOp)[number];
 }
 
-const WHO = ["directory", "input", "stdout", "stderr"] as const;
-const OP = ["open", "bind", "connect", "shutdown"] as const;
-
-export function openSockets(template: string): Sockets | SocketFailure {
+export function openSockets(template: string): Result<Sockets, SocketFailure> {
   const path = cString(template);
   const fds = new Int32Array(3);
   const limits = new BigInt64Array(3);
   const fail = new Int32Array(2);
-  const ret = shim().dtee_open_sockets(path, fds, limits, fail);
-  if (ret < 0) return { errno: -ret, who: WHO[fail[0]], op: OP[fail[1]] };
+  const ret = shim.dtee_open_sockets(path, fds, limits, fail);
+  if (ret < 0) return { ok: false, errno: -ret, who: SocketWho[fail[0]], op: SocketOp[fail[1]] };
   return {
-    input: fds[0],
-    stdout: fds[1],
-    stderr: fds[2],
-    directory: fromCString(path),
-    sendBuffer: Number(limits[0]),
-    receiveBuffer: Number(limits[1]),
-    maxWrite: Number(limits[2]),
+    ok: true,
+    value: {
+      input: fds[0],
+      stdout: fds[1],
+      stderr: fds[2],
+      directory: fromCString(path),
+      sendBuffer: Number(limits[0]),
+      receiveBuffer: Number(limits[1]),
+      maxWrite: Number(limits[2]),
+    },
   };
 }
 
@@ -274,111 +230,132 @@ export interface Child {
   pidfd: number;
 }
 
-/** Starts the command with `stdout`/`stderr` as its fd 1/2: a Child, or -errno. */
-export function spawn(argv: readonly string[], stdout: number, stderr: number): Child | number {
-  const ids = new Int32Array(2);
+/** Starts the command with `stdout`/`stderr` as its fd 1/2; a failure says which step failed. */
+export function spawn(
+  argv: readonly string[],
+  stdout: number,
+  stderr: number,
+): Result<Child, { stage: "fork" | "exec" }> {
+  const ids = new Int32Array(3);
   const buf = words(argv);
-  const ret = shim().dtee_spawn(buf, BigInt(buf.length), argv.length, stdout, stderr, ids);
-  return ret < 0 ? ret : { pid: ids[0], pidfd: ids[1] };
+  const ret = shim.dtee_spawn(buf, BigInt(buf.length), argv.length, stdout, stderr, ids);
+  if (ret >= 0) return { ok: true, value: { pid: ids[0], pidfd: ids[1] } };
+  return { ok: false, errno: -ret, stage: SpawnStage[ids[2]] === "fork" ? "fork" : "exec" };
 }
 
-/** Replaces this process with the command; returns -errno on failure. */
-export function exec(argv: readonly string[]): number {
+/** Replaces this process with the command; returns only on failure. */
+export function exec(argv: readonly string[]): Result<never> {
   const buf = words(argv);
-  return shim().dtee_exec(buf, BigInt(buf.length), argv.length);
+  return { ok: false, errno: -shim.dtee_exec(buf, BigInt(buf.length), argv.length) };
 }
 
 const statusBuf = new Int32Array(1);
 
-/** waitpid(): [pid or 0 or -errno, raw wait status]. */
-export function wait(pid: number, noHang: boolean): [number, number] {
-  const ret = shim().dtee_wait(pid, noHang ? 1 : 0, statusBuf);
-  return [ret, statusBuf[0]];
+/** waitpid(): the pid reaped (0 with `noHang` while none has exited) and its raw wait status. */
+export function wait(pid: number, noHang: boolean): Result<{ pid: number; status: number }> {
+  const ret = shim.dtee_wait(pid, noHang ? 1 : 0, statusBuf);
+  return ret < 0
+    ? { ok: false, errno: -ret }
+    : { ok: true, value: { pid: ret, status: statusBuf[0] } };
 }
 
-export const Disposition = { default: 0, ignore: 1, catch: 2 } as const;
-
-export function setSignal(signal: number, disposition: number): number {
-  return shim().dtee_signal_set(signal, disposition);
+export function setSignal(
+  signal: number,
+  disposition: (typeof Disposition)[keyof typeof Disposition],
+): Result<number> {
+  return result(shim.dtee_signal_set(signal, disposition));
 }
 
 /** The lowest caught signal still pending (now taken), or 0. */
 export function takeSignal(): number {
-  return shim().dtee_signal_take();
+  return shim.dtee_signal_take();
 }
 
-/** Makes `signal` pending as if sent from outside (for a caught signal). */
-export function raiseSignal(signal: number): void {
-  shim().dtee_signal_raise(signal);
+/** Sends `signal` to process `pid`. */
+export function kill(pid: number, signal: number): Result<number> {
+  return result(shim.dtee_kill(pid, signal));
 }
 
-/** Sends `signal` to process `pid`: 0, or -errno. */
-export function kill(pid: number, signal: number): number {
-  return shim().dtee_kill(pid, signal);
-}
-
-/** Makes orphaned descendants children of dtee: 0, or -errno. */
-export function setSubreaper(): number {
-  return shim().dtee_set_subreaper();
+/** Makes orphaned descendants children of dtee. */
+export function setSubreaper(): Result<number> {
+  return result(shim.dtee_set_subreaper());
 }
 
 /** Dies by `signal`; returns only if its default action does not kill. */
 export function die(signal: number): void {
-  shim().dtee_die(signal);
+  shim.dtee_die(signal);
 }
 
-/** Opens an output file: a descriptor, or -errno. */
-export function openOutput(path: string, append: boolean): number {
-  return shim().dtee_open_output(cString(path), append ? 1 : 0);
+/** Opens an output file: its descriptor. */
+export function openOutput(path: string, append: boolean): Result<number> {
+  return result(shim.dtee_open_output(cString(path), append ? 1 : 0));
 }
 
-/** Creates the (already unlinked) buffer file: [descriptor or -errno, name used]. */
-export function tempFile(template: string): [number, string] {
+/** Creates the (already unlinked) buffer file: its descriptor and name, or the name tried. */
+export function tempFile(template: string): Result<{ fd: number; path: string }, { path: string }> {
   const path = cString(template);
-  const fd = shim().dtee_temp_file(path);
-  return [fd, fromCString(path)];
+  const fd = shim.dtee_temp_file(path);
+  const name = fromCString(path);
+  return fd < 0 ? { ok: false, errno: -fd, path: name } : { ok: true, value: { fd, path: name } };
 }
 
-export const ReplayStage = ["seek", "read", "write"] as const;
-
-/** Copies the first `limit` bytes of the buffer file to `dst`: [0 or -errno, failed stage]. */
+/** Copies the first `limit` bytes of the buffer file to `dst`; a failure says which step. */
 export function replay(
   src: number,
   dst: number,
   limit: number,
-): [number, (typeof ReplayStage)[number]] {
+): Result<number, { stage: (typeof ReplayStage)[number] }> {
   const stage = new Int32Array(1);
-  const ret = shim().dtee_replay(src, dst, BigInt(limit), stage);
-  return [ret, ReplayStage[stage[0]]];
+  const ret = shim.dtee_replay(src, dst, BigInt(limit), stage);
+  return ret < 0
+    ? { ok: false, errno: -ret, stage: ReplayStage[stage[0]] }
+    : { ok: true, value: ret };
 }
 
-export function setBlocking(fd: number): number {
-  return shim().dtee_set_blocking(fd);
+export function setBlocking(fd: number): Result<number> {
+  return result(shim.dtee_set_blocking(fd));
 }
 
-export function close(fd: number): number {
-  return shim().dtee_close(fd);
+export function close(fd: number): Result<number> {
+  return result(shim.dtee_close(fd));
 }
 
-/** Opens /dev/null on closed fds 0-2: the mask of those opened, or -errno. */
-export function ensureStdFds(): number {
-  return shim().dtee_ensure_std_fds();
+/** Opens /dev/null on closed fds 0-2 (for dtee's own use): the mask of those opened. */
+export function ensureStdFds(): Result<number> {
+  return result(shim.dtee_ensure_std_fds());
 }
 
 /** Whether writes to `b` can go to `a` instead without any reader seeing a difference. */
 export function sameDestination(a: number, b: number): boolean {
-  return shim().dtee_same_destination(a, b) === 1;
+  return shim.dtee_same_destination(a, b) === 1;
 }
 
-/** Whether `fd` is a socket that keeps write boundaries (each message must go in its own write). */
-export function keepsBoundaries(fd: number): boolean {
-  return shim().dtee_keeps_boundaries(fd) === 1;
+export interface FdInfo {
+  kind: (typeof FdKind)[number];
+  /** The file it leads to: equal for two descriptors of one file, pipe, socket or terminal. */
+  identity: string;
+  /** A datagram or seqpacket socket: each message must go in a write of its own. */
+  keepsBoundaries: boolean;
 }
 
-/** recv() event bits, as in rust/src/recv.rs. */
-export const Event = { child: 1, signal: 2, truncated: 4 } as const;
-/** Stream numbers of received messages, as in rust/src/recv.rs. */
-export const Stream = { foreign: 0, stdout: 1, stderr: 2 } as const;
+const infoBuf = new BigUint64Array(3);
+
+export function fdInfo(fd: number): Result<FdInfo> {
+  const ret = shim.dtee_fd_info(fd, infoBuf);
+  if (ret < 0) return { ok: false, errno: -ret };
+  const kind = FdKind[ret & 0xff] ?? "other";
+  return {
+    ok: true,
+    value: { kind, identity: `${infoBuf[0]}:${infoBuf[1]}`, keepsBoundaries: (ret & 0x100) !== 0 },
+  };
+}
+
+/** Stream masks for Batch.write: bit (1 << stream). */
+export const Mask = {
+  stdout: 1 << Stream.stdout,
+  stderr: 1 << Stream.stderr,
+  combined: (1 << Stream.stdout) | (1 << Stream.stderr),
+} as const;
 
 /**
  * One receive buffer: `slots` slots of `slotSize` bytes, with each received
@@ -388,7 +365,9 @@ export class Batch {
   readonly data: Uint8Array<ArrayBuffer>;
   readonly lens: Uint32Array<ArrayBuffer>;
   readonly streams: Uint8Array<ArrayBuffer>;
-  readonly events = new Uint32Array(1);
+  readonly #events = new Uint32Array(1);
+  readonly #done = new Uint32Array(1);
+  /** Messages in the batch since the last receive. */
   count = 0;
 
   constructor(readonly slotSize: number, readonly slots: number) {
@@ -397,9 +376,9 @@ export class Batch {
     this.streams = new Uint8Array(slots);
   }
 
-  /** Receives into this batch; returns the count, or -errno. See dtee_recv. */
-  receive(sock: number, pidfd: number, timeoutMs: number): number {
-    const n = shim().dtee_recv(
+  /** Receives into this batch (see dtee_recv): how many messages, and the event bits. */
+  receive(sock: number, pidfd: number, timeoutMs: number): Result<{ events: number }> {
+    const n = shim.dtee_recv(
       sock,
       pidfd,
       this.data,
@@ -408,15 +387,19 @@ export class Batch {
       this.lens,
       this.streams,
       timeoutMs,
-      this.events,
+      this.#events,
     );
     this.count = Math.max(n, 0);
-    return n;
+    return n < 0 ? { ok: false, errno: -n } : { ok: true, value: { events: this.#events[0] } };
   }
 
-  /** Writes messages from..to whose stream bit (1 << stream) is in `mask`: how many, or -errno. */
-  write(fd: number, from: number, to: number, mask: number): number {
-    return shim().dtee_write_batch(
+  /**
+   * Writes messages from..to whose stream bit (1 << stream) is in `mask`:
+   * how many that was. A failure says at which message it happened: every
+   * wanted message before that one was written whole.
+   */
+  write(fd: number, from: number, to: number, mask: number): Result<number, { done: number }> {
+    const ret = shim.dtee_write_batch(
       fd,
       this.data,
       this.slotSize,
@@ -425,6 +408,16 @@ export class Batch {
       from,
       to,
       mask,
+      this.#done,
     );
+    return ret < 0 ? { ok: false, errno: -ret, done: this.#done[0] } : { ok: true, value: ret };
+  }
+
+  /** The end of the run of messages of one stream that starts at `start` (up to `to`). */
+  runEnd(start: number, to: number): number {
+    const stream = this.streams[start];
+    let end = start + 1;
+    while (end < to && this.streams[end] === stream) end++;
+    return end;
   }
 }

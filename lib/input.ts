@@ -1,12 +1,17 @@
 /**
  * The input side: the sockets the command writes to, and the synchronous
  * loop that receives its messages in order until it has exited and every
- * queued message is delivered.
+ * queued message is delivered (README, "How one message flows").
  */
 
-import type { Diagnostics } from "./diagnostics.ts";
-import { Batch, close, Event, openSockets, type Sockets, takeSignal, wait } from "./ffi.ts";
-import type { MessageSink } from "./outputs.ts";
+import { Errno, Event } from "./abi.ts";
+import { Batch, close, openSockets, type Sockets, takeSignal } from "./ffi.ts";
+import type { Reporter } from "./failures.ts";
+import type { Command } from "./child.ts";
+import type { MessageSink } from "./sink.ts";
+import type { Signals } from "./signals.ts";
+import { SIGPIPE } from "./signals.ts";
+import { tempTemplate } from "./temp.ts";
 
 /** Slots per batch: more than the kernel queues by default (11). */
 const SLOTS = 32;
@@ -18,92 +23,84 @@ const SLOTS = 32;
  */
 const LARGEST_DATAGRAM = (4 << 20) + (256 << 10);
 
-/** `$TMPDIR/dtee<pid as 8 upper-case hex><kind><6 random>` (docs/behaviour.md A6). */
-export function tempPattern(kind: "I" | "O"): string {
-  const dir = Deno.env.get("TMPDIR") || "/tmp";
-  const pid = Deno.pid.toString(16).toUpperCase().padStart(8, "0");
-  return `${dir.replace(/\/+$/, "") || "/"}/dtee${pid}${kind}XXXXXX`;
-}
-
-/** Opens the sockets, or reports why not and returns undefined. */
-export function openInput(diagnostics: Diagnostics): Sockets | undefined {
-  const pattern = tempPattern("I");
+/** Opens the sockets, or reports why not. */
+export function openInput(reporter: Reporter): Sockets | undefined {
+  const pattern = tempTemplate("I");
   const opened = openSockets(pattern);
-  if ("input" in opened) return opened;
-  if (opened.who === "directory") {
-    diagnostics.error(`unable to create temporary directory ${pattern}`, opened.errno);
-  } else {
-    diagnostics.error(`${opened.who} socket: ${opened.op}`, opened.errno);
-  }
+  if (opened.ok) return opened.value;
+  const { who, op, errno } = opened;
+  reporter.fail({ kind: "sockets", who, op, pattern, errno });
   return undefined;
 }
 
-/** Closes dtee's copies of the command's sockets; reports a failure. */
-export function closeOutputSockets(sockets: Sockets, diagnostics: Diagnostics): boolean {
-  let ok = true;
+/** Closes dtee's copies of the command's sockets, reporting a failure. */
+export function closeCommandEnds(sockets: Sockets, reporter: Reporter): void {
   for (const [who, fd] of [["stdout", sockets.stdout], ["stderr", sockets.stderr]] as const) {
     const ret = close(fd);
-    if (ret < 0) {
-      diagnostics.error(`${who} socket: close`, -ret);
-      ok = false;
-    }
+    if (!ret.ok) reporter.fail({ kind: "close", who, errno: ret.errno });
   }
-  return ok;
 }
 
 export type LoopEnd =
   | { kind: "exited"; status: number }
-  | { kind: "signal"; signal: number }
-  | { kind: "error"; op: string; errno: number };
+  | { kind: "signal"; signal: number; brokenLabel?: string }
+  | { kind: "failed" };
 
-/** What reaping found: the command's raw wait status, -errno, or undefined while it runs. */
-export type Reaper = () => { status: number } | { errno: number } | undefined;
-
-/** Reaps just the command (dtee's only child unless it is an init process). */
-export function reapCommand(pid: number): Reaper {
-  return () => {
-    const [got, raw] = wait(pid, true);
-    if (got < 0) return { errno: -got };
-    return got === pid ? { status: raw } : undefined;
-  };
+export interface Loop {
+  sockets: Sockets;
+  command: Command;
+  sink: MessageSink;
+  signals: Signals;
+  reporter: Reporter;
 }
 
 /**
- * Receives and delivers until the child has exited and the queue is empty,
- * or `onSignal` says to stop, or the socket fails. `onLost` hears of a
- * message too large to receive.
+ * Receives and delivers until the command has exited and the queue is
+ * empty, or a signal or a broken pipe stops dtee, or the socket or waitpid
+ * fails (reported here).
  */
-export function receiveUntilExit(
-  sockets: Sockets,
-  pidfd: number,
-  reap: Reaper,
-  sink: MessageSink,
-  onSignal: (signal: number) => boolean,
-  onLost: () => void,
-): LoopEnd {
+export function receiveUntilExit({ sockets, command, sink, signals, reporter }: Loop): LoopEnd {
   const batch = new Batch(Math.max(sockets.sendBuffer, LARGEST_DATAGRAM), SLOTS);
   // Without a pidfd (old kernels) the loop wakes to ask waitpid instead.
-  const timeout = pidfd >= 0 ? -1 : 50;
+  const timeout = command.pidfd >= 0 ? -1 : 50;
   let status: number | undefined;
   for (;;) {
-    // Once the child has exited, only what is already queued is taken.
+    // Once the command has exited, only what is already queued is taken.
     const draining = status !== undefined;
-    const n = batch.receive(sockets.input, draining ? -1 : pidfd, draining ? 0 : timeout);
-    if (n < 0) return { kind: "error", op: "recv", errno: -n };
-    if (n > 0) sink.deliver(batch, 0, n);
-    const events = batch.events[0];
-    if (events & Event.truncated) onLost();
+    const got = batch.receive(sockets.input, draining ? -1 : command.pidfd, draining ? 0 : timeout);
+    if (!got.ok) {
+      reporter.fail({ kind: "recv", errno: got.errno });
+      return { kind: "failed" };
+    }
+    const n = batch.count;
+    if (n > 0 && sink.deliver(batch, 0, n) < n) {
+      return { kind: "signal", signal: SIGPIPE, brokenLabel: sink.brokenLabel() };
+    }
+    const events = got.value.events;
+    if (events & Event.truncated) reporter.fail({ kind: "recv", errno: Errno.EMSGSIZE });
+    let reap = status === undefined && (events & Event.child || (command.pidfd < 0 && n === 0));
     if (events & Event.signal) {
       for (let signal = takeSignal(); signal !== 0; signal = takeSignal()) {
-        if (onSignal(signal)) return { kind: "signal", signal };
+        switch (signals.policy(signal)) {
+          case "forward":
+            command.forward(signal);
+            break;
+          case "reap":
+            reap ||= status === undefined;
+            break;
+          case "stop":
+            return { kind: "signal", signal };
+        }
       }
     }
-    if (status !== undefined) {
-      if (n === 0) return { kind: "exited", status };
-    } else if (events & (Event.child | Event.signal) || (pidfd < 0 && n === 0)) {
-      // A signal may be SIGCHLD for an init process, or interrupt its wait.
-      const reaped = reap();
-      if (reaped && "errno" in reaped) return { kind: "error", op: "waitpid", errno: reaped.errno };
+    if (draining) {
+      if (n === 0) return { kind: "exited", status: status! };
+    } else if (reap) {
+      const reaped = command.reap();
+      if (reaped && "errno" in reaped) {
+        reporter.fail({ kind: "waitpid", errno: reaped.errno });
+        return { kind: "failed" };
+      }
       if (reaped) status = reaped.status;
     }
   }

@@ -1,132 +1,312 @@
 /**
- * Where messages go: dtee's own stdout/stderr and the output files
- * (docs/behaviour.md A3). Each output takes whole batches, filtered by stream.
+ * Where messages go (docs/behaviour.md A3): dtee's own stdout and stderr
+ * (the stream kind) and the output files (the file kind), grouped into
+ * destinations so that outputs leading to the same file, pipe or terminal
+ * get the command's messages in the order it wrote them, and ordered so
+ * that a broken pipe leaves every output as message-by-message delivery
+ * would have left it.
  */
 
+import { Errno, Stream } from "./abi.ts";
 import type { OutputSpec } from "./cli.ts";
-import type { Diagnostics } from "./diagnostics.ts";
-import { type Batch, keepsBoundaries, openOutput, sameDestination, Stream } from "./ffi.ts";
-import { EX_CANTCREAT, EX_IOERR, type Failures } from "./status.ts";
+import {
+  type Batch,
+  close,
+  type FdInfo,
+  fdInfo,
+  Mask,
+  openOutput,
+  sameDestination,
+} from "./ffi.ts";
+import type { CommandResult, Failure, Reporter, ResultHandler } from "./failures.ts";
+import type { MessageSink } from "./sink.ts";
 
-const EPIPE = 32;
-
-/** Anything that receives the command's messages, in order. */
-export interface MessageSink {
-  /** Takes messages from..to of a received batch. */
-  deliver(batch: Batch, from: number, to: number): void;
-}
-
-/** Stream masks for Batch.write: bit (1 << stream). */
-export const Mask = {
-  stdout: 1 << Stream.stdout,
-  stderr: 1 << Stream.stderr,
-  combined: (1 << Stream.stdout) | (1 << Stream.stderr),
-} as const;
-
-export interface Context {
-  diagnostics: Diagnostics;
-  failures: Failures;
-  /** What a broken pipe on dtee's own stdout/stderr means in this mode. */
-  brokenPipe: () => void;
-}
-
-/**
- * One descriptor and the streams it wants. A failed write is reported once,
- * then again only after a write to it has succeeded (docs/behaviour.md A3).
- */
-export class Output implements MessageSink {
+/** One descriptor and the streams it wants. */
+abstract class Output {
   #failing = false;
-  /** A datagram socket (e.g. an outer dtee's) takes each message in a write of its own. */
-  readonly #oneByOne: boolean;
+  readonly info: FdInfo;
 
   constructor(
     readonly fd: number,
     readonly mask: number,
     /** What precedes the error text: the file name, or `stdout: write`. */
     readonly label: string,
-    readonly standard: boolean,
-    readonly context: Context,
+    readonly reporter: Reporter,
   ) {
-    this.#oneByOne = standard && keepsBoundaries(fd);
+    const info = fdInfo(fd);
+    this.info = info.ok
+      ? info.value
+      : { kind: "other", identity: `fd:${fd}`, keepsBoundaries: false };
   }
 
-  deliver(batch: Batch, from: number, to: number): void {
-    if (!this.#oneByOne) return this.#done(batch.write(this.fd, from, to, this.mask));
-    for (let i = from; i < to; i++) this.#done(batch.write(this.fd, i, i + 1, this.mask));
+  wants(stream: number): boolean {
+    return (this.mask & (1 << stream)) !== 0;
   }
 
-  /** Records the outcome of a batch write: messages written, or -errno. */
-  #done(ret: number): void {
-    // Only a write that carried something shows the output has recovered.
-    if (ret > 0) this.#failing = false;
-    else if (ret < 0) this.failed(-ret);
+  /** Whether a write can fail with EPIPE (a pipe, FIFO or socket whose reader is gone). */
+  get breakable(): boolean {
+    return this.info.kind === "pipe" || this.info.kind === "socket";
   }
 
-  /** Reports a failed write to this output (also one made on its behalf). */
+  /**
+   * Writes the wanted messages of from..to (with `mask` instead of its own
+   * when it stands for several outputs): `to`, or where a broken pipe
+   * stopped it.
+   */
+  write(batch: Batch, from: number, to: number, mask = this.mask): number {
+    // A datagram socket (an outer dtee's) takes each message in a write of its own.
+    if (!this.info.keepsBoundaries) return this.#outcome(batch.write(this.fd, from, to, mask), to);
+    for (let i = from; i < to; i++) {
+      const at = this.#outcome(batch.write(this.fd, i, i + 1, mask), i + 1);
+      if (at <= i) return i;
+    }
+    return to;
+  }
+
+  #outcome(ret: ReturnType<Batch["write"]>, to: number): number {
+    if (ret.ok) {
+      // Only a write that carried something shows the output has recovered.
+      if (ret.value > 0) this.#failing = false;
+      return to;
+    }
+    if (ret.errno === Errno.EPIPE) return ret.done;
+    this.failed(ret.errno);
+    return to;
+  }
+
+  /** A failed write is reported once, then again only after one has succeeded. */
   failed(errno: number): void {
-    // Nobody reads dtee's own output any more: that is a SIGPIPE (docs/behaviour.md A5),
-    // not a write error to report.
-    if (this.standard && errno === EPIPE) return this.context.brokenPipe();
-    this.context.failures.add(EX_IOERR);
-    if (!this.#failing) this.context.diagnostics.error(this.label, errno);
+    if (errno === Errno.EPIPE || this.#failing) return;
     this.#failing = true;
+    this.reporter.fail({ kind: "write", label: this.label, errno });
   }
 }
 
-/** Opens every output file before the command starts; reports each failure. */
-export function openFiles(specs: readonly OutputSpec[], context: Context): Output[] {
-  const outputs: Output[] = [];
-  for (const spec of specs) {
-    const fd = openOutput(spec.path, spec.append);
-    if (fd < 0) {
-      context.diagnostics.error(spec.path, -fd);
-      context.failures.add(EX_CANTCREAT);
-      continue;
-    }
-    outputs.push(new Output(fd, Mask[spec.stream], spec.path, false, context));
+/** dtee's own stdout and stderr, first in delivery order. */
+export function streamOutputs(reporter: Reporter): StreamOutput[] {
+  return [new StreamOutput("stdout", reporter), new StreamOutput("stderr", reporter)];
+}
+
+/** dtee's own stdout or stderr. */
+export class StreamOutput extends Output {
+  constructor(readonly stream: "stdout" | "stderr", reporter: Reporter) {
+    super(stream === "stdout" ? 1 : 2, Mask[stream], `${stream}: write`, reporter);
   }
-  return outputs;
+}
+
+/** An output file (-o -O -e -E -c -C). */
+export class FileOutput extends Output {
+  constructor(fd: number, readonly spec: OutputSpec, reporter: Reporter) {
+    super(fd, Mask[spec.stream], spec.path, reporter);
+  }
+
+  close(): void {
+    close(this.fd);
+  }
+}
+
+/** The C tool's order of opening: every -O, then -E, -C, -o, -e, -c, each in the order given. */
+const OPEN_ORDER = ["stdout", "stderr", "combined"].flatMap((stream) =>
+  [false, true].map((append) => ({ stream, append }))
+).sort((a, b) => Number(a.append) - Number(b.append));
+
+/** Opens every output file before the command starts, reporting each failure, in the C tool's order. */
+export function openFiles(specs: readonly OutputSpec[], reporter: Reporter): FileOutput[] {
+  const ordered = OPEN_ORDER.flatMap(({ stream, append }) =>
+    specs.filter((s) => s.stream === stream && s.append === append)
+  );
+  const files: FileOutput[] = [];
+  for (const spec of ordered) {
+    const fd = openOutput(spec.path, spec.append);
+    if (fd.ok) files.push(new FileOutput(fd.value, spec, reporter));
+    else reporter.fail({ kind: "open", path: spec.path, errno: fd.errno });
+  }
+  return files;
 }
 
 /**
- * dtee's own stdout and stderr. When both lead to the same place (`2>&1`, a
- * terminal) a batch goes out in one write; otherwise run by run in the order
- * received, so that a reader of both still sees the command's order.
+ * Outputs that lead to one file, pipe or terminal: their writes must
+ * interleave exactly as message-by-message delivery to each in turn would.
+ * Members are in delivery order.
  */
-export class Standard implements MessageSink {
-  readonly stdout: Output;
-  readonly stderr: Output;
-  /** Both streams through fd 1, when that is where fd 2 leads too. */
-  readonly #merged: Output | undefined;
+class Destination {
+  /** The member whose broken pipe stopped the last delivery. */
+  broken: Output | undefined;
+  readonly #single: Output | undefined;
+  /** All members write through one description or append to one file: one write can serve them. */
+  readonly #merged: boolean;
+  /** For each stream, the members that want it, in order. */
+  readonly #wanting: Output[][];
 
-  constructor(context: Context) {
-    this.stdout = new Output(1, Mask.stdout, "stdout: write", true, context);
-    this.stderr = new Output(2, Mask.stderr, "stderr: write", true, context);
-    if (sameDestination(1, 2)) {
-      this.#merged = new Output(1, Mask.combined, "stdout: write", true, context);
-    }
+  constructor(readonly members: Output[]) {
+    this.#single = members.length === 1 ? members[0] : undefined;
+    this.#merged = members.every((m) => sameDestination(members[0].fd, m.fd));
+    this.#wanting = [Stream.foreign, Stream.stdout, Stream.stderr].map((s) =>
+      members.filter((m) => m.wants(s))
+    );
   }
 
-  deliver(batch: Batch, from: number, to: number): void {
-    if (this.#merged) return this.#merged.deliver(batch, from, to);
-    const streams = batch.streams;
+  get breakable(): boolean {
+    return this.members.some((m) => m.breakable);
+  }
+
+  deliver(batch: Batch, from: number, to: number): number {
+    this.broken = undefined;
+    if (this.#single) return this.#through(this.#single, batch, from, to);
+    const first = this.members[0];
+    if (this.#merged && this.#wanting.every((w) => w.length <= 1)) {
+      return this.#through(first, batch, from, to, Mask.combined);
+    }
     for (let start = from; start < to;) {
-      const stream = streams[start];
-      let end = start + 1;
-      while (end < to && streams[end] === stream) end++;
-      // Messages from foreign senders (stream 0) go nowhere.
-      if (stream === Stream.stdout) this.stdout.deliver(batch, start, end);
-      else if (stream === Stream.stderr) this.stderr.deliver(batch, start, end);
+      const end = batch.runEnd(start, to);
+      const wanting = this.#wanting[batch.streams[start]] ?? [];
+      if (wanting.length === 1) {
+        const at = this.#through(wanting[0], batch, start, end);
+        if (at < end) return at;
+      } else if (wanting.length > 1) {
+        // Several outputs want each message: in turn, message by message.
+        for (let i = start; i < end; i++) {
+          for (const m of wanting) {
+            if (this.#through(this.#merged ? first : m, batch, i, i + 1, m.mask) <= i) return i;
+          }
+        }
+      }
       start = end;
     }
+    return to;
+  }
+
+  #through(output: Output, batch: Batch, from: number, to: number, mask?: number): number {
+    const at = output.write(batch, from, to, mask);
+    if (at < to) this.broken = output;
+    return at;
   }
 }
 
-/** Delivers every batch to each of several sinks in turn. */
-export class Fanout implements MessageSink {
-  constructor(readonly sinks: readonly MessageSink[]) {}
+/**
+ * Every output in delivery order (dtee's stdout and stderr first, then the
+ * files in the order they were opened), grouped into destinations. Outputs
+ * that can break are written first, so that on a broken pipe at message K
+ * the others get exactly messages up to K, and K itself only where it comes
+ * before the broken output.
+ */
+export class Dispatch implements MessageSink, ResultHandler {
+  /** The output whose broken pipe stopped the last delivery (undefined: the lead's). */
+  broken: Output | undefined;
+  readonly #destinations: Destination[];
+  readonly #breakable: Destination[];
+  /** Position of each output in delivery order. */
+  readonly #rank = new Map<Output, number>();
 
-  deliver(batch: Batch, from: number, to: number): void {
-    for (const sink of this.sinks) sink.deliver(batch, from, to);
+  /**
+   * `outputs`: in delivery order; `lead`: delivered before all of them
+   * (cron mode's sink, which holds dtee's own streams).
+   */
+  constructor(
+    outputs: Output[],
+    readonly lead?: MessageSink & ResultHandler & { readonly breakable: boolean },
+  ) {
+    outputs.forEach((o, i) => this.#rank.set(o, i));
+    const streams = new Set(
+      outputs.filter((o) => o instanceof StreamOutput).map((o) => o.info.identity),
+    );
+    const groups = new Map<string, Output[]>();
+    for (const o of outputs) {
+      // dtee's stdout and stderr are always one destination, so that a
+      // reader of both sees the order, with every file that leads where they do.
+      const key = o instanceof StreamOutput || streams.has(o.info.identity) ? "" : o.info.identity;
+      groups.set(key, [...(groups.get(key) ?? []), o]);
+    }
+    this.#destinations = [...groups.values()].map((members) => new Destination(members));
+    this.#breakable = this.#destinations.filter((d) => d.breakable);
+  }
+
+  brokenLabel(): string | undefined {
+    return this.broken ? this.broken.label : this.lead?.brokenLabel();
+  }
+
+  failed(failure: Failure): void {
+    this.lead?.failed(failure);
+  }
+
+  started(): void {
+    this.lead?.started();
+  }
+
+  terminated(result: CommandResult): boolean {
+    return this.lead?.terminated(result) ?? true;
+  }
+
+  interrupted(signal: number, brokenLabel?: string): void {
+    this.lead?.interrupted(signal, brokenLabel);
+  }
+
+  /** Whether a write of this dispatch can meet a broken pipe. */
+  get breakable(): boolean {
+    return this.#breakable.length > 0 || (this.lead?.breakable ?? false);
+  }
+
+  deliver(batch: Batch, from: number, to: number): number {
+    this.broken = undefined;
+    // The lead comes before every output: when it cannot break (cron mode
+    // holding dtee's stdout in a file) it waits to know how far to go.
+    const leadFirst = this.lead?.breakable;
+    if (this.lead && leadFirst) {
+      const at = this.lead.deliver(batch, from, to);
+      if (at < to) return this.#finish(batch, from, at, undefined, new Set(), new Set());
+    }
+    if (this.#breakable.length === 1) {
+      const d = this.#breakable[0];
+      const at = d.deliver(batch, from, to);
+      if (at < to) return this.#finish(batch, from, at, d.broken, new Set([d]), new Set([d]));
+    } else if (this.#breakable.length > 1) {
+      // Which of several pipes breaks first decides what the others hold:
+      // in turn, message by message.
+      const ranged = new Set(this.#breakable);
+      for (let i = from; i < to; i++) {
+        for (const [j, d] of this.#breakable.entries()) {
+          if (d.deliver(batch, i, i + 1) > i) continue;
+          return this.#finish(
+            batch,
+            from,
+            i,
+            d.broken,
+            ranged,
+            new Set(this.#breakable.slice(0, j + 1)),
+          );
+        }
+      }
+    }
+    if (this.lead && !leadFirst) this.lead.deliver(batch, from, to);
+    for (const d of this.#destinations) {
+      if (!d.breakable) d.deliver(batch, from, to);
+    }
+    return to;
+  }
+
+  /**
+   * A broken pipe at message `at` on `broken` (undefined: the lead): every
+   * destination not in `ranged` gets messages from..at, and each output
+   * ranked before the broken one not in a `done` destination gets `at` too.
+   */
+  #finish(
+    batch: Batch,
+    from: number,
+    at: number,
+    broken: Output | undefined,
+    ranged: Set<Destination>,
+    done: Set<Destination>,
+  ): number {
+    this.broken = broken;
+    const limit = broken === undefined ? -1 : this.#rank.get(broken)!;
+    if (broken && this.lead && !this.lead.breakable) this.lead.deliver(batch, from, at + 1);
+    for (const d of this.#destinations) {
+      if (done.has(d)) continue;
+      if (!ranged.has(d) && from < at) d.deliver(batch, from, at);
+      for (const m of d.members) {
+        if (this.#rank.get(m)! < limit) m.write(batch, at, at + 1);
+      }
+    }
+    return at;
   }
 }

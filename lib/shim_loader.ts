@@ -1,5 +1,6 @@
 /**
- * The shim as bytes rather than as a file of the source tree, for the two
+ * All loading of libraries: the shim from the source tree, from $DTEE_SHIM,
+ * or as bytes rather than as a file, for the two
  * ways dtee runs without a checkout (README, "Getting dtee"): the single
  * binary carries them in its module graph (lib/compiled_main.ts), and a
  * `deno run` from a URL raw-imports them from beside the modules (the layout
@@ -13,16 +14,18 @@ export const PLATFORM = `${Deno.build.os}-${Deno.build.arch}`;
 /** The shim's file name as cargo builds it on this platform. */
 export const SHIM_FILE = `libdtee_shim.${Deno.build.os === "darwin" ? "dylib" : "so"}`;
 
+import { tempTemplate } from "./temp.ts";
+
+/** The shim could not be loaded: which file, and why (an internal error, exit 70). */
+export class ShimLoadError extends Error {}
+
 let embedded: Uint8Array | undefined;
+/** Why the shim that travels with the modules could not be had: reported on first use. */
+let embeddedError: ShimLoadError | undefined;
 
 /** Makes `bytes` the shim to load (the single binary's entry calls this before main.ts runs). */
 export function embedShim(bytes: Uint8Array): void {
   embedded = bytes;
-}
-
-/** The shim's bytes when they travel with the modules; undefined when running from a checkout. */
-export function shimBytes(): Uint8Array | undefined {
-  return embedded;
 }
 
 /**
@@ -39,7 +42,9 @@ if (/^https?:/.test(import.meta.url)) {
     const reason = e instanceof Error ? e.message : String(e);
     // Deno's own words for the missing flag do not name it.
     const hint = /"bytes"/.test(reason) ? " (run deno with --unstable-raw-imports)" : "";
-    throw new Error(`dtee: cannot load the shim for ${PLATFORM} from ${url}: ${reason}${hint}`);
+    embeddedError = new ShimLoadError(
+      `cannot load the shim for ${PLATFORM} from ${url}: ${reason}${hint}`,
+    );
   }
 }
 
@@ -135,17 +140,18 @@ export function viaTempFile(
   open: (path: string) => void,
   dir = Deno.env.get("TMPDIR") || "/tmp",
 ): string {
-  const pid = Deno.pid.toString(16).toUpperCase().padStart(8, "0");
-  const template = cName(`${dir}/dtee${pid}LXXXXXX`);
+  const template = cName(tempTemplate("L", dir));
   const lib = libc(TEMP_FILE);
   try {
     const c = lib.symbols;
     const fd = c.mkstemp(template);
     const path = new TextDecoder().decode(template.subarray(0, template.length - 1));
-    if (fd < 0) throw new Error(`dtee: cannot create ${path} to load the shim from`);
+    if (fd < 0) throw new ShimLoadError(`cannot create ${path} to load the shim from`);
     try {
       const written = c.fchmod(fd, 0o700) === 0 && writeAll(c, fd, bytes);
-      if (c.close(fd) !== 0 || !written) throw new Error(`dtee: cannot write the shim to ${path}`);
+      if (c.close(fd) !== 0 || !written) {
+        throw new ShimLoadError(`cannot write the shim to ${path}`);
+      }
       open(path);
       return path;
     } finally {
@@ -154,4 +160,61 @@ export function viaTempFile(
   } finally {
     lib.close();
   }
+}
+
+/** Where the shim is: $DTEE_SHIM, else the release build beside the sources. */
+export function shimPath(): string {
+  const override = Deno.env.get("DTEE_SHIM");
+  if (override) return override;
+  return decodeURIComponent(
+    new URL(`../rust/target/release/${SHIM_FILE}`, import.meta.url).pathname,
+  );
+}
+
+/**
+ * Opens the shim once and has `check` vet it (the ABI version): $DTEE_SHIM
+ * when set, else the bytes that travel with the modules (single binary,
+ * URL), else the build in the source tree. Returns the path under which
+ * later dlopen calls find it.
+ */
+function openShim(check: (path: string) => void): string {
+  if (embeddedError && !Deno.env.get("DTEE_SHIM")) throw embeddedError;
+  const bytes = Deno.env.get("DTEE_SHIM") ? undefined : embedded;
+  if (bytes) return loadShimBytes(bytes, check);
+  const path = shimPath();
+  try {
+    check(path);
+  } catch (e) {
+    if (e instanceof ShimLoadError) throw e;
+    throw new ShimLoadError(`cannot load the shim ${path}: ${e instanceof Error ? e.message : e}`);
+  }
+  return path;
+}
+
+/**
+ * The shim's symbols, each bound on first use: Deno compiles a call
+ * trampoline for every symbol it binds (~0.2 ms each), so a run pays only
+ * for the calls it makes. The shim itself is opened and checked on the
+ * first call of any symbol.
+ */
+export function lazySymbols<S extends Deno.ForeignLibraryInterface>(
+  table: S,
+  check: (path: string) => void,
+): Deno.DynamicLibrary<S>["symbols"] {
+  type Symbols = Deno.DynamicLibrary<S>["symbols"];
+  let path: string | undefined;
+  const bound = {} as Symbols;
+  for (const name of Object.keys(table) as (keyof S & string)[]) {
+    Object.defineProperty(bound, name, {
+      get: () => {
+        path ??= openShim(check);
+        const one = { [name]: table[name] } as unknown as S;
+        const fn = Deno.dlopen(path, one).symbols[name];
+        Object.defineProperty(bound, name, { value: fn });
+        return fn;
+      },
+      configurable: true,
+    });
+  }
+  return bound;
 }

@@ -1,7 +1,7 @@
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { prng } from "./helpers.ts";
+import { USAGE_STATUS as EX_USAGE } from "../lib/failures.ts";
 import {
-  EX_USAGE,
   helpText,
   isCronName,
   type Options,

@@ -13,7 +13,8 @@ import { checkEntries } from "./entry_checks.ts";
 import { ROOT, run, withTempDir } from "./helpers.ts";
 import { COMPILE_FLAGS } from "../scripts/release.ts";
 import { SHIM_FILE, viaMemfd, viaTempFile } from "../lib/shim_loader.ts";
-import { ABI_VERSION, symbols } from "../lib/ffi.ts";
+import { ABI_VERSION } from "../lib/abi.ts";
+import { symbols } from "../lib/ffi.ts";
 
 const ENTRY = `${ROOT}/lib/compiled_main.ts`;
 const DENORT_BIN = Deno.env.get("DENORT_BIN");

@@ -31,25 +31,28 @@ fn wait_writable(fd: c_int) -> Result<(), c_int> {
     Ok(())
 }
 
-/// Writes every byte of `iovs`, going on after short writes, EINTR and EAGAIN.
-fn write_all_vectored(fd: c_int, mut iovs: &mut [iovec]) -> Result<(), c_int> {
-    while !iovs.is_empty() {
-        let count = iovs.len().min(1024) as c_int;
-        // SAFETY: iovs describes live, readable memory.
-        let mut done = unsafe { sys::writev(fd, iovs.as_ptr(), count) };
+/// Writes every byte of `iovs`, going on after short writes, EINTR and
+/// EAGAIN. A failure says how many of the iovecs were written whole first.
+fn write_all_vectored(fd: c_int, iovs: &mut [iovec]) -> Result<(), (usize, c_int)> {
+    let mut written = 0;
+    while written < iovs.len() {
+        let rest = &mut iovs[written..];
+        let count = rest.len().min(1024) as c_int;
+        // SAFETY: rest describes live, readable memory.
+        let mut done = unsafe { sys::writev(fd, rest.as_ptr(), count) };
         match done {
-            0 => return Err(sys::EIO),
+            0 => return Err((written, sys::EIO)),
             _ if done < 0 => match sys::errno() {
                 sys::EINTR => continue,
                 sys::EAGAIN => {
-                    wait_writable(fd)?;
+                    wait_writable(fd).map_err(|e| (written, e))?;
                     continue;
                 }
-                e => return Err(e),
+                e => return Err((written, e)),
             },
             _ => {}
         }
-        while let Some(first) = iovs.first_mut() {
+        for first in rest.iter_mut() {
             if (done as usize) < first.iov_len {
                 // SAFETY: advancing within the same iovec's memory.
                 first.iov_base =
@@ -58,7 +61,7 @@ fn write_all_vectored(fd: c_int, mut iovs: &mut [iovec]) -> Result<(), c_int> {
                 break;
             }
             done -= first.iov_len as isize;
-            iovs = &mut iovs[1..];
+            written += 1;
         }
     }
     Ok(())
@@ -69,26 +72,28 @@ pub fn write_all(fd: c_int, buf: &[u8]) -> Result<(), c_int> {
         iov_base: buf.as_ptr() as *mut c_void,
         iov_len: buf.len(),
     }];
-    write_all_vectored(fd, &mut iov)
+    write_all_vectored(fd, &mut iov).map_err(|(_, e)| e)
 }
 
 /// Writes the messages `from..to` of a batch whose stream bit is in `mask`
 /// (bit 1 << stream), in order, in as few system calls as possible.
-/// Returns how many messages that was.
+/// Returns how many messages that was; a failure says at which message it
+/// happened (every wanted one before it was written whole).
 pub fn write_batch(
     fd: c_int,
     batch: &Batch,
     from: usize,
     to: usize,
     mask: u32,
-) -> Result<usize, c_int> {
+) -> Result<usize, (usize, c_int)> {
     if to > batch.lens.len() || to > MAX_SLOTS || from > to {
-        return Err(sys::EINVAL);
+        return Err((from, sys::EINVAL));
     }
     let mut iovs: [iovec; MAX_SLOTS] = std::array::from_fn(|_| iovec {
         iov_base: std::ptr::null_mut(),
         iov_len: 0,
     });
+    let mut index = [0usize; MAX_SLOTS];
     let mut used = 0;
     for i in from..to {
         let len = batch.lens[i] as usize;
@@ -98,9 +103,12 @@ pub fn write_batch(
         // SAFETY: slot i lies within the caller's buffer.
         iovs[used].iov_base = unsafe { batch.buf.add(i * batch.slot_size) } as *mut c_void;
         iovs[used].iov_len = len;
+        index[used] = i;
         used += 1;
     }
-    write_all_vectored(fd, &mut iovs[..used]).map(|_| used)
+    write_all_vectored(fd, &mut iovs[..used])
+        .map(|_| used)
+        .map_err(|(written, e)| (index[written], e))
 }
 
 pub fn set_blocking(fd: c_int) -> Result<(), c_int> {
@@ -264,6 +272,27 @@ pub fn same_destination(a: c_int, b: c_int) -> bool {
     // SAFETY: F_GETFL only inspects the descriptors.
     let appending = |fd| unsafe { sys::fcntl(fd, sys::F_GETFL, 0) } & sys::O_APPEND != 0;
     appending(a) && appending(b)
+}
+
+/// What `fd` leads to: [device, inode] in `identity` (equal for two
+/// descriptors of one file, pipe, socket or device) and its kind (0 other,
+/// 1 pipe or FIFO, 2 socket, 3 regular file, 4 device), plus 0x100 when it
+/// keeps write boundaries.
+pub fn fd_info(fd: c_int, identity: &mut [u64]) -> Result<c_int, c_int> {
+    let mut st = sys::statx_t::zeroed();
+    let mask = sys::STATX_TYPE | sys::STATX_INO;
+    // SAFETY: the path is an empty NUL-terminated string and st is a live statx_t.
+    sys::check(unsafe { sys::statx(fd, c"".as_ptr(), sys::AT_EMPTY_PATH, mask, &mut st) })?;
+    identity[0] = ((st.stx_dev_major as u64) << 32) | st.stx_dev_minor as u64;
+    identity[1] = st.stx_ino;
+    let kind = match st.stx_mode as u32 & sys::S_IFMT as u32 {
+        0o010000 => 1,
+        0o140000 => 2,
+        0o100000 => 3,
+        0o020000 | 0o060000 => 4,
+        _ => 0,
+    };
+    Ok(kind | if keeps_boundaries(fd) { 0x100 } else { 0 })
 }
 
 /// Whether `fd` is a socket that keeps write boundaries (datagram or

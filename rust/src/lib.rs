@@ -118,7 +118,8 @@ pub extern "C" fn dtee_open_sockets(
 }
 
 /// Spawns the command given as `argc` NUL-terminated words in `words` with
-/// `out_fd`/`err_fd` as its fd 1/2. Out: `ids` = [pid, pidfd or -1].
+/// `out_fd`/`err_fd` as its fd 1/2. Out: `ids` = [pid, pidfd or -1, the
+/// step that failed: 1 fork, 2 exec].
 #[no_mangle]
 pub extern "C" fn dtee_spawn(
     words: *const u8,
@@ -130,11 +131,20 @@ pub extern "C" fn dtee_spawn(
 ) -> c_int {
     boundary(|| {
         // SAFETY: the caller passes `words_len` readable bytes and 2 ints.
-        let (words, ids) = unsafe { (bytes(words, words_len), bytes_mut(ids, 2)?) };
+        let (words, ids) = unsafe { (bytes(words, words_len), bytes_mut(ids, 3)?) };
         let argv = spawn::argv(words, argc as usize)?;
-        let (pid, pidfd) = spawn::spawn(&argv, out_fd, err_fd)?;
-        ids.copy_from_slice(&[pid, pidfd]);
-        Ok(0)
+        match spawn::spawn(&argv, out_fd, err_fd) {
+            Ok((pid, pidfd)) => {
+                ids.copy_from_slice(&[pid, pidfd, 0]);
+                Ok(0)
+            }
+            Err(errno) => {
+                // glibc's posix_spawn reports a failed clone and a failed
+                // exec alike; only these two come from the clone.
+                ids[2] = if errno == sys::EAGAIN || errno == sys::ENOMEM { 1 } else { 2 };
+                Err(errno)
+            }
+        }
     })
 }
 
@@ -193,7 +203,8 @@ pub extern "C" fn dtee_recv(
 
 /// Writes messages `from..to` of a received batch whose stream bit
 /// (1 << stream) is set in `mask` to `fd`, in order. Returns how many
-/// messages that was: 0 means nothing was written, not a success.
+/// messages that was: 0 means nothing was written, not a success. On
+/// failure `done` = the index of the message being written then.
 #[no_mangle]
 pub extern "C" fn dtee_write_batch(
     fd: i32,
@@ -204,13 +215,15 @@ pub extern "C" fn dtee_write_batch(
     from: u32,
     to: u32,
     mask: u32,
+    done: *mut u32,
 ) -> c_int {
     boundary(|| {
-        // SAFETY: as for dtee_recv, with `to` elements.
-        let (lens, streams) = unsafe {
+        // SAFETY: as for dtee_recv, with `to` elements, and one u32.
+        let (lens, streams, done) = unsafe {
             (
                 bytes_mut(lens, to as usize)?,
                 bytes_mut(streams, to as usize)?,
+                bytes_mut(done, 1)?,
             )
         };
         let batch = recv::Batch {
@@ -219,7 +232,12 @@ pub extern "C" fn dtee_write_batch(
             lens,
             streams,
         };
-        io::write_batch(fd, &batch, from as usize, to as usize, mask).map(|n| n as c_int)
+        io::write_batch(fd, &batch, from as usize, to as usize, mask)
+            .map(|n| n as c_int)
+            .map_err(|(at, errno)| {
+                done[0] = at as u32;
+                errno
+            })
     })
 }
 
@@ -259,15 +277,6 @@ pub extern "C" fn dtee_signal_set(sig: i32, disposition: i32) -> c_int {
 #[no_mangle]
 pub extern "C" fn dtee_signal_take() -> c_int {
     boundary(|| Ok(signals::take()))
-}
-
-/// Sends `sig` to the calling thread, as a caught signal it is then pending
-/// like one from outside (a broken pipe on dtee's own output is reported
-/// through the same path as a SIGPIPE sent by someone else).
-#[no_mangle]
-pub extern "C" fn dtee_signal_raise(sig: i32) -> c_int {
-    // SAFETY: plain library call.
-    boundary(|| sys::check(unsafe { sys::raise(sig) }))
 }
 
 /// Sends `sig` to process `pid` (an init process forwarding a signal).
@@ -348,11 +357,15 @@ pub extern "C" fn dtee_same_destination(a: i32, b: i32) -> c_int {
     boundary(|| Ok(io::same_destination(a, b) as c_int))
 }
 
-/// 1 when `fd` is a socket that keeps write boundaries (each message must
-/// then be written on its own), else 0.
+/// What `fd` leads to (see io::fd_info): `info` = [device, inode, 0];
+/// returns its kind, plus 0x100 when it keeps write boundaries.
 #[no_mangle]
-pub extern "C" fn dtee_keeps_boundaries(fd: i32) -> c_int {
-    boundary(|| Ok(io::keeps_boundaries(fd) as c_int))
+pub extern "C" fn dtee_fd_info(fd: i32, info: *mut u64) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller passes 3 u64s.
+        let info = unsafe { bytes_mut(info, 3)? };
+        io::fd_info(fd, info)
+    })
 }
 
 /// Opens /dev/null on whichever of fds 0-2 are closed; returns their mask.

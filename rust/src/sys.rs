@@ -16,6 +16,7 @@ pub type mode_t = c_uint;
 pub const EINTR: c_int = 4;
 pub const EIO: c_int = 5;
 pub const EAGAIN: c_int = 11;
+pub const ENOMEM: c_int = 12;
 pub const EINVAL: c_int = 22;
 pub const ENAMETOOLONG: c_int = 36;
 pub const ENOTRECOVERABLE: c_int = 131;

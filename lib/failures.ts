@@ -1,0 +1,190 @@
+/**
+ * dtee's failures and results: every kind of failure, the message it prints
+ * and the exit status it stands for (sysexits(3), docs/behaviour.md A5, A6),
+ * decided in one switch; how the command ended; and the interface through
+ * which the sinks hear of both. Nothing else in dtee names an exit status or
+ * prints a `NAME: ...` line of its own.
+ */
+
+import { strerror, strsignal, writeAll } from "./ffi.ts";
+import { encode } from "./text.ts";
+
+const EX_USAGE = 64;
+const EX_NOINPUT = 66;
+const EX_UNAVAILABLE = 69;
+const EX_SOFTWARE = 70;
+const EX_OSERR = 71;
+const EX_CANTCREAT = 73;
+const EX_IOERR = 74;
+
+/** The command-line grammar's status for a usage error (lib/cli.ts). */
+export const USAGE_STATUS = EX_USAGE;
+
+/** How a command that could not be executed ends: the C tool's forked child exits 66. */
+export const EXEC_FAILED: CommandResult = { kind: "exited", code: EX_NOINPUT };
+
+export type BufferStage = "create" | "write" | "seek" | "read";
+
+export type Failure =
+  /** An output file could not be opened. */
+  | { kind: "open"; path: string; errno: number }
+  /** A write to an output failed; label: the file name, or `stdout: write`. */
+  | { kind: "write"; label: string; errno: number }
+  | { kind: "fcntl"; label: "stdout" | "stderr"; errno: number }
+  | { kind: "std-fds"; errno: number }
+  | { kind: "sockets"; who: string; op: string; pattern: string; errno: number }
+  | { kind: "recv"; errno: number }
+  | { kind: "close"; who: "stdout" | "stderr"; errno: number }
+  | { kind: "fork"; errno: number }
+  | { kind: "exec"; command: string; errno: number }
+  | { kind: "waitpid"; errno: number }
+  | { kind: "buffer"; stage: BufferStage; path: string; errno: number }
+  | { kind: "internal"; what: string };
+
+/** The message (after `NAME: `) and the exit status of a failure. */
+function describe(f: Failure): [string, number] {
+  switch (f.kind) {
+    case "open":
+      return [`${f.path}: ${strerror(f.errno)}`, EX_CANTCREAT];
+    case "write":
+      return [`${f.label}: ${strerror(f.errno)}`, EX_IOERR];
+    case "fcntl":
+      return [`${f.label}: fcntl(F_SETFL): ${strerror(f.errno)}`, EX_OSERR];
+    case "std-fds":
+      return [`/dev/null: ${strerror(f.errno)}`, EX_OSERR];
+    case "sockets":
+      return [
+        f.who === "directory"
+          ? `unable to create temporary directory ${f.pattern}: ${strerror(f.errno)}`
+          : `${f.who} socket: ${f.op}: ${strerror(f.errno)}`,
+        EX_UNAVAILABLE,
+      ];
+    case "recv":
+      return [`input socket: recv: ${strerror(f.errno)}`, EX_IOERR];
+    case "close":
+      return [`${f.who} socket: close: ${strerror(f.errno)}`, EX_IOERR];
+    case "fork":
+      return [`fork: ${strerror(f.errno)}`, EX_OSERR];
+    case "exec":
+      return [`${f.command}: ${strerror(f.errno)}`, EX_NOINPUT];
+    case "waitpid":
+      return [`waitpid: ${strerror(f.errno)}`, EX_OSERR];
+    case "buffer": {
+      const text = strerror(f.errno);
+      switch (f.stage) {
+        case "create":
+          return [`unable to create temporary file ${f.path}: ${text}`, EX_CANTCREAT];
+        case "write":
+          return [`error writing to buffer file ${f.path}: ${text}`, EX_IOERR];
+        case "seek":
+          return [`error seeking to start of buffer file ${f.path}: ${text}`, EX_IOERR];
+        case "read":
+          return [`error reading buffer file ${f.path}: ${text}`, EX_IOERR];
+      }
+      break;
+    }
+    case "internal":
+      return [`internal error: ${f.what}`, EX_SOFTWARE];
+  }
+}
+
+/** How the command ended. */
+export type CommandResult =
+  | { kind: "exited"; code: number }
+  | { kind: "signaled"; signal: number; coreDumped: boolean };
+
+/** Decodes a waitpid(2) status (the Linux and BSD encoding). */
+export function decodeWaitStatus(status: number): CommandResult {
+  const signal = status & 0x7f;
+  if (signal === 0) return { kind: "exited", code: (status >> 8) & 0xff };
+  return { kind: "signaled", signal, coreDumped: (status & 0x80) !== 0 };
+}
+
+/** The command's own status as a shell reports it. */
+export function commandStatus(result: CommandResult): number {
+  return result.kind === "exited" ? result.code : 128 + result.signal;
+}
+
+/** The line a cron report ends with (docs/behaviour.md A4). */
+export function resultText(command: string, result: CommandResult): string {
+  if (result.kind === "exited") return `${command}: exited with status ${result.code}`;
+  const core = result.coreDumped ? " (core dumped)" : "";
+  return `${command}: process terminated by signal ${result.signal}: ${
+    strsignal(result.signal)
+  }${core}`;
+}
+
+/** The line dtee prints before it dies by a signal in cron mode. */
+export function interruptedText(signal: number): string {
+  return `received signal ${signal}: ${strsignal(signal)}`;
+}
+
+/**
+ * What the sinks hear besides messages (the original's ResultHandler): a
+ * failure of dtee's (already reported), how the command ended, and that
+ * dtee was interrupted by a signal it is about to die by.
+ */
+export interface ResultHandler {
+  failed(failure: Failure): void;
+  /** The command is running. */
+  started(): void;
+  /** false: a broken pipe stopped it (dtee is then interrupted by SIGPIPE). */
+  terminated(result: CommandResult): boolean;
+  /** `brokenLabel`: the output whose broken pipe is the reason, if that is the reason. */
+  interrupted(signal: number, brokenLabel?: string): void;
+}
+
+/**
+ * Prints dtee's messages and keeps the status its failures stand for: the
+ * most serious one wins over the command's status (a lost write, 74, over
+ * a file that could not be opened, 73).
+ */
+export class Reporter {
+  #worst = 0;
+  readonly #failures: Failure[] = [];
+  readonly #handlers: ResultHandler[] = [];
+
+  constructor(readonly name: string) {}
+
+  /** Has `handler` hear of every failure, those already reported first. */
+  listen(handler: ResultHandler): void {
+    this.#handlers.push(handler);
+    for (const failure of this.#failures) handler.failed(failure);
+  }
+
+  /** Prints `NAME: text`. A failure to print has nowhere to be reported. */
+  say(text: string): void {
+    const line = encode(`${this.name}: ${text}\n`);
+    try {
+      writeAll(2, line);
+    } catch {
+      // Without the shim (an internal error) the runtime's own write has to do.
+      Deno.stderr.writeSync(line);
+    }
+  }
+
+  /** Reports `failure` and records its status. */
+  fail(failure: Failure): void {
+    const [text, status] = describe(failure);
+    this.say(text);
+    this.#worst = Math.max(this.#worst, status);
+    this.#failures.push(failure);
+    for (const handler of this.#handlers) handler.failed(failure);
+  }
+
+  /** Reports something that should never happen (an exception): exit 70, one line, no stack. */
+  internal(error: unknown): number {
+    const what = error instanceof Error ? error.message : String(error);
+    this.fail({ kind: "internal", what: what.split("\n")[0] });
+    return this.exitStatus();
+  }
+
+  get failed(): boolean {
+    return this.#worst !== 0;
+  }
+
+  /** dtee's failure status if it had one, else `commandStatus`. */
+  exitStatus(commandStatus = 0): number {
+    return this.#worst || commandStatus;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Signals: one policy per signal (docs/behaviour.md A4, A5, B2), set up
+ * once before the command starts and consulted by the receive loop for
+ * every caught signal.
+ *
+ * - Outside cron mode dtee keeps the default actions of SIGHUP, SIGINT and
+ *   SIGTERM (it dies by them without a word) and catches SIGPIPE, which the
+ *   runtime ignores, so that one sent from outside still ends it.
+ * - In cron mode it catches all four: it stops, reports, then dies by it.
+ * - -i ignores SIGINT (the command still gets it from the terminal).
+ * - As an init process, what `docker stop`, a terminal or an orchestrator
+ *   sends goes to the command, and SIGCHLD means an orphan may need reaping.
+ */
+
+import { Disposition, Signal } from "./abi.ts";
+import { setSignal } from "./ffi.ts";
+
+export const { SIGHUP, SIGINT, SIGPIPE, SIGTERM, SIGCHLD } = Signal;
+
+/** What dtee does with a caught signal. */
+export type Policy = "stop" | "forward" | "reap";
+
+const FORWARDED: readonly number[] = [
+  Signal.SIGHUP,
+  Signal.SIGINT,
+  Signal.SIGQUIT,
+  Signal.SIGTERM,
+  Signal.SIGUSR1,
+  Signal.SIGUSR2,
+  Signal.SIGWINCH,
+];
+
+export interface SignalOptions {
+  cron: boolean;
+  ignoreInterrupts: boolean;
+  init: boolean;
+}
+
+export class Signals {
+  readonly #policies = new Map<number, Policy>();
+
+  constructor(readonly options: SignalOptions) {
+    const { cron, ignoreInterrupts, init } = options;
+    this.#policies.set(SIGPIPE, "stop");
+    if (cron) { for (const s of [SIGHUP, SIGINT, SIGTERM]) this.#policies.set(s, "stop"); }
+    if (init) {
+      for (const s of FORWARDED) this.#policies.set(s, "forward");
+      this.#policies.set(SIGCHLD, "reap");
+    }
+    if (ignoreInterrupts) this.#policies.delete(SIGINT);
+  }
+
+  /** Sets every disposition: caught where there is a policy, SIGINT ignored with -i. */
+  install(): void {
+    for (const signal of this.#policies.keys()) setSignal(signal, Disposition.catch);
+    if (this.options.ignoreInterrupts) setSignal(SIGINT, Disposition.ignore);
+  }
+
+  policy(signal: number): Policy {
+    return this.#policies.get(signal) ?? "stop";
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * Names of dtee's temporary files and directories (docs/behaviour.md A6):
+ * `$TMPDIR/dtee<pid as 8 upper-case hex><kind><6 random>`, the random part
+ * left as XXXXXX for mkdtemp/mkostemp to fill in.
+ */
+
+/** I: the socket directory; O: cron mode's buffer file; L: the shim written out to be loaded. */
+export type TempKind = "I" | "O" | "L";
+
+export function tempTemplate(kind: TempKind, dir = Deno.env.get("TMPDIR") || "/tmp"): string {
+  const pid = Deno.pid.toString(16).toUpperCase().padStart(8, "0");
+  return `${dir.replace(/\/+$/, "") || "/"}/dtee${pid}${kind}XXXXXX`;
+}
