@@ -186,7 +186,12 @@ function openShim(check: (path: string) => void): string {
     check(path);
   } catch (e) {
     if (e instanceof ShimLoadError) throw e;
-    throw new ShimLoadError(`cannot load the shim ${path}: ${e instanceof Error ? e.message : e}`);
+    // Deno wraps dlerror(3)'s text, which already names the file, in words of its own.
+    const reason = String(e instanceof Error ? e.message : e).replace(
+      /^(Could not open library: )+/,
+      "",
+    );
+    throw new ShimLoadError(`cannot load the shim ${path}: ${reason}`);
   }
   return path;
 }
