@@ -198,6 +198,27 @@ test("container: exit status, both streams, the log in order", async (t) => {
   }
 });
 
+test("container: messages name the program as invoked, dtee or cronty", async () => {
+  for (
+    const [entrypoint, name] of [["/usr/local/bin/dtee", "dtee"], [
+      "/usr/local/bin/cronty",
+      "cronty",
+    ]]
+  ) {
+    const r = await podman([
+      "run",
+      "--rm",
+      "--network=none",
+      "--entrypoint",
+      entrypoint,
+      IMAGE,
+      "no-such-command",
+    ]);
+    assert.equal(r.code, 66, r.err);
+    assert.match(r.err, new RegExp(`^${name}: no-such-command: No such file or directory\n`));
+  }
+});
+
 test("container: podman stop -t 10: the command's last words, within 2 s", async (t) => {
   const words = ["sh", "-c", "trap 'echo last words; exit 3' TERM; echo started; sleep 30 & wait"];
   for (const variant of [DTEE, CATATONIT]) {
