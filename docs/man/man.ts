@@ -35,20 +35,26 @@ function optionItem(d: OptionDef): string {
 }
 
 /** What each group of the table means beyond its lines, in the table's order of groups. */
-const GROUP_NOTES: Record<Group, string> = {
+const groupNotes = (page: Page): Record<Group, string> => ({
   "Output files": "Each of these may be given any number of times, also for the same FILE. " +
-    "Append opens FILE with O_APPEND, creating it if missing; replace truncates it. " +
-    "Files are created with mode 0666 less the umask. " +
+    "FILE is created when missing, with mode 0666 less the umask; the append options open it " +
+    "with O_APPEND, the replace options truncate it first. " +
     "All are opened before COMMAND starts, in this order: every \\fB\\-O\\fR, then " +
-    "\\fB\\-E\\fR, \\fB\\-C\\fR, \\fB\\-o\\fR, \\fB\\-e\\fR, \\fB\\-c\\fR, each in the order given.\n",
+    "\\fB\\-E\\fR, \\fB\\-C\\fR, \\fB\\-o\\fR, \\fB\\-e\\fR, \\fB\\-c\\fR, each in the order given. " +
+    (page === "dtee"
+      ? "If one cannot be opened, \\fBdtee\\fR says so and exits with status 73 without " +
+        "running COMMAND (in cron mode it runs COMMAND all the same).\n"
+      : "If one cannot be opened, \\fBcronty\\fR says so, runs COMMAND all the same and exits " +
+        "with status 73.\n"),
   "Options": "",
   "Miscellaneous": "",
-};
+});
 
 /** The OPTIONS section: every option `--help` lists, grouped as there. */
 function optionsSection(page: Page): string {
   const options = visibleOptions(page);
   const groups = [...new Set(options.map((d) => d.group!))];
+  const notes = groupNotes(page);
   return ".SH OPTIONS\n" +
     "Options come first: the first word that is not an option, or the word after " +
     "\\fB\\-\\-\\fR, is COMMAND, and every later word is the command's. " +
@@ -58,7 +64,7 @@ function optionsSection(page: Page): string {
     "A value is always the next word, even when it is empty or starts with \\fB\\-\\fR. " +
     "A lone \\fB\\-\\fR is the command word.\n" +
     groups.map((group) =>
-      `.SS ${group}\n${GROUP_NOTES[group] ? `${GROUP_NOTES[group]}` : ""}` +
+      `.SS ${group}\n${notes[group]}` +
       options.filter((d) => d.group === group).map(optionItem).join("")
     ).join("");
 }
