@@ -115,13 +115,13 @@ function cronSection(page: Page): string {
     ".RS\n.nf\nNAME: COMMAND: exited with status N\n" +
     "NAME: COMMAND: process terminated by signal N: DESCRIPTION\n.fi\n.RE\n" +
     ".PP\nwith \\fB(core dumped)\\fR appended when it dumped core. " +
-    "If \\fBdtee\\fR itself receives SIGHUP, SIGINT (unless \\fB\\-i\\fR), SIGTERM or " +
+    `If \\fB${page}\\fR itself receives SIGHUP, SIGINT (unless \\fB\\-i\\fR), SIGTERM or ` +
     "SIGPIPE, it writes out the held output, prints " +
     "\\fBNAME: received signal N: DESCRIPTION\\fR and dies by that signal.\n" +
     ".PP\nSetup failures never stop a cron job from running: when an output file or the " +
     "buffer file cannot be opened, the error is printed and the command runs unbuffered " +
     "(status 73 at the end); when the sockets cannot be set up, the error is printed and " +
-    "\\fBdtee\\fR replaces itself with the command, which then writes straight to the " +
+    `\\fB${page}\\fR replaces itself with the command, which then writes straight to the ` +
     "original outputs.\n";
 }
 
