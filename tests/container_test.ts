@@ -42,17 +42,18 @@ const DTEE: Variant = {
   args: (dir, words) => ["-v", `${dir}:/logs`, IMAGE, "-c", "/logs/job.log", "--", ...words],
   log: "job.log",
 };
-const CATATONIT: Variant = {
-  name: "catatonit (--init)",
-  args: (
-    dir,
-    words,
-  ) => ["-v", `${dir}:/logs`, "--init", "--entrypoint", words[0], IMAGE, ...words.slice(1)],
-};
+/** The first word as the image's entrypoint (instead of dtee), after podman's `extra` options. */
+const entrypoint = (extra: string[]) => (dir: string, words: string[]) => [
+  ...["-v", `${dir}:/logs`, ...extra],
+  ...["--entrypoint", words[0], IMAGE, ...words.slice(1)],
+];
+const CATATONIT: Variant = { name: "catatonit (--init)", args: entrypoint(["--init"]) };
 /** No init: `exec sleep` as process 1, which never waits. Shows that the zombie count can fail. */
-const NONE: Variant = {
-  name: "no init (control)",
-  args: (dir, words) => ["-v", `${dir}:/logs`, "--entrypoint", words[0], IMAGE, ...words.slice(1)],
+const NONE: Variant = { name: "no init (control)", args: entrypoint([]) };
+/** cronty as process 1: the same image, the cron-mode name as its entrypoint. */
+const CRONTY: Variant = {
+  name: "cronty (PID 1)",
+  args: (dir, words) => entrypoint([])(dir, ["/usr/local/bin/cronty", ...words]),
 };
 
 interface Row {
@@ -320,15 +321,6 @@ test("container: podman kill -s INT, HUP, USR1 reach the command", async (t) => 
 });
 
 test("container: cronty as entrypoint: silent on success, the report on failure", async (t) => {
-  const cronty = (dir: string, words: string[]) => [
-    "-v",
-    `${dir}:/logs`,
-    "--entrypoint",
-    "/usr/local/bin/cronty",
-    IMAGE,
-    ...words,
-  ];
-  const CRONTY: Variant = { name: "cronty (PID 1)", args: cronty };
   await check(t, "cronty: quiet success", CRONTY, (dir) =>
     withContainer(async (c) => {
       await c.start(CRONTY, dir, ["sh", "-c", "echo held back"]);
@@ -349,7 +341,7 @@ test("container: cronty as entrypoint: silent on success, the report on failure"
 });
 
 test("container: dtee does no worse than catatonit on any check (the table)", () => {
-  const variants = [DTEE.name, CATATONIT.name, NONE.name, "cronty (PID 1)"];
+  const variants = [DTEE, CATATONIT, NONE, CRONTY].map((v) => v.name);
   const lines = [
     `| check | ${variants.join(" | ")} |`,
     `| --- | ${variants.map(() => "---").join(" | ")} |`,
