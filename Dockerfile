@@ -1,18 +1,20 @@
-# dtee as a container entrypoint. Not built in this project's CI (no
-# container engine there): kept minimal on purpose; see README, "Containers".
+# dtee as a container's entrypoint (README, "Containers"), built with
+# nothing to download: the build context is the checkout as it runs here,
+# laid out by scripts/containers/context (which decides what goes in: the
+# launcher, the modules, the built shim and the pinned Deno).
 #
-# Stage 1 builds the shim and the single binary (`deno task compile`, which
-# embeds the shim); stage 2 is a slim glibc runtime with nothing else.
-FROM rust:1-bookworm AS build
-RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm && rm -rf /var/lib/apt/lists/*
-WORKDIR /src
-COPY . .
-# scripts/build installs the pinned Deno from npm when none is on PATH; the
-# container build may download deno compile's runtime, which CI here cannot.
-RUN scripts/build && DTEE_COMPILE_DOWNLOAD=1 .deno/bin/deno task compile
-
+#   scripts/containers/context ctx && docker build -f Dockerfile -t dtee ctx
+#   docker run --rm dtee -c /logs/job.log -- ./job.sh
+#
+# Dockerfile.binary builds the single binary instead, where downloads work.
 FROM debian:bookworm-slim
-COPY --from=build /src/dist/dtee /usr/local/bin/dtee
-RUN ln -s dtee /usr/local/bin/cronty
-# As process 1 dtee forwards signals to the command and reaps orphans.
+COPY . /opt/dtee/
+# On PATH under their own names, so that NAME in messages is `dtee` or
+# `cronty` (docs/behaviour.md A6). The run at the end fills Deno's module
+# cache, so that a container's first run compiles nothing.
+RUN ln -s /opt/dtee/scripts/dtee /usr/local/bin/dtee \
+	&& ln -s /opt/dtee/scripts/cronty /usr/local/bin/cronty \
+	&& dtee true && cronty true
+# As process 1 dtee forwards signals to the command and reaps orphans
+# (docs/behaviour.md B2).
 ENTRYPOINT ["/usr/local/bin/dtee"]

@@ -38,9 +38,9 @@ export const VERSION = "0.1.0";
 
 const CRON_NAME = "cronty";
 
-type Group = "Output files" | "Options" | "Miscellaneous";
+export type Group = "Output files" | "Options" | "Miscellaneous";
 
-interface OptionDef {
+export interface OptionDef {
   long: string;
   short?: string;
   /** Present for the output file options, which are the only ones that take a value. */
@@ -51,8 +51,8 @@ interface OptionDef {
   hiddenInCron?: boolean;
 }
 
-// Order here is the order of the help text.
-const OPTIONS: readonly OptionDef[] = [
+// Order here is the order of the help text (and of the man pages, docs/man/man.ts).
+export const OPTIONS: readonly OptionDef[] = [
   {
     long: "out-append",
     short: "o",

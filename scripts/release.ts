@@ -4,10 +4,12 @@
  * dtee needs. The tests import the flags from here, so that what they run is
  * exactly what the README tells users to run.
  *
- *   deno run -A scripts/release.ts dist [DIR]       modules + shims for `deno run URL` (dist/web)
- *   deno run -A scripts/release.ts compile [DIR]    DIR/dtee and DIR/cronty (dist)
+ *   deno run -A scripts/release.ts dist [DIR]       modules + shims for `deno run URL` and
+ *                                                   `deno install -g URL`, man pages (dist/web)
+ *   deno run -A scripts/release.ts compile [DIR]    DIR/dtee, DIR/cronty, man pages (dist)
  */
 import { PLATFORM, SHIM_FILE } from "../lib/shim_loader.ts";
+import { writePages } from "../docs/man/man.ts";
 
 /**
  * All that dtee needs: FFI for the shim, and the environment for $TMPDIR
@@ -31,6 +33,13 @@ export const URL_RUN_FLAGS = [
   "--unstable-raw-imports",
   ...PERMISSIONS,
 ];
+
+/**
+ * `deno install -g` from the same URL: the installed script runs `deno run` with these flags
+ * (Deno writes its own empty config in place of --no-config). The name is given with -n, since
+ * Deno would take `main` from main.ts.
+ */
+export const INSTALL_FLAGS = ["-g", ...URL_RUN_FLAGS];
 
 /** Given to `deno compile` and so baked into the binary (the shim is a raw import there too). */
 export const COMPILE_FLAGS = ["--no-config", "--no-lock", "--unstable-raw-imports", ...PERMISSIONS];
@@ -72,9 +81,10 @@ async function exists(path: string): Promise<boolean> {
 
 /**
  * Lays out `out` for publishing at any http(s) URL: exactly the modules of
- * main.ts and cronty.ts, and shim/PLATFORM/libdtee_shim.* for the host and
- * for every other target whose shim has been built. Replaces only what it
- * writes, so that `out` may also hold other files of the site.
+ * main.ts and cronty.ts, shim/PLATFORM/libdtee_shim.* for the host and
+ * for every other target whose shim has been built, and the man pages in
+ * man/ (docs/man/man.ts). Replaces only what it writes, so that `out` may
+ * also hold other files of the site.
  */
 export async function dist(out: string): Promise<void> {
   const shims: [string, string][] = [[PLATFORM, `${ROOT}/rust/target/release/${SHIM_FILE}`]];
@@ -87,7 +97,7 @@ export async function dist(out: string): Promise<void> {
     ...await localModules(`${ROOT}/main.ts`),
     ...await localModules(`${ROOT}/cronty.ts`),
   ]);
-  for (const top of ["main.ts", "cronty.ts", "lib", "shim"]) {
+  for (const top of ["main.ts", "cronty.ts", "lib", "shim", "man"]) {
     await Deno.remove(`${out}/${top}`, { recursive: true }).catch(() => {});
   }
   for (const module of modules) {
@@ -98,8 +108,11 @@ export async function dist(out: string): Promise<void> {
     await Deno.mkdir(`${out}/shim/${platform}`, { recursive: true });
     await Deno.copyFile(lib, `${out}/shim/${platform}/${lib.slice(lib.lastIndexOf("/") + 1)}`);
   }
+  await writePages(`${out}/man`);
   console.error(
-    `dist: ${modules.size} modules and shims for ${shims.map(([p]) => p).join(", ")} in ${out}`,
+    `dist: ${modules.size} modules, man pages and shims for ${
+      shims.map(([p]) => p).join(", ")
+    } in ${out}`,
   );
 }
 
@@ -135,7 +148,8 @@ export async function compile(out: string): Promise<boolean> {
   ]);
   await Deno.remove(`${out}/cronty`).catch(() => {});
   await Deno.symlink("dtee", `${out}/cronty`);
-  console.error(`compile: ${out}/dtee and ${out}/cronty (a symlink to it)`);
+  await writePages(`${out}/man`);
+  console.error(`compile: ${out}/dtee, ${out}/cronty (a symlink to it) and ${out}/man`);
   return true;
 }
 

@@ -5,24 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { checkEntries } from "./entry_checks.ts";
-import { ROOT, run, withTempDir } from "./helpers.ts";
+import { ROOT, run, serve, withTempDir } from "./helpers.ts";
 import { URL_RUN_FLAGS } from "../scripts/release.ts";
 import { PLATFORM, SHIM_FILE } from "../lib/shim_loader.ts";
-
-/** Serves `root` on 127.0.0.1 as a plain static site would, TypeScript with its media type. */
-function serve(root: string): Deno.HttpServer<Deno.NetAddr> {
-  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
-    const path = decodeURIComponent(new URL(request.url).pathname);
-    if (path.split("/").includes("..")) return new Response("bad path", { status: 400 });
-    try {
-      const body = await Deno.readFile(`${root}${path}`);
-      const type = path.endsWith(".ts") ? "application/typescript" : "application/octet-stream";
-      return new Response(body, { headers: { "content-type": type } });
-    } catch {
-      return new Response("not found", { status: 404 });
-    }
-  });
-}
 
 Deno.test("dtee and cronty run from a URL with nothing but Deno", async (t) => {
   await withTempDir(async (dir) => {
