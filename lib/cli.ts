@@ -106,7 +106,7 @@ export const OPTIONS: readonly OptionDef[] = [
     short: "q",
     group: "Options",
     hiddenInCron: true,
-    help: "cron mode: stay silent unless the command writes to standard error " +
+    help: "operate in cron mode: stay silent unless the command writes to standard error " +
       "or exits with a non-zero status",
   },
   {

@@ -53,9 +53,9 @@ Output files:
 
 Options:
   -i [ --ignore-interrupts ]       ignore SIGINT; the command still receives it
-  -q [ --cron ]                    cron mode: stay silent unless the command
-                                   writes to standard error or exits with a
-                                   non-zero status
+  -q [ --cron ]                    operate in cron mode: stay silent unless the
+                                   command writes to standard error or exits
+                                   with a non-zero status
   --init                           act as an init process: forward signals to
                                    the command and reap orphans (automatic when
                                    dtee is process 1)
