@@ -9,8 +9,8 @@
 
 import { loadShimBytes, SHIM_FILE, shimBytes } from "./shim_loader.ts";
 
-/** Must equal ABI_VERSION in rust/src/lib.rs. */
-export const ABI_VERSION = 3;
+/** Must equal ABI_VERSION in rust/src/abi.rs. */
+export const ABI_VERSION = 4;
 
 export const symbols = {
   dtee_abi_version: { parameters: [], result: "u32" },
@@ -18,7 +18,18 @@ export const symbols = {
   dtee_spawn: { parameters: ["buffer", "usize", "u32", "i32", "i32", "buffer"], result: "i32" },
   dtee_exec: { parameters: ["buffer", "usize", "u32"], result: "i32" },
   dtee_recv: {
-    parameters: ["i32", "i32", "buffer", "u32", "u32", "buffer", "buffer", "i32", "buffer"],
+    parameters: [
+      "i32",
+      "i32",
+      "buffer",
+      "u32",
+      "u32",
+      "buffer",
+      "buffer",
+      "buffer",
+      "i32",
+      "buffer",
+    ],
     result: "i32",
   },
   dtee_write_batch: {
@@ -44,6 +55,7 @@ export const symbols = {
   dtee_cmdline: { parameters: ["buffer", "usize"], result: "i32" },
   dtee_strerror: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   dtee_strsignal: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  dtee_messages_locale: { parameters: ["buffer", "usize"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 type Symbols = Deno.DynamicLibrary<typeof symbols>["symbols"];
@@ -219,6 +231,12 @@ export function strsignal(signal: number): string {
   return decoder.decode(textBuf.subarray(0, Math.max(n, 0)));
 }
 
+/** The LC_MESSAGES locale those texts follow (`en_US.UTF-8`, `C`...). */
+export function messagesLocale(): string {
+  const n = shim().dtee_messages_locale(textBuf, BigInt(textBuf.length));
+  return decoder.decode(textBuf.subarray(0, Math.max(n, 0)));
+}
+
 /** Writes all of `bytes` to `fd`: 0, or -errno. */
 export function writeAll(fd: number, bytes: Uint8Array): number {
   return shim().dtee_write(fd, bytes, BigInt(bytes.length));
@@ -274,12 +292,26 @@ export interface Child {
   pidfd: number;
 }
 
-/** Starts the command with `stdout`/`stderr` as its fd 1/2: a Child, or -errno. */
-export function spawn(argv: readonly string[], stdout: number, stderr: number): Child | number {
-  const ids = new Int32Array(2);
+export interface SpawnFailure {
+  errno: number;
+  /** `fork`: no process (or its fds 1/2); `exec`: the command could not be executed. */
+  stage: "fork" | "exec";
+}
+
+/** `ids[2]` of dtee_spawn, as in rust/src/abi.rs `spawn_stage`. */
+const SPAWN_STAGE = { 1: "fork", 2: "exec" } as const;
+
+/** Starts the command with `stdout`/`stderr` as its fd 1/2, found as execvp(3) would. */
+export function spawn(
+  argv: readonly string[],
+  stdout: number,
+  stderr: number,
+): Child | SpawnFailure {
+  const ids = new Int32Array(3);
   const buf = words(argv);
   const ret = shim().dtee_spawn(buf, BigInt(buf.length), argv.length, stdout, stderr, ids);
-  return ret < 0 ? ret : { pid: ids[0], pidfd: ids[1] };
+  if (ret >= 0) return { pid: ids[0], pidfd: ids[1] };
+  return { errno: -ret, stage: SPAWN_STAGE[ids[2] as 1 | 2] ?? "fork" };
 }
 
 /** Replaces this process with the command; returns -errno on failure. */
@@ -388,6 +420,8 @@ export class Batch {
   readonly data: Uint8Array<ArrayBuffer>;
   readonly lens: Uint32Array<ArrayBuffer>;
   readonly streams: Uint8Array<ArrayBuffer>;
+  /** When the kernel queued each message: ns since the Unix epoch, 0 if unknown. */
+  readonly times: BigInt64Array<ArrayBuffer>;
   readonly events = new Uint32Array(1);
   count = 0;
 
@@ -395,6 +429,7 @@ export class Batch {
     this.data = new Uint8Array(slotSize * slots);
     this.lens = new Uint32Array(slots);
     this.streams = new Uint8Array(slots);
+    this.times = new BigInt64Array(slots);
   }
 
   /** Receives into this batch; returns the count, or -errno. See dtee_recv. */
@@ -407,6 +442,7 @@ export class Batch {
       this.slots,
       this.lens,
       this.streams,
+      this.times,
       timeoutMs,
       this.events,
     );

@@ -38,8 +38,6 @@ import {
   SIGTERM,
 } from "./status.ts";
 
-const EAGAIN = 11;
-const ENOMEM = 12;
 const EMSGSIZE = 90;
 const encoder = new TextEncoder();
 
@@ -115,9 +113,9 @@ function capture(options: Options, diagnostics: Diagnostics): number {
   // As process 1 (a container's entrypoint) nobody else would do these duties.
   const init = options.init || Deno.pid === 1 ? new Init(options.ignoreInterrupts) : undefined;
   const child = spawn(options.command, sockets.stdout, sockets.stderr);
-  if (typeof child === "number") {
-    const forkFailed = child === -EAGAIN || child === -ENOMEM;
-    diagnostics.error(forkFailed ? "fork" : command, -child);
+  if ("errno" in child) {
+    const forkFailed = child.stage === "fork";
+    diagnostics.error(forkFailed ? "fork" : command, child.errno);
     if (forkFailed) return EX_OSERR;
     // The C tool's child exits 66 after the message, and cron mode reports
     // that exit like any other: mail filters look for the line.

@@ -1,19 +1,39 @@
 /** The shim's C ABI as lib/ffi.ts sees it: every symbol resolves, and the basic calls work. */
 import assert from "node:assert/strict";
+import * as abi from "../lib/abi.ts";
 import {
   ABI_VERSION,
   Batch,
   close,
   Event,
+  messagesLocale,
   openSockets,
   shimPath,
+  type Sockets,
   spawn,
   Stream,
   strerror,
   strsignal,
   symbols,
   wait,
+  writeAll,
 } from "../lib/ffi.ts";
+
+/** Runs `body` with fresh sockets in a private directory, closing all afterwards. */
+function withSockets(body: (sockets: Sockets) => void): void {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const sockets = openSockets(`${dir}/dteeXXXXXXXXIXXXXXX`);
+    assert.ok("input" in sockets, JSON.stringify(sockets));
+    try {
+      body(sockets);
+    } finally {
+      for (const fd of [sockets.input, sockets.stdout, sockets.stderr]) close(fd);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
 
 Deno.test("every symbol of the table resolves in the built shim", () => {
   const lib = Deno.dlopen(shimPath(), symbols);
@@ -22,6 +42,47 @@ Deno.test("every symbol of the table resolves in the built shim", () => {
       assert.equal(typeof lib.symbols[name as keyof typeof symbols], "function", name);
     }
     assert.equal(lib.symbols.dtee_abi_version(), ABI_VERSION);
+    assert.equal(lib.symbols.dtee_abi_version(), abi.ABI_VERSION, "lib/abi.ts is generated");
+  } finally {
+    lib.close();
+  }
+});
+
+Deno.test("a null pointer is EINVAL in every export that takes one", () => {
+  const lib = Deno.dlopen(shimPath(), symbols);
+  const EINVAL = -abi.Errno.EINVAL;
+  try {
+    const s = lib.symbols;
+    const ints = new Int32Array(4);
+    const big = new BigInt64Array(4);
+    const bytes = new Uint8Array(64);
+    const lens = new Uint32Array(4);
+    const times = new BigInt64Array(4);
+    const events = new Uint32Array(1);
+    const word = new TextEncoder().encode("true\0");
+    const calls: [string, () => number][] = [
+      ["open_sockets template", () => s.dtee_open_sockets(null, ints, big, ints)],
+      ["open_sockets fds", () => s.dtee_open_sockets(bytes, null, big, ints)],
+      ["spawn words", () => s.dtee_spawn(null, 5n, 1, 1, 2, ints)],
+      ["spawn ids", () => s.dtee_spawn(word, 5n, 1, 1, 2, null)],
+      ["exec words", () => s.dtee_exec(null, 5n, 1)],
+      ["recv buf", () => s.dtee_recv(-1, -1, null, 16, 4, lens, bytes, times, 0, events)],
+      ["recv lens", () => s.dtee_recv(-1, -1, bytes, 16, 4, null, bytes, times, 0, events)],
+      ["recv times", () => s.dtee_recv(-1, -1, bytes, 16, 4, lens, bytes, null, 0, events)],
+      ["recv events", () => s.dtee_recv(-1, -1, bytes, 16, 4, lens, bytes, times, 0, null)],
+      ["write_batch buf", () => s.dtee_write_batch(-1, null, 16, lens, bytes, 0, 1, 2)],
+      ["write_batch streams", () => s.dtee_write_batch(-1, bytes, 16, lens, null, 0, 1, 2)],
+      ["write", () => s.dtee_write(-1, null, 1n)],
+      ["wait status", () => s.dtee_wait(-1, 1, null)],
+      ["open_output", () => s.dtee_open_output(null, 0)],
+      ["temp_file", () => s.dtee_temp_file(null)],
+      ["replay stage", () => s.dtee_replay(-1, -1, 0n, null)],
+      ["strerror", () => s.dtee_strerror(2, null, 16n)],
+      ["strsignal", () => s.dtee_strsignal(2, null, 16n)],
+      ["messages_locale", () => s.dtee_messages_locale(null, 16n)],
+      ["cmdline", () => s.dtee_cmdline(null, 16n)],
+    ];
+    for (const [what, call] of calls) assert.equal(call(), EINVAL, what);
   } finally {
     lib.close();
   }
@@ -47,31 +108,16 @@ Deno.test("a child's writes arrive in order, attributed to their stream", async 
       sockets.stdout,
       sockets.stderr,
     );
-    assert.ok(typeof child === "object", `spawn failed: ${child}`);
+    assert.ok("pid" in child, `spawn failed: ${JSON.stringify(child)}`);
     assert.equal(close(sockets.stdout), 0);
     assert.equal(close(sockets.stderr), 0);
-    const batch = new Batch(sockets.sendBuffer, 16);
-    const got: string[] = [];
-    let status: number | undefined;
-    while (status === undefined || batch.count > 0) {
-      const n = batch.receive(sockets.input, status === undefined ? child.pidfd : -1, 5000);
-      assert.ok(n >= 0, `recv: ${n}`);
-      for (let i = 0; i < n; i++) {
-        const bytes = batch.data.subarray(i * batch.slotSize, i * batch.slotSize + batch.lens[i]);
-        got.push(`${batch.streams[i]}:${new TextDecoder().decode(bytes)}`);
-      }
-      if (status === undefined && batch.events[0] & Event.child) {
-        const [pid, raw] = wait(child.pid, false);
-        assert.equal(pid, child.pid);
-        status = raw;
-      }
-    }
+    const [got, status] = collect(sockets, child.pid, child.pidfd);
     assert.deepEqual(got, [
       `${Stream.stdout}:one`,
       `${Stream.stderr}:two`,
       `${Stream.stdout}:three`,
     ]);
-    assert.equal(status! >> 8, 7);
+    assert.equal(status >> 8, 7);
     close(sockets.input);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -92,14 +138,115 @@ Deno.test("socket setup failures name the step and the errno", () => {
   }
 });
 
-Deno.test("a command that cannot be executed comes back as its errno", () => {
+Deno.test("a command that cannot be executed comes back as its errno, at the exec stage", () => {
+  withSockets((sockets) => {
+    const missing = spawn(["dtee-no-such-command"], sockets.stdout, sockets.stderr);
+    assert.deepEqual(missing, { errno: 2, stage: "exec" });
+    // A directory in PATH without the permission to search it: execvp
+    // remembers EACCES and goes on, and reports it when nothing is found.
+    const dir = Deno.makeTempDirSync();
+    try {
+      Deno.writeTextFileSync(`${dir}/dtee-plain`, "echo never\n", { mode: 0o644 });
+      const denied = spawn([`${dir}/dtee-plain`], sockets.stdout, sockets.stderr);
+      assert.deepEqual(denied, { errno: abi.Errno.EACCES, stage: "exec" });
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  });
+});
+
+/** Receives until the child `pid` has exited and the queue is empty: [stream:text, ...] and its status. */
+function collect(sockets: Sockets, pid: number, pidfd: number): [string[], number] {
+  const batch = new Batch(sockets.sendBuffer, 16);
+  const got: string[] = [];
+  let status: number | undefined;
+  while (status === undefined || batch.count > 0) {
+    const draining = status !== undefined;
+    const n = batch.receive(sockets.input, draining ? -1 : pidfd, draining ? 0 : 5000);
+    assert.ok(n >= 0, `recv: ${n}`);
+    for (let i = 0; i < n; i++) {
+      const bytes = batch.data.subarray(i * batch.slotSize, i * batch.slotSize + batch.lens[i]);
+      got.push(`${batch.streams[i]}:${new TextDecoder().decode(bytes)}`);
+    }
+    if (status === undefined && batch.events[0] & Event.child) {
+      const [reaped, raw] = wait(pid, false);
+      assert.equal(reaped, pid);
+      status = raw;
+    }
+  }
+  return [got, status];
+}
+
+Deno.test("an executable file without #! runs under /bin/sh, found in PATH, as execvp does", () => {
+  withSockets((sockets) => {
+    const dir = Deno.makeTempDirSync();
+    const path = Deno.env.get("PATH");
+    try {
+      Deno.writeTextFileSync(`${dir}/dtee-script`, 'echo "ran $0 $1"; exit 5\n', { mode: 0o755 });
+      // The search follows the PATH of the command's environment.
+      Deno.env.set("PATH", `/nonexistent-dtee:${dir}:${path}`);
+      const child = spawn(["dtee-script", "arg"], sockets.stdout, sockets.stderr);
+      assert.ok("pid" in child, JSON.stringify(child));
+      close(sockets.stdout);
+      close(sockets.stderr);
+      const [got, status] = collect(sockets, child.pid, child.pidfd);
+      assert.deepEqual(got, [`${Stream.stdout}:ran ${dir}/dtee-script arg\n`]);
+      assert.equal(status >> 8, 5);
+    } finally {
+      if (path !== undefined) Deno.env.set("PATH", path);
+      Deno.removeSync(dir, { recursive: true });
+    }
+  });
+});
+
+Deno.test("datagrams carry the time the kernel queued them", async () => {
   const dir = Deno.makeTempDirSync();
   try {
     const sockets = openSockets(`${dir}/dteeXXXXXXXXIXXXXXX`);
     assert.ok("input" in sockets);
-    assert.equal(spawn(["dtee-no-such-command"], sockets.stdout, sockets.stderr), -2);
+    const before = BigInt(Date.now()) * 1_000_000n;
+    assert.equal(writeAll(sockets.stdout, new TextEncoder().encode("first")), 0);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(writeAll(sockets.stderr, new TextEncoder().encode("second")), 0);
+    // Read well after both were sent: the times are not those of reading.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const batch = new Batch(4096, 4);
+    assert.equal(batch.receive(sockets.input, -1, 1000), 2);
+    const [first, second] = batch.times;
+    const gapMs = Number(second - first) / 1e6;
+    assert.ok(Math.abs(gapMs - 50) <= 5, `gap ${gapMs} ms`);
+    assert.ok(
+      first >= before - 1_000_000n && first < before + 20_000_000n,
+      `${first} vs ${before}`,
+    );
     for (const fd of [sockets.input, sockets.stdout, sockets.stderr]) close(fd);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("a zero-length message is passed on as a zero-length datagram", () => {
+  const batch = new Batch(4096, 4);
+  // The command's empty write, as an inner dtee receives it. (The shim
+  // attributes messages for the latest socket set only, so one at a time.)
+  withSockets((inner) => {
+    assert.equal(writeAll(inner.stderr, new Uint8Array(1).subarray(0, 0)), 0);
+    assert.equal(batch.receive(inner.input, -1, 1000), 1);
+    assert.deepEqual([batch.lens[0], batch.streams[0]], [0, Stream.stderr]);
+  });
+  // Passed on to a datagram socket (an outer dtee), it is a message too.
+  withSockets((outer) => {
+    assert.equal(batch.write(outer.stderr, 0, 1, abi.Mask.stderr), 1);
+    const got = new Batch(4096, 4);
+    assert.equal(got.receive(outer.input, -1, 1000), 1);
+    assert.deepEqual([got.lens[0], got.streams[0]], [0, Stream.stderr]);
+  });
+});
+
+Deno.test("texts follow the C locale when no locale is set", () => {
+  // The test runner's environment decides; without LANG/LC_* it is C.
+  const vars = ["LC_ALL", "LC_MESSAGES", "LANG"].map((v) => Deno.env.get(v)).filter(Boolean);
+  const name = messagesLocale();
+  if (vars.length === 0) assert.equal(name, "C");
+  else assert.ok(name.length > 0, name);
 });

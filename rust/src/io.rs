@@ -1,7 +1,9 @@
 //! Descriptors dtee writes to: output files, its own stdout/stderr and the
-//! cron-mode buffer file; plus the C library's error and signal texts.
+//! cron-mode buffer file.
 
-use crate::recv::{Batch, MAX_SLOTS};
+use crate::abi::replay_stage;
+use crate::batch::Batch;
+use crate::recv::MAX_SLOTS;
 use crate::sys::{self, iovec};
 use std::ffi::{c_char, c_int, c_void, CStr};
 
@@ -31,23 +33,43 @@ fn wait_writable(fd: c_int) -> Result<(), c_int> {
     Ok(())
 }
 
-/// Writes every byte of `iovs`, going on after short writes, EINTR and EAGAIN.
+/// Writes every byte of `iovs`, going on after short writes, EINTR and
+/// EAGAIN. Nothing but empty iovecs is one zero-length write: to a datagram
+/// socket that is a message of its own (docs/behaviour.md A7). That one
+/// goes through write(2): Linux's writev returns at once when there is
+/// nothing to write, without a word to the socket.
 fn write_all_vectored(fd: c_int, mut iovs: &mut [iovec]) -> Result<(), c_int> {
-    while !iovs.is_empty() {
+    if iovs.is_empty() {
+        return Ok(());
+    }
+    let mut left: usize = iovs.iter().map(|iov| iov.iov_len).sum();
+    let empty = left == 0;
+    loop {
         let count = iovs.len().min(1024) as c_int;
-        // SAFETY: iovs describes live, readable memory.
-        let mut done = unsafe { sys::writev(fd, iovs.as_ptr(), count) };
-        match done {
-            0 => return Err(sys::EIO),
-            _ if done < 0 => match sys::errno() {
+        // SAFETY: iovs describes live, readable memory; an empty write reads none.
+        let mut done = unsafe {
+            if empty {
+                sys::write(fd, iovs[0].iov_base, 0)
+            } else {
+                sys::writev(fd, iovs.as_ptr(), count)
+            }
+        };
+        if done < 0 {
+            match sys::errno() {
                 sys::EINTR => continue,
                 sys::EAGAIN => {
                     wait_writable(fd)?;
                     continue;
                 }
                 e => return Err(e),
-            },
-            _ => {}
+            }
+        }
+        if done == 0 && left > 0 {
+            return Err(sys::EIO);
+        }
+        left -= done as usize;
+        if left == 0 {
+            return Ok(());
         }
         while let Some(first) = iovs.first_mut() {
             if (done as usize) < first.iov_len {
@@ -61,7 +83,6 @@ fn write_all_vectored(fd: c_int, mut iovs: &mut [iovec]) -> Result<(), c_int> {
             iovs = &mut iovs[1..];
         }
     }
-    Ok(())
 }
 
 pub fn write_all(fd: c_int, buf: &[u8]) -> Result<(), c_int> {
@@ -82,7 +103,7 @@ pub fn write_batch(
     to: usize,
     mask: u32,
 ) -> Result<usize, c_int> {
-    if to > batch.lens.len() || to > MAX_SLOTS || from > to {
+    if to > batch.slots() || to > MAX_SLOTS || from > to {
         return Err(sys::EINVAL);
     }
     let mut iovs: [iovec; MAX_SLOTS] = std::array::from_fn(|_| iovec {
@@ -92,12 +113,11 @@ pub fn write_batch(
     let mut used = 0;
     for i in from..to {
         let len = batch.lens[i] as usize;
-        if len == 0 || mask & (1 << batch.streams[i]) == 0 {
+        if mask.checked_shr(batch.streams[i] as u32).unwrap_or(0) & 1 == 0 {
             continue;
         }
-        // SAFETY: slot i lies within the caller's buffer.
-        iovs[used].iov_base = unsafe { batch.buf.add(i * batch.slot_size) } as *mut c_void;
-        iovs[used].iov_len = len;
+        iovs[used].iov_base = batch.slot(i) as *mut c_void;
+        iovs[used].iov_len = len.min(batch.slot_size());
         used += 1;
     }
     write_all_vectored(fd, &mut iovs[..used]).map(|_| used)
@@ -118,32 +138,6 @@ pub fn close(fd: c_int) -> Result<(), c_int> {
     sys::check(unsafe { sys::close(fd) }).map(|_| ())
 }
 
-/// Copies a C string into `out`, truncated to fit; returns the bytes copied.
-fn copy_text(text: *const c_char, out: &mut [u8]) -> usize {
-    if text.is_null() {
-        return 0;
-    }
-    // SAFETY: the C library returned a NUL-terminated string.
-    let bytes = unsafe { CStr::from_ptr(text) }.to_bytes();
-    let n = bytes.len().min(out.len());
-    out[..n].copy_from_slice(&bytes[..n]);
-    n
-}
-
-pub fn strerror(errnum: c_int, out: &mut [u8]) -> usize {
-    let mut buf = [0 as c_char; 256];
-    // SAFETY: glibc's GNU strerror_r returns a NUL-terminated string, either
-    // static or inside buf.
-    let text = unsafe { sys::strerror_r(errnum, buf.as_mut_ptr(), buf.len()) };
-    copy_text(text, out)
-}
-
-pub fn strsignal(sig: c_int, out: &mut [u8]) -> usize {
-    // SAFETY: strsignal returns a NUL-terminated string (thread-local for
-    // unknown signals), used before any other call could replace it.
-    copy_text(unsafe { sys::strsignal(sig) }, out)
-}
-
 /// Creates the cron-mode buffer file from `template` (rewritten in place to
 /// the name used) and unlinks it at once, so nothing is left behind.
 pub fn temp_file(template: &mut [u8]) -> Result<c_int, c_int> {
@@ -155,11 +149,6 @@ pub fn temp_file(template: &mut [u8]) -> Result<c_int, c_int> {
     Ok(fd)
 }
 
-/// Which step of a replay failed, named as in docs/behaviour.md A6.
-pub const REPLAY_SEEK: c_int = 0;
-pub const REPLAY_READ: c_int = 1;
-pub const REPLAY_WRITE: c_int = 2;
-
 /// Copies the first `limit` bytes of the buffer file `src` to `dst`.
 pub fn replay(src: c_int, dst: c_int, limit: u64) -> Result<(), (c_int, c_int)> {
     // SAFETY: plain system call.
@@ -167,7 +156,7 @@ pub fn replay(src: c_int, dst: c_int, limit: u64) -> Result<(), (c_int, c_int)> 
         sys::lseek(src, 0, 0 /* SEEK_SET */)
     } < 0
     {
-        return Err((REPLAY_SEEK, sys::errno()));
+        return Err((replay_stage::SEEK, sys::errno()));
     }
     let mut buf = vec![0u8; (256 << 10).min(limit as usize)];
     let mut left = limit;
@@ -178,14 +167,14 @@ pub fn replay(src: c_int, dst: c_int, limit: u64) -> Result<(), (c_int, c_int)> 
         if n < 0 {
             match sys::errno() {
                 sys::EINTR => continue,
-                e => return Err((REPLAY_READ, e)),
+                e => return Err((replay_stage::READ, e)),
             }
         }
         if n == 0 {
             // The file is shorter than what was written to it.
-            return Err((REPLAY_READ, sys::EIO));
+            return Err((replay_stage::READ, sys::EIO));
         }
-        write_all(dst, &buf[..n as usize]).map_err(|e| (REPLAY_WRITE, e))?;
+        write_all(dst, &buf[..n as usize]).map_err(|e| (replay_stage::WRITE, e))?;
         left -= n as u64;
     }
     Ok(())
