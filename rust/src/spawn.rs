@@ -5,11 +5,14 @@
 //!
 //! The child is made with clone(CLONE_VM | CLONE_VFORK), as glibc's
 //! posix_spawn does: it borrows dtee's memory instead of copying the page
-//! tables of a large multi-threaded runtime (README, "The C ABI", has the
-//! measurements), and dtee sleeps until it has exec'd or failed. Unlike
-//! posix_spawn, the child then reports *which* step failed through the
-//! memory it shares. Everything the child needs is allocated beforehand; it
-//! makes only raw system calls.
+//! tables of a large multi-threaded runtime, and dtee sleeps until it has
+//! exec'd or failed. Unlike posix_spawn, the child then reports *which* step
+//! failed through the memory it shares. Everything the child needs is
+//! allocated beforehand; it makes only raw system calls.
+//!
+//! Measured (median of dtee_spawn of /bin/true from Deno, loaded machine):
+//! posix_spawnp 0.11-0.25 ms, this clone 0.08-0.20 ms, fork with a
+//! close-on-exec error pipe 1.1 ms at 41 MB RSS and 104 ms at 1 GB.
 
 use crate::abi::spawn_stage;
 use crate::environ::command_env;
