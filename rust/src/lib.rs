@@ -2,9 +2,11 @@
 //! plain C ABI (integers, pointers, buffers) for Deno's FFI. `lib/ffi.ts` is
 //! its only user and holds the matching symbol table.
 //!
-//! Conventions of every export: a negative return is `-errno`; a panic is
-//! caught at the boundary and returned as `-ENOTRECOVERABLE`, never unwound
-//! into the runtime.
+//! Conventions of every export: a negative return is `-errno`; a null (or
+//! misaligned) pointer is `-EINVAL`, whatever the length given with it; a
+//! panic is caught at the boundary and returned as `-ENOTRECOVERABLE`, never
+//! unwound into the runtime. The numbers the front end interprets are those
+//! of `abi.rs`, from which `lib/abi.ts` is generated.
 
 // The exports are called only through FFI, where `unsafe fn` means nothing
 // to the caller; each one documents the buffers it expects instead.
