@@ -142,14 +142,26 @@ Deno.test("a command that cannot be executed comes back as its errno, at the exe
   withSockets((sockets) => {
     const missing = spawn(["dtee-no-such-command"], sockets.stdout, sockets.stderr);
     assert.deepEqual(missing, { errno: 2, stage: "exec" });
-    // A directory in PATH without the permission to search it: execvp
-    // remembers EACCES and goes on, and reports it when nothing is found.
+    // Setting up the child's fds 1/2 comes before exec: a fork-stage failure.
+    assert.deepEqual(spawn(["true"], 9999, 9999), { errno: 9, stage: "fork" });
+    // A file without execute permission: execvp remembers the EACCES, goes
+    // on along PATH, runs a later match, or reports EACCES when there is none.
     const dir = Deno.makeTempDirSync();
+    const path = Deno.env.get("PATH");
     try {
-      Deno.writeTextFileSync(`${dir}/dtee-plain`, "echo never\n", { mode: 0o644 });
-      const denied = spawn([`${dir}/dtee-plain`], sockets.stdout, sockets.stderr);
+      Deno.mkdirSync(`${dir}/a`);
+      Deno.mkdirSync(`${dir}/b`);
+      Deno.writeTextFileSync(`${dir}/a/dtee-x`, "echo never\n", { mode: 0o644 });
+      Deno.env.set("PATH", `${dir}/a:${dir}/b`);
+      const denied = spawn(["dtee-x"], sockets.stdout, sockets.stderr);
       assert.deepEqual(denied, { errno: abi.Errno.EACCES, stage: "exec" });
+      Deno.writeTextFileSync(`${dir}/b/dtee-x`, "exit 9\n", { mode: 0o755 });
+      const later = spawn(["dtee-x"], sockets.stdout, sockets.stderr);
+      assert.ok("pid" in later, JSON.stringify(later));
+      assert.equal(wait(later.pid, false)[1] >> 8, 9);
+      close(later.pidfd);
     } finally {
+      if (path !== undefined) Deno.env.set("PATH", path);
       Deno.removeSync(dir, { recursive: true });
     }
   });
