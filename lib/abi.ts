@@ -1,14 +1,118 @@
-// Placeholder until scripts/gen-abi.ts generates this file from rust/src/abi.rs.
-export const ABI_VERSION = 3;
-export const Event = { child: 1, signal: 2, truncated: 4 } as const;
-export const Stream = { foreign: 0, stdout: 1, stderr: 2 } as const;
-export const Disposition = { default: 0, ignore: 1, catch: 2 } as const;
-export const SocketWho = ["directory", "input", "stdout", "stderr"] as const;
-export const SocketOp = ["open", "bind", "connect", "shutdown"] as const;
-export const ReplayStage = ["seek", "read", "write"] as const;
-export const SpawnStage = ["none", "fork", "exec"] as const;
-export const FdKind = ["other", "pipe", "socket", "file", "terminal"] as const;
-export const Errno = { ECHILD: 10, EAGAIN: 11, ENOMEM: 12, EPIPE: 32, EMSGSIZE: 90 } as const;
+// Generated from rust/src/abi.rs by scripts/gen-abi.ts: do not edit.
+// Change rust/src/abi.rs, then run `deno run -A scripts/gen-abi.ts`.
+
+/** Must equal what the shim's dtee_abi_version() returns. */
+export const ABI_VERSION = 4;
+
+/** Bits of the `events` word of `dtee_recv`. */
+export const Event = {
+  /** The child's pidfd is readable: it has exited. */
+  child: 1,
+  /** A caught signal is pending (`dtee_signal_take`). */
+  signal: 2,
+  /** A message from the command was larger than a slot and is lost. */
+  truncated: 4,
+} as const;
+
+/** Who sent a received message (`streams[i]` of `dtee_recv`). */
+export const Stream = {
+  /** Any sender but the two output sockets: ignored (docs/behaviour.md A7). */
+  foreign: 0,
+  stdout: 1,
+  stderr: 2,
+} as const;
+
+/** `mask` of `dtee_write_batch`: a message goes out when bit `1 << stream` is set. */
+export const Mask = {
+  stdout: 2,
+  stderr: 4,
+  combined: 6,
+} as const;
+
+/** `disposition` of `dtee_signal_set`. */
+export const Disposition = {
+  default: 0,
+  ignore: 1,
+  /** The signal becomes pending and wakes `dtee_recv`. */
+  catch: 2,
+} as const;
+
+/** `fail[0]` of `dtee_open_sockets`: what a setup failure is about. */
+export const SocketWho = {
+  directory: 0,
+  input: 1,
+  stdout: 2,
+  stderr: 3,
+} as const;
+
+/**
+ * `fail[1]` of `dtee_open_sockets`: the step that failed, named as in
+ * docs/behaviour.md A6.
+ */
+export const SocketOp = {
+  open: 0,
+  bind: 1,
+  connect: 2,
+  shutdown: 3,
+} as const;
+
+/**
+ * `stage` of `dtee_replay`: the step of writing out held cron output that
+ * failed, named as in docs/behaviour.md A6.
+ */
+export const ReplayStage = {
+  seek: 0,
+  read: 1,
+  write: 2,
+} as const;
+
+/**
+ * `ids[2]` of `dtee_spawn` after a failure:
+ * `NAME: fork: ...` (71) or `NAME: COMMAND: ...` (66), docs/behaviour.md A5.
+ */
+export const SpawnStage = {
+  /** Nothing failed. */
+  none: 0,
+  /** No process could be made, or its descriptors could not be set up. */
+  fork: 1,
+  /** The command could not be executed (not found, not executable...). */
+  exec: 2,
+} as const;
+
+/**
+ * The result of `dtee_fd_info`: what a descriptor leads to, which decides
+ * how outputs are grouped and which can meet a broken pipe
+ * (docs/behaviour.md A3).
+ */
+export const FdKind = {
+  other: 0,
+  /** A pipe or FIFO. */
+  pipe: 1,
+  socket: 2,
+  /** A regular file. */
+  file: 3,
+  /** A character or block device (a terminal, /dev/null). */
+  device: 4,
+  /** Added to the kind: a datagram or seqpacket socket, where each message needs a write of its own. */
+  keepsBoundaries: 256,
+} as const;
+
+/** The errno values (Linux) that the front end compares results against. C names. */
+export const Errno = {
+  EINTR: 4,
+  EIO: 5,
+  ECHILD: 10,
+  EAGAIN: 11,
+  ENOMEM: 12,
+  EACCES: 13,
+  EINVAL: 22,
+  EPIPE: 32,
+  ENAMETOOLONG: 36,
+  EMSGSIZE: 90,
+  ENOTRECOVERABLE: 131,
+} as const;
+
+/** The signal numbers (Linux) the front end names. C names. */
 export const Signal = {
   SIGHUP: 1,
   SIGINT: 2,

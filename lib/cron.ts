@@ -6,8 +6,8 @@
  * message live (the dispatch delivers to them after this sink).
  */
 
-import { Errno, Stream } from "./abi.ts";
-import { type Batch, close, Mask, replay, tempFile } from "./ffi.ts";
+import { Errno, Mask, Stream } from "./abi.ts";
+import { type Batch, close, replay, tempFile } from "./ffi.ts";
 import {
   type CommandResult,
   type Failure,

@@ -18,7 +18,6 @@ import {
   SocketOp,
   SocketWho,
   SpawnStage,
-  Stream,
 } from "./abi.ts";
 import { lazySymbols, ShimLoadError } from "./shim_loader.ts";
 import { cString, decodeBytes, decodeText, fromCString } from "./text.ts";
@@ -59,6 +58,7 @@ export const symbols = {
       /* slots */ "u32",
       /* lens */ "buffer",
       /* streams */ "buffer",
+      /* times */ "buffer",
       /* timeout_ms */ "i32",
       /* events */ "buffer",
     ],
@@ -101,6 +101,7 @@ export const symbols = {
   dtee_close: { parameters: [/* fd */ "i32"], result: "i32" },
   dtee_ensure_std_fds: { parameters: [], result: "i32" },
   dtee_same_destination: { parameters: [/* a */ "i32", /* b */ "i32"], result: "i32" },
+  dtee_messages_locale: { parameters: [/* buf */ "buffer", /* cap */ "usize"], result: "i32" },
   dtee_fd_info: { parameters: [/* fd */ "i32", /* info[3] */ "buffer"], result: "i32" },
   dtee_cmdline: { parameters: [/* buf */ "buffer", /* cap */ "usize"], result: "i32" },
   dtee_strerror: {
@@ -129,6 +130,12 @@ const shim = lazySymbols(symbols, checkAbi);
 export type Result<T, Detail = unknown> =
   | { ok: true; value: T }
   | ({ ok: false; errno: number } & Detail);
+
+/** The name of `value` in one of lib/abi.ts's tables. */
+function nameOf<T extends Record<string, number>>(table: T, value: number): keyof T & string {
+  for (const [name, v] of Object.entries(table)) if (v === value) return name;
+  throw new Error(`the shim returned ${value}, which lib/abi.ts does not know`);
+}
 
 function result(ret: number): Result<number> {
   return ret < 0 ? { ok: false, errno: -ret } : { ok: true, value: ret };
@@ -176,6 +183,12 @@ export function strsignal(signal: number): string {
   return decodeText(textBuf.subarray(0, Math.max(n, 0)));
 }
 
+/** The name of the messages locale in effect for those texts (`C`, `en_US.UTF-8`...). */
+export function messagesLocale(): string {
+  const n = shim.dtee_messages_locale(textBuf, BigInt(textBuf.length));
+  return decodeText(textBuf.subarray(0, Math.max(n, 0)));
+}
+
 /** Writes all of `bytes` to `fd`. */
 export function writeAll(fd: number, bytes: Uint8Array): Result<number> {
   return result(shim.dtee_write(fd, bytes, BigInt(bytes.length)));
@@ -199,8 +212,8 @@ export interface Sockets {
 }
 
 export interface SocketFailure {
-  who: (typeof SocketWho)[number];
-  op: (typeof SocketOp)[number];
+  who: keyof typeof SocketWho;
+  op: keyof typeof SocketOp;
 }
 
 export function openSockets(template: string): Result<Sockets, SocketFailure> {
@@ -209,7 +222,14 @@ export function openSockets(template: string): Result<Sockets, SocketFailure> {
   const limits = new BigInt64Array(3);
   const fail = new Int32Array(2);
   const ret = shim.dtee_open_sockets(path, fds, limits, fail);
-  if (ret < 0) return { ok: false, errno: -ret, who: SocketWho[fail[0]], op: SocketOp[fail[1]] };
+  if (ret < 0) {
+    return {
+      ok: false,
+      errno: -ret,
+      who: nameOf(SocketWho, fail[0]),
+      op: nameOf(SocketOp, fail[1]),
+    };
+  }
   return {
     ok: true,
     value: {
@@ -240,7 +260,7 @@ export function spawn(
   const buf = words(argv);
   const ret = shim.dtee_spawn(buf, BigInt(buf.length), argv.length, stdout, stderr, ids);
   if (ret >= 0) return { ok: true, value: { pid: ids[0], pidfd: ids[1] } };
-  return { ok: false, errno: -ret, stage: SpawnStage[ids[2]] === "fork" ? "fork" : "exec" };
+  return { ok: false, errno: -ret, stage: ids[2] === SpawnStage.fork ? "fork" : "exec" };
 }
 
 /** Replaces this process with the command; returns only on failure. */
@@ -304,12 +324,11 @@ export function replay(
   src: number,
   dst: number,
   limit: number,
-): Result<number, { stage: (typeof ReplayStage)[number] }> {
+): Result<number, { stage: keyof typeof ReplayStage }> {
   const stage = new Int32Array(1);
   const ret = shim.dtee_replay(src, dst, BigInt(limit), stage);
-  return ret < 0
-    ? { ok: false, errno: -ret, stage: ReplayStage[stage[0]] }
-    : { ok: true, value: ret };
+  if (ret >= 0) return { ok: true, value: ret };
+  return { ok: false, errno: -ret, stage: nameOf(ReplayStage, stage[0]) };
 }
 
 export function setBlocking(fd: number): Result<number> {
@@ -331,7 +350,7 @@ export function sameDestination(a: number, b: number): boolean {
 }
 
 export interface FdInfo {
-  kind: (typeof FdKind)[number];
+  kind: Exclude<keyof typeof FdKind, "keepsBoundaries">;
   /** The file it leads to: equal for two descriptors of one file, pipe, socket or terminal. */
   identity: string;
   /** A datagram or seqpacket socket: each message must go in a write of its own. */
@@ -343,19 +362,13 @@ const infoBuf = new BigUint64Array(3);
 export function fdInfo(fd: number): Result<FdInfo> {
   const ret = shim.dtee_fd_info(fd, infoBuf);
   if (ret < 0) return { ok: false, errno: -ret };
-  const kind = FdKind[ret & 0xff] ?? "other";
+  const boundaries = (ret & FdKind.keepsBoundaries) !== 0;
+  const kind = nameOf(FdKind, ret & ~FdKind.keepsBoundaries) as FdInfo["kind"];
   return {
     ok: true,
-    value: { kind, identity: `${infoBuf[0]}:${infoBuf[1]}`, keepsBoundaries: (ret & 0x100) !== 0 },
+    value: { kind, identity: `${infoBuf[0]}:${infoBuf[1]}`, keepsBoundaries: boundaries },
   };
 }
-
-/** Stream masks for Batch.write: bit (1 << stream). */
-export const Mask = {
-  stdout: 1 << Stream.stdout,
-  stderr: 1 << Stream.stderr,
-  combined: (1 << Stream.stdout) | (1 << Stream.stderr),
-} as const;
 
 /**
  * One receive buffer: `slots` slots of `slotSize` bytes, with each received
@@ -365,6 +378,8 @@ export class Batch {
   readonly data: Uint8Array<ArrayBuffer>;
   readonly lens: Uint32Array<ArrayBuffer>;
   readonly streams: Uint8Array<ArrayBuffer>;
+  /** When the kernel queued each message: nanoseconds since the epoch (0 if unknown). */
+  readonly times: BigInt64Array<ArrayBuffer>;
   readonly #events = new Uint32Array(1);
   readonly #done = new Uint32Array(1);
   /** Messages in the batch since the last receive. */
@@ -374,6 +389,7 @@ export class Batch {
     this.data = new Uint8Array(slotSize * slots);
     this.lens = new Uint32Array(slots);
     this.streams = new Uint8Array(slots);
+    this.times = new BigInt64Array(slots);
   }
 
   /** Receives into this batch (see dtee_recv): how many messages, and the event bits. */
@@ -386,6 +402,7 @@ export class Batch {
       this.slots,
       this.lens,
       this.streams,
+      this.times,
       timeoutMs,
       this.#events,
     );

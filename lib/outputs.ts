@@ -7,17 +7,9 @@
  * would have left it.
  */
 
-import { Errno, Stream } from "./abi.ts";
+import { Errno, Mask, Stream } from "./abi.ts";
 import type { OutputSpec } from "./cli.ts";
-import {
-  type Batch,
-  close,
-  type FdInfo,
-  fdInfo,
-  Mask,
-  openOutput,
-  sameDestination,
-} from "./ffi.ts";
+import { type Batch, close, type FdInfo, fdInfo, openOutput, sameDestination } from "./ffi.ts";
 import type { CommandResult, Failure, Reporter, ResultHandler } from "./failures.ts";
 import type { MessageSink } from "./sink.ts";
 

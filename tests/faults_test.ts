@@ -234,7 +234,11 @@ Deno.test("spawn failures: fork errors 71, exec errors 66, in both modes", async
     await Promise.all(
       cases.flatMap(([errno, what, status]) =>
         [DTEE, CRONTY].map(async (launcher) => {
-          const r = await faulty(fp("spawn", 1, errno), tmp, ["sh", "-c", BOTH], {
+          const r = await faulty(fp(what === "fork" ? "fork" : "exec", 1, errno), tmp, [
+            "sh",
+            "-c",
+            BOTH,
+          ], {
             launcher,
             env: { RAN: `${tmp}/ran` },
           });

@@ -1,11 +1,11 @@
 /** The shim's C ABI as lib/ffi.ts sees it: every symbol resolves, and the basic calls work. */
 import assert from "node:assert/strict";
-import { ABI_VERSION, Event, Stream } from "../lib/abi.ts";
+import * as abi from "../lib/abi.ts";
+import { ABI_VERSION, Event, Mask, Stream } from "../lib/abi.ts";
 import {
-  abiVersion,
   Batch,
   close,
-  Mask,
+  messagesLocale,
   openSockets,
   type Sockets,
   spawn,
@@ -13,9 +13,32 @@ import {
   strsignal,
   symbols,
   wait,
+  writeAll,
 } from "../lib/ffi.ts";
 import { shimPath } from "../lib/shim_loader.ts";
 import { tempTemplate } from "../lib/temp.ts";
+
+/** Fresh sockets in `dir`. */
+function open(dir: string): Sockets {
+  const opened = openSockets(tempTemplate("I", dir));
+  assert.ok(opened.ok, JSON.stringify(opened));
+  return opened.value;
+}
+
+/** Runs `body` with fresh sockets in a private directory, closing all afterwards. */
+function withSockets(body: (sockets: Sockets) => void): void {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const sockets = open(dir);
+    try {
+      body(sockets);
+    } finally {
+      for (const fd of [sockets.input, sockets.stdout, sockets.stderr]) close(fd);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
 
 Deno.test("every symbol of the table resolves in the built shim", () => {
   const lib = Deno.dlopen(shimPath(), symbols);
@@ -24,7 +47,49 @@ Deno.test("every symbol of the table resolves in the built shim", () => {
       assert.equal(typeof lib.symbols[name as keyof typeof symbols], "function", name);
     }
     assert.equal(lib.symbols.dtee_abi_version(), ABI_VERSION);
-    assert.equal(abiVersion(), ABI_VERSION);
+    assert.equal(lib.symbols.dtee_abi_version(), abi.ABI_VERSION, "lib/abi.ts is generated");
+  } finally {
+    lib.close();
+  }
+});
+
+Deno.test("a null pointer is EINVAL in every export that takes one", () => {
+  const lib = Deno.dlopen(shimPath(), symbols);
+  const EINVAL = -abi.Errno.EINVAL;
+  try {
+    const s = lib.symbols;
+    const ints = new Int32Array(4);
+    const big = new BigInt64Array(4);
+    const bytes = new Uint8Array(64);
+    const lens = new Uint32Array(4);
+    const times = new BigInt64Array(4);
+    const events = new Uint32Array(1);
+    const word = new TextEncoder().encode("true\0");
+    const calls: [string, () => number][] = [
+      ["open_sockets template", () => s.dtee_open_sockets(null, ints, big, ints)],
+      ["open_sockets fds", () => s.dtee_open_sockets(bytes, null, big, ints)],
+      ["spawn words", () => s.dtee_spawn(null, 5n, 1, 1, 2, ints)],
+      ["spawn ids", () => s.dtee_spawn(word, 5n, 1, 1, 2, null)],
+      ["exec words", () => s.dtee_exec(null, 5n, 1)],
+      ["recv buf", () => s.dtee_recv(-1, -1, null, 16, 4, lens, bytes, times, 0, events)],
+      ["recv lens", () => s.dtee_recv(-1, -1, bytes, 16, 4, null, bytes, times, 0, events)],
+      ["recv times", () => s.dtee_recv(-1, -1, bytes, 16, 4, lens, bytes, null, 0, events)],
+      ["recv events", () => s.dtee_recv(-1, -1, bytes, 16, 4, lens, bytes, times, 0, null)],
+      ["write_batch buf", () => s.dtee_write_batch(-1, null, 16, lens, bytes, 0, 1, 2, lens)],
+      ["write_batch streams", () => s.dtee_write_batch(-1, bytes, 16, lens, null, 0, 1, 2, lens)],
+      ["write_batch done", () => s.dtee_write_batch(-1, bytes, 16, lens, bytes, 0, 1, 2, null)],
+      ["fd_info", () => s.dtee_fd_info(1, null)],
+      ["write", () => s.dtee_write(-1, null, 1n)],
+      ["wait status", () => s.dtee_wait(-1, 1, null)],
+      ["open_output", () => s.dtee_open_output(null, 0)],
+      ["temp_file", () => s.dtee_temp_file(null)],
+      ["replay stage", () => s.dtee_replay(-1, -1, 0n, null)],
+      ["strerror", () => s.dtee_strerror(2, null, 16n)],
+      ["strsignal", () => s.dtee_strsignal(2, null, 16n)],
+      ["messages_locale", () => s.dtee_messages_locale(null, 16n)],
+      ["cmdline", () => s.dtee_cmdline(null, 16n)],
+    ];
+    for (const [what, call] of calls) assert.equal(call(), EINVAL, what);
   } finally {
     lib.close();
   }
@@ -37,88 +102,33 @@ Deno.test("error and signal texts come from the C library", () => {
   assert.equal(strsignal(2), "Interrupt");
 });
 
-function sockets(dir: string): Sockets {
-  const opened = openSockets(tempTemplate("I", dir));
-  assert.ok(opened.ok, JSON.stringify(opened));
-  return opened.value;
-}
-
 Deno.test("a child's writes arrive in order, attributed to their stream", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const s = sockets(dir);
+    const sockets = open(dir);
     // The directory and socket files are gone as soon as the sockets are connected.
     assert.deepEqual([...Deno.readDirSync(dir)], []);
-    assert.ok(s.maxWrite >= 8192 && s.maxWrite < s.sendBuffer);
+    assert.ok(sockets.maxWrite >= 8192 && sockets.maxWrite < sockets.sendBuffer);
     const child = spawn(
       ["sh", "-c", "printf one; printf two >&2; printf three; exit 7"],
-      s.stdout,
-      s.stderr,
+      sockets.stdout,
+      sockets.stderr,
     );
     assert.ok(child.ok, `spawn failed: ${JSON.stringify(child)}`);
-    assert.ok(close(s.stdout).ok);
-    assert.ok(close(s.stderr).ok);
-    const batch = new Batch(s.sendBuffer, 16);
-    const got: string[] = [];
-    let status: number | undefined;
-    while (status === undefined || batch.count > 0) {
-      const r = batch.receive(s.input, status === undefined ? child.value.pidfd : -1, 5000);
-      assert.ok(r.ok, `recv: ${JSON.stringify(r)}`);
-      for (let i = 0; i < batch.count; i++) {
-        const bytes = batch.data.subarray(i * batch.slotSize, i * batch.slotSize + batch.lens[i]);
-        got.push(`${batch.streams[i]}:${new TextDecoder().decode(bytes)}`);
-      }
-      if (status === undefined && r.value.events & Event.child) {
-        const reaped = wait(child.value.pid, false);
-        assert.ok(reaped.ok);
-        assert.equal(reaped.value.pid, child.value.pid);
-        status = reaped.value.status;
-      }
-    }
+    assert.ok(close(sockets.stdout).ok);
+    assert.ok(close(sockets.stderr).ok);
+    const [got, status] = collect(sockets, child.value.pid, child.value.pidfd);
     assert.deepEqual(got, [
       `${Stream.stdout}:one`,
       `${Stream.stderr}:two`,
       `${Stream.stdout}:three`,
     ]);
-    assert.equal(status! >> 8, 7);
-    close(s.input);
+    assert.equal(status >> 8, 7);
+    close(sockets.input);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-Deno.test("a failed batch write says at which message it stopped", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const s = sockets(dir);
-    const child = spawn(["sh", "-c", "printf a; printf b >&2; printf c"], s.stdout, s.stderr);
-    assert.ok(child.ok);
-    close(s.stdout);
-    close(s.stderr);
-    assert.ok(wait(child.value.pid, false).ok);
-    const batch = new Batch(s.sendBuffer, 16);
-    assert.ok(batch.receive(s.input, -1, 5000).ok);
-    assert.equal(batch.count, 3);
-    // A pipe whose reader is gone: EPIPE at the first wanted message.
-    const fds = pipeFds();
-    close(fds[0]);
-    const ret = batch.write(fds[1], 1, 3, Mask.stdout);
-    assert.deepEqual(ret, { ok: false, errno: 32, done: 2 });
-    close(fds[1]);
-    close(s.input);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-/** A pipe through libc, since Deno offers none by descriptor number. */
-function pipeFds(): [number, number] {
-  const lib = Deno.dlopen("libc.so.6", { pipe: { parameters: ["buffer"], result: "i32" } });
-  const fds = new Int32Array(2);
-  assert.equal(lib.symbols.pipe(fds), 0);
-  lib.close();
-  return [fds[0], fds[1]];
-}
 
 Deno.test("socket setup failures name the step and the errno", () => {
   const missing = openSockets(tempTemplate("I", "/nonexistent-dtee-dir"));
@@ -134,17 +144,168 @@ Deno.test("socket setup failures name the step and the errno", () => {
   }
 });
 
-Deno.test("a command that cannot be executed comes back as its errno and the exec step", () => {
+Deno.test("a command that cannot be executed comes back as its errno, at the exec stage", () => {
+  withSockets((sockets) => {
+    const missing = spawn(["dtee-no-such-command"], sockets.stdout, sockets.stderr);
+    assert.deepEqual(missing, { ok: false, errno: 2, stage: "exec" });
+    // Setting up the child's fds 1/2 comes before exec: a fork-stage failure.
+    assert.deepEqual(spawn(["true"], 9999, 9999), { ok: false, errno: 9, stage: "fork" });
+    // A file without execute permission: execvp remembers the EACCES, goes
+    // on along PATH, runs a later match, or reports EACCES when there is none.
+    const dir = Deno.makeTempDirSync();
+    const path = Deno.env.get("PATH");
+    try {
+      Deno.mkdirSync(`${dir}/a`);
+      Deno.mkdirSync(`${dir}/b`);
+      Deno.writeTextFileSync(`${dir}/a/dtee-x`, "echo never\n", { mode: 0o644 });
+      Deno.env.set("PATH", `${dir}/a:${dir}/b`);
+      const denied = spawn(["dtee-x"], sockets.stdout, sockets.stderr);
+      assert.deepEqual(denied, { ok: false, errno: abi.Errno.EACCES, stage: "exec" });
+      Deno.writeTextFileSync(`${dir}/b/dtee-x`, "exit 9\n", { mode: 0o755 });
+      const later = spawn(["dtee-x"], sockets.stdout, sockets.stderr);
+      assert.ok(later.ok, JSON.stringify(later));
+      const reaped = wait(later.value.pid, false);
+      assert.ok(reaped.ok);
+      assert.equal(reaped.value.status >> 8, 9);
+      close(later.value.pidfd);
+    } finally {
+      if (path !== undefined) Deno.env.set("PATH", path);
+      Deno.removeSync(dir, { recursive: true });
+    }
+  });
+});
+
+/** Receives until the child `pid` has exited and the queue is empty: [stream:text, ...] and its status. */
+function collect(sockets: Sockets, pid: number, pidfd: number): [string[], number] {
+  const batch = new Batch(sockets.sendBuffer, 16);
+  const got: string[] = [];
+  let status: number | undefined;
+  while (status === undefined || batch.count > 0) {
+    const draining = status !== undefined;
+    const r = batch.receive(sockets.input, draining ? -1 : pidfd, draining ? 0 : 5000);
+    assert.ok(r.ok, `recv: ${JSON.stringify(r)}`);
+    for (let i = 0; i < batch.count; i++) {
+      const bytes = batch.data.subarray(i * batch.slotSize, i * batch.slotSize + batch.lens[i]);
+      got.push(`${batch.streams[i]}:${new TextDecoder().decode(bytes)}`);
+    }
+    if (status === undefined && r.value.events & Event.child) {
+      const reaped = wait(pid, false);
+      assert.ok(reaped.ok);
+      assert.equal(reaped.value.pid, pid);
+      status = reaped.value.status;
+    }
+  }
+  return [got, status];
+}
+
+Deno.test("an executable file without #! runs under /bin/sh, found in PATH, as execvp does", () => {
+  withSockets((sockets) => {
+    const dir = Deno.makeTempDirSync();
+    const path = Deno.env.get("PATH");
+    try {
+      Deno.writeTextFileSync(`${dir}/dtee-script`, 'echo "ran $0 $1"; exit 5\n', { mode: 0o755 });
+      // The search follows the PATH of the command's environment.
+      Deno.env.set("PATH", `/nonexistent-dtee:${dir}:${path}`);
+      const child = spawn(["dtee-script", "arg"], sockets.stdout, sockets.stderr);
+      assert.ok(child.ok, JSON.stringify(child));
+      close(sockets.stdout);
+      close(sockets.stderr);
+      const [got, status] = collect(sockets, child.value.pid, child.value.pidfd);
+      assert.deepEqual(got, [`${Stream.stdout}:ran ${dir}/dtee-script arg\n`]);
+      assert.equal(status >> 8, 5);
+    } finally {
+      if (path !== undefined) Deno.env.set("PATH", path);
+      Deno.removeSync(dir, { recursive: true });
+    }
+  });
+});
+
+Deno.test("datagrams carry the time the kernel queued them", async () => {
   const dir = Deno.makeTempDirSync();
   try {
-    const s = sockets(dir);
-    assert.deepEqual(spawn(["dtee-no-such-command"], s.stdout, s.stderr), {
-      ok: false,
-      errno: 2,
-      stage: "exec",
-    });
-    for (const fd of [s.input, s.stdout, s.stderr]) close(fd);
+    const sockets = open(dir);
+    const before = BigInt(Date.now()) * 1_000_000n;
+    // Sent 50 ms apart by a clock of our own: a timer could fire late.
+    const firstSent = performance.now();
+    assert.ok(writeAll(sockets.stdout, new TextEncoder().encode("first")).ok);
+    while (performance.now() - firstSent < 50) {
+      // Busy-wait: the gap must not depend on the event loop.
+    }
+    const secondSent = performance.now();
+    assert.ok(writeAll(sockets.stderr, new TextEncoder().encode("second")).ok);
+    // Read well after both were sent: the times are not those of reading.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const batch = new Batch(4096, 4);
+    assert.ok(batch.receive(sockets.input, -1, 1000).ok);
+    assert.equal(batch.count, 2);
+    const [first, second] = batch.times;
+    const gapMs = Number(second - first) / 1e6;
+    const sentMs = secondSent - firstSent;
+    assert.ok(Math.abs(gapMs - 50) <= 5, `gap ${gapMs} ms (sent ${sentMs} ms apart)`);
+    assert.ok(Math.abs(gapMs - sentMs) <= 2, `gap ${gapMs} ms, sent ${sentMs} ms apart`);
+    assert.ok(
+      first >= before - 1_000_000n && first < before + 1_000_000_000n,
+      `${first} vs ${before}`,
+    );
+    for (const fd of [sockets.input, sockets.stdout, sockets.stderr]) close(fd);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("a zero-length message is passed on as a zero-length datagram", () => {
+  const batch = new Batch(4096, 4);
+  // The command's empty write, as an inner dtee receives it. (The shim
+  // attributes messages for the latest socket set only, so one at a time.)
+  withSockets((inner) => {
+    assert.ok(writeAll(inner.stderr, new Uint8Array(1).subarray(0, 0)).ok);
+    assert.ok(batch.receive(inner.input, -1, 1000).ok);
+    assert.equal(batch.count, 1);
+    assert.deepEqual([batch.lens[0], batch.streams[0]], [0, Stream.stderr]);
+  });
+  // Passed on to a datagram socket (an outer dtee), it is a message too.
+  withSockets((outer) => {
+    assert.deepEqual(batch.write(outer.stderr, 0, 1, Mask.stderr), { ok: true, value: 1 });
+    const got = new Batch(4096, 4);
+    assert.ok(got.receive(outer.input, -1, 1000).ok);
+    assert.equal(got.count, 1);
+    assert.deepEqual([got.lens[0], got.streams[0]], [0, Stream.stderr]);
+  });
+});
+
+Deno.test("texts follow the C locale when no locale is set", () => {
+  // The test runner's environment decides; without LANG/LC_* it is C.
+  const vars = ["LC_ALL", "LC_MESSAGES", "LANG"].map((v) => Deno.env.get(v)).filter(Boolean);
+  const name = messagesLocale();
+  if (vars.length === 0) assert.equal(name, "C");
+  else assert.ok(name.length > 0, name);
+});
+
+Deno.test("a failed batch write says at which message it stopped", () => {
+  withSockets((sockets) => {
+    const child = spawn(
+      ["sh", "-c", "printf a; printf b >&2; printf c"],
+      sockets.stdout,
+      sockets.stderr,
+    );
+    assert.ok(child.ok);
+    assert.ok(wait(child.value.pid, false).ok);
+    const batch = new Batch(sockets.sendBuffer, 16);
+    assert.ok(batch.receive(sockets.input, -1, 5000).ok);
+    assert.equal(batch.count, 3);
+    // A pipe whose reader is gone: EPIPE at the first wanted message.
+    const [reader, writer] = pipeFds();
+    close(reader);
+    assert.deepEqual(batch.write(writer, 1, 3, Mask.stdout), { ok: false, errno: 32, done: 2 });
+    close(writer);
+  });
+});
+
+/** A pipe through libc, since Deno offers none by descriptor number. */
+function pipeFds(): [number, number] {
+  const lib = Deno.dlopen("libc.so.6", { pipe: { parameters: ["buffer"], result: "i32" } });
+  const fds = new Int32Array(2);
+  assert.equal(lib.symbols.pipe(fds), 0);
+  lib.close();
+  return [fds[0], fds[1]];
+}

@@ -9,7 +9,9 @@
 //! `NAME=N:ERRNO` fails the Nth call of NAME (counting from 1) with ERRNO;
 //! `NAME=N+:ERRNO` fails the Nth and every later call. A name may appear more
 //! than once. Names: socket, bind, connect, shutdown, close, setsockopt,
-//! mkdtemp, mkostemp, spawn (posix_spawnp), waitpid, recv (recvmmsg; only
+//! mkdtemp, mkostemp, fork (the clone that makes the command's process),
+//! exec (the command's exec, in the child; only for a spawned command),
+//! waitpid, recv (recvmmsg; only
 //! calls that find a datagram queued count, so that the Nth is the Nth time
 //! there is something to read), write (every writev of data: outputs,
 //! dtee's stdout/stderr, the buffer file, messages), buffer_write (writev to
@@ -44,6 +46,11 @@ mod imp {
 
     #[inline(always)]
     pub fn inject_foreign(_dir: &[u8]) {}
+
+    #[inline(always)]
+    pub fn exec_errno() -> c_int {
+        0
+    }
 }
 
 #[cfg(feature = "failpoints")]
@@ -130,6 +137,12 @@ mod imp {
             .iter()
             .find(|r| r.name == name && (n == r.nth || (r.onwards && n > r.nth)))
             .map(|r| r.errno)
+    }
+
+    /// The errno the spawned command's exec is to fail with, or 0: decided
+    /// before the child exists, as the child may not allocate or lock.
+    pub fn exec_errno() -> c_int {
+        fail("exec").unwrap_or(0)
     }
 
     pub fn set_buffer_fd(fd: c_int) {

@@ -1,7 +1,9 @@
 //! Descriptors dtee writes to: output files, its own stdout/stderr and the
-//! cron-mode buffer file; plus the C library's error and signal texts.
+//! cron-mode buffer file.
 
-use crate::recv::{Batch, MAX_SLOTS};
+use crate::abi::replay_stage;
+use crate::batch::Batch;
+use crate::recv::MAX_SLOTS;
 use crate::sys::{self, iovec};
 use std::ffi::{c_char, c_int, c_void, CStr};
 
@@ -32,27 +34,46 @@ fn wait_writable(fd: c_int) -> Result<(), c_int> {
 }
 
 /// Writes every byte of `iovs`, going on after short writes, EINTR and
-/// EAGAIN. A failure says how many of the iovecs were written whole first.
-fn write_all_vectored(fd: c_int, iovs: &mut [iovec]) -> Result<(), (usize, c_int)> {
+/// EAGAIN. Nothing but empty iovecs is one zero-length write: to a datagram
+/// socket that is a message of its own (docs/behaviour.md A7). That one
+/// goes through write(2): Linux's writev returns at once when there is
+/// nothing to write, without a word to the socket.
+/// A failure says how many of the iovecs were written whole first.
+fn write_all_vectored(fd: c_int, mut iovs: &mut [iovec]) -> Result<(), (usize, c_int)> {
+    if iovs.is_empty() {
+        return Ok(());
+    }
     let mut written = 0;
-    while written < iovs.len() {
-        let rest = &mut iovs[written..];
-        let count = rest.len().min(1024) as c_int;
-        // SAFETY: rest describes live, readable memory.
-        let mut done = unsafe { sys::writev(fd, rest.as_ptr(), count) };
-        match done {
-            0 => return Err((written, sys::EIO)),
-            _ if done < 0 => match sys::errno() {
+    let mut left: usize = iovs.iter().map(|iov| iov.iov_len).sum();
+    let empty = left == 0;
+    loop {
+        let count = iovs.len().min(1024) as c_int;
+        // SAFETY: iovs describes live, readable memory; an empty write reads none.
+        let mut done = unsafe {
+            if empty {
+                sys::write(fd, iovs[0].iov_base, 0)
+            } else {
+                sys::writev(fd, iovs.as_ptr(), count)
+            }
+        };
+        if done < 0 {
+            match sys::errno() {
                 sys::EINTR => continue,
                 sys::EAGAIN => {
                     wait_writable(fd).map_err(|e| (written, e))?;
                     continue;
                 }
                 e => return Err((written, e)),
-            },
-            _ => {}
+            }
         }
-        for first in rest.iter_mut() {
+        if done == 0 && left > 0 {
+            return Err((written, sys::EIO));
+        }
+        left -= done as usize;
+        if left == 0 {
+            return Ok(());
+        }
+        while let Some(first) = iovs.first_mut() {
             if (done as usize) < first.iov_len {
                 // SAFETY: advancing within the same iovec's memory.
                 first.iov_base =
@@ -61,10 +82,10 @@ fn write_all_vectored(fd: c_int, iovs: &mut [iovec]) -> Result<(), (usize, c_int
                 break;
             }
             done -= first.iov_len as isize;
+            iovs = &mut iovs[1..];
             written += 1;
         }
     }
-    Ok(())
 }
 
 pub fn write_all(fd: c_int, buf: &[u8]) -> Result<(), c_int> {
@@ -86,23 +107,22 @@ pub fn write_batch(
     to: usize,
     mask: u32,
 ) -> Result<usize, (usize, c_int)> {
-    if to > batch.lens.len() || to > MAX_SLOTS || from > to {
+    if to > batch.slots() || to > MAX_SLOTS || from > to {
         return Err((from, sys::EINVAL));
     }
+    let mut index = [0usize; MAX_SLOTS];
     let mut iovs: [iovec; MAX_SLOTS] = std::array::from_fn(|_| iovec {
         iov_base: std::ptr::null_mut(),
         iov_len: 0,
     });
-    let mut index = [0usize; MAX_SLOTS];
     let mut used = 0;
     for i in from..to {
         let len = batch.lens[i] as usize;
-        if len == 0 || mask & (1 << batch.streams[i]) == 0 {
+        if mask.checked_shr(batch.streams[i] as u32).unwrap_or(0) & 1 == 0 {
             continue;
         }
-        // SAFETY: slot i lies within the caller's buffer.
-        iovs[used].iov_base = unsafe { batch.buf.add(i * batch.slot_size) } as *mut c_void;
-        iovs[used].iov_len = len;
+        iovs[used].iov_base = batch.slot(i) as *mut c_void;
+        iovs[used].iov_len = len.min(batch.slot_size());
         index[used] = i;
         used += 1;
     }
@@ -126,32 +146,6 @@ pub fn close(fd: c_int) -> Result<(), c_int> {
     sys::check(unsafe { sys::close(fd) }).map(|_| ())
 }
 
-/// Copies a C string into `out`, truncated to fit; returns the bytes copied.
-fn copy_text(text: *const c_char, out: &mut [u8]) -> usize {
-    if text.is_null() {
-        return 0;
-    }
-    // SAFETY: the C library returned a NUL-terminated string.
-    let bytes = unsafe { CStr::from_ptr(text) }.to_bytes();
-    let n = bytes.len().min(out.len());
-    out[..n].copy_from_slice(&bytes[..n]);
-    n
-}
-
-pub fn strerror(errnum: c_int, out: &mut [u8]) -> usize {
-    let mut buf = [0 as c_char; 256];
-    // SAFETY: glibc's GNU strerror_r returns a NUL-terminated string, either
-    // static or inside buf.
-    let text = unsafe { sys::strerror_r(errnum, buf.as_mut_ptr(), buf.len()) };
-    copy_text(text, out)
-}
-
-pub fn strsignal(sig: c_int, out: &mut [u8]) -> usize {
-    // SAFETY: strsignal returns a NUL-terminated string (thread-local for
-    // unknown signals), used before any other call could replace it.
-    copy_text(unsafe { sys::strsignal(sig) }, out)
-}
-
 /// Creates the cron-mode buffer file from `template` (rewritten in place to
 /// the name used) and unlinks it at once, so nothing is left behind.
 pub fn temp_file(template: &mut [u8]) -> Result<c_int, c_int> {
@@ -163,11 +157,6 @@ pub fn temp_file(template: &mut [u8]) -> Result<c_int, c_int> {
     Ok(fd)
 }
 
-/// Which step of a replay failed, named as in docs/behaviour.md A6.
-pub const REPLAY_SEEK: c_int = 0;
-pub const REPLAY_READ: c_int = 1;
-pub const REPLAY_WRITE: c_int = 2;
-
 /// Copies the first `limit` bytes of the buffer file `src` to `dst`.
 pub fn replay(src: c_int, dst: c_int, limit: u64) -> Result<(), (c_int, c_int)> {
     // SAFETY: plain system call.
@@ -175,7 +164,7 @@ pub fn replay(src: c_int, dst: c_int, limit: u64) -> Result<(), (c_int, c_int)> 
         sys::lseek(src, 0, 0 /* SEEK_SET */)
     } < 0
     {
-        return Err((REPLAY_SEEK, sys::errno()));
+        return Err((replay_stage::SEEK, sys::errno()));
     }
     let mut buf = vec![0u8; (256 << 10).min(limit as usize)];
     let mut left = limit;
@@ -186,14 +175,14 @@ pub fn replay(src: c_int, dst: c_int, limit: u64) -> Result<(), (c_int, c_int)> 
         if n < 0 {
             match sys::errno() {
                 sys::EINTR => continue,
-                e => return Err((REPLAY_READ, e)),
+                e => return Err((replay_stage::READ, e)),
             }
         }
         if n == 0 {
             // The file is shorter than what was written to it.
-            return Err((REPLAY_READ, sys::EIO));
+            return Err((replay_stage::READ, sys::EIO));
         }
-        write_all(dst, &buf[..n as usize]).map_err(|e| (REPLAY_WRITE, e))?;
+        write_all(dst, &buf[..n as usize]).map_err(|e| (replay_stage::WRITE, e))?;
         left -= n as u64;
     }
     Ok(())
@@ -275,10 +264,11 @@ pub fn same_destination(a: c_int, b: c_int) -> bool {
 }
 
 /// What `fd` leads to: [device, inode] in `identity` (equal for two
-/// descriptors of one file, pipe, socket or device) and its kind (0 other,
-/// 1 pipe or FIFO, 2 socket, 3 regular file, 4 device), plus 0x100 when it
-/// keeps write boundaries.
+/// descriptors of one file, pipe, socket or device) and its kind
+/// (`abi::fd_kind`), plus `abi::fd_kind::KEEPS_BOUNDARIES` when it keeps
+/// write boundaries.
 pub fn fd_info(fd: c_int, identity: &mut [u64]) -> Result<c_int, c_int> {
+    use crate::abi::fd_kind;
     let mut st = sys::statx_t::zeroed();
     let mask = sys::STATX_TYPE | sys::STATX_INO;
     // SAFETY: the path is an empty NUL-terminated string and st is a live statx_t.
@@ -286,13 +276,18 @@ pub fn fd_info(fd: c_int, identity: &mut [u64]) -> Result<c_int, c_int> {
     identity[0] = ((st.stx_dev_major as u64) << 32) | st.stx_dev_minor as u64;
     identity[1] = st.stx_ino;
     let kind = match st.stx_mode as u32 & sys::S_IFMT as u32 {
-        0o010000 => 1,
-        0o140000 => 2,
-        0o100000 => 3,
-        0o020000 | 0o060000 => 4,
-        _ => 0,
+        0o010000 => fd_kind::PIPE,
+        0o140000 => fd_kind::SOCKET,
+        0o100000 => fd_kind::FILE,
+        0o020000 | 0o060000 => fd_kind::DEVICE,
+        _ => fd_kind::OTHER,
     };
-    Ok(kind | if keeps_boundaries(fd) { 0x100 } else { 0 })
+    let boundaries = if keeps_boundaries(fd) {
+        fd_kind::KEEPS_BOUNDARIES
+    } else {
+        0
+    };
+    Ok(kind | boundaries)
 }
 
 /// Whether `fd` is a socket that keeps write boundaries (datagram or

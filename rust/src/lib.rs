@@ -2,28 +2,35 @@
 //! plain C ABI (integers, pointers, buffers) for Deno's FFI. `lib/ffi.ts` is
 //! its only user and holds the matching symbol table.
 //!
-//! Conventions of every export: a negative return is `-errno`; a panic is
-//! caught at the boundary and returned as `-ENOTRECOVERABLE`, never unwound
-//! into the runtime.
+//! Conventions of every export: a negative return is `-errno`; a null (or
+//! misaligned) pointer is `-EINVAL`, whatever the length given with it; a
+//! panic is caught at the boundary and returned as `-ENOTRECOVERABLE`, never
+//! unwound into the runtime. The numbers the front end interprets are those
+//! of `abi.rs`, from which `lib/abi.ts` is generated.
 
 // The exports are called only through FFI, where `unsafe fn` means nothing
 // to the caller; each one documents the buffers it expects instead.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+pub mod abi;
+mod batch;
+mod environ;
 mod failpoints;
 mod io;
+mod locale;
 mod recv;
 mod signals;
 mod sockets;
 mod spawn;
 mod sys;
 
+use abi::spawn_stage;
+use batch::Batch;
 use std::ffi::{c_int, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::slice;
 
-/// Bumped whenever an export's meaning or signature changes.
-pub const ABI_VERSION: u32 = 3;
+pub use abi::ABI_VERSION;
 
 fn boundary(body: impl FnOnce() -> Result<c_int, c_int>) -> c_int {
     match catch_unwind(AssertUnwindSafe(body)) {
@@ -33,44 +40,49 @@ fn boundary(body: impl FnOnce() -> Result<c_int, c_int>) -> c_int {
     }
 }
 
-/// Borrows `len` bytes at `ptr`; a null or empty buffer is an empty slice.
-///
-/// # Safety
-/// A non-null `ptr` must be valid for `len` bytes for the borrow's lifetime.
-unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
-    if ptr.is_null() || len == 0 {
-        &[]
-    } else {
-        slice::from_raw_parts(ptr, len)
-    }
-}
-
-/// # Safety
-/// As `bytes`, for writing.
-unsafe fn bytes_mut<'a, T>(ptr: *mut T, len: usize) -> Result<&'a mut [T], c_int> {
-    if ptr.is_null() {
+/// The one check every pointer from the caller passes: null (or misaligned
+/// for its type) is EINVAL, whatever the length.
+fn valid<T>(ptr: *const T) -> Result<(), c_int> {
+    if ptr.is_null() || !ptr.is_aligned() {
         return Err(sys::EINVAL);
     }
+    Ok(())
+}
+
+/// Borrows `len` elements at `ptr`.
+///
+/// # Safety
+/// A valid `ptr` must point to `len` readable elements for the borrow's lifetime.
+unsafe fn slice<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T], c_int> {
+    valid(ptr)?;
+    Ok(slice::from_raw_parts(ptr, len))
+}
+
+/// As `slice`, for writing.
+///
+/// # Safety
+/// A valid `ptr` must point to `len` writable elements for the borrow's lifetime.
+unsafe fn slice_mut<'a, T>(ptr: *mut T, len: usize) -> Result<&'a mut [T], c_int> {
+    valid(ptr)?;
     Ok(slice::from_raw_parts_mut(ptr, len))
 }
 
 /// Borrows a NUL-terminated string.
 ///
 /// # Safety
-/// `ptr` must be valid for reading up to its NUL.
+/// A valid `ptr` must be readable up to its NUL.
 unsafe fn c_str<'a>(ptr: *const u8) -> Result<&'a CStr, c_int> {
-    if ptr.is_null() {
-        return Err(sys::EINVAL);
-    }
+    valid(ptr)?;
     Ok(CStr::from_ptr(ptr as *const std::ffi::c_char))
 }
 
-/// Length of a NUL-terminated buffer including its NUL.
+/// A NUL-terminated buffer, NUL included, for writing in place.
 ///
 /// # Safety
-/// `ptr` must be valid for reading up to its NUL.
-unsafe fn c_len(ptr: *const u8) -> Result<usize, c_int> {
-    Ok(c_str(ptr)?.to_bytes_with_nul().len())
+/// A valid `ptr` must be readable and writable up to its NUL.
+unsafe fn c_buf<'a>(ptr: *mut u8) -> Result<&'a mut [u8], c_int> {
+    let len = c_str(ptr)?.to_bytes_with_nul().len();
+    slice_mut(ptr, len)
 }
 
 #[no_mangle]
@@ -82,8 +94,7 @@ pub extern "C" fn dtee_abi_version() -> u32 {
 /// (NUL-terminated, rewritten in place), the input socket and the two
 /// output sockets. Out: `fds` = [input, stdout, stderr]; `limits` =
 /// [send buffer, receive buffer, largest single write]; on failure `fail`
-/// = [who (0 directory, 1 input, 2 stdout, 3 stderr), op (0 open, 1 bind,
-/// 2 connect, 3 shutdown)].
+/// = [who (`abi::socket_who`), op (`abi::socket_op`)].
 #[no_mangle]
 pub extern "C" fn dtee_open_sockets(
     template: *mut u8,
@@ -95,12 +106,11 @@ pub extern "C" fn dtee_open_sockets(
         // SAFETY: the caller passes a NUL-terminated writable template and
         // arrays of 3, 3 and 2 elements.
         let (template, fds, limits, fail) = unsafe {
-            let len = c_len(template)?;
             (
-                bytes_mut(template, len)?,
-                bytes_mut(fds, 3)?,
-                bytes_mut(limits, 3)?,
-                bytes_mut(fail, 2)?,
+                c_buf(template)?,
+                slice_mut(fds, 3)?,
+                slice_mut(limits, 3)?,
+                slice_mut(fail, 2)?,
             )
         };
         match sockets::open(template) {
@@ -110,16 +120,17 @@ pub extern "C" fn dtee_open_sockets(
                 Ok(0)
             }
             Err(f) => {
-                fail.copy_from_slice(&[f.who as i32, f.op as i32]);
+                fail.copy_from_slice(&[f.who, f.op]);
                 Err(f.errno)
             }
         }
     })
 }
 
-/// Spawns the command given as `argc` NUL-terminated words in `words` with
-/// `out_fd`/`err_fd` as its fd 1/2. Out: `ids` = [pid, pidfd or -1, the
-/// step that failed: 1 fork, 2 exec].
+/// Starts the command given as `argc` NUL-terminated words in `words` with
+/// `out_fd`/`err_fd` as its fd 1/2, found and run as execvp(3) would.
+/// Out: `ids` = [pid, pidfd or -1, stage]; stage (`abi::spawn_stage`) says
+/// what failed when the result is negative, and is NONE otherwise.
 #[no_mangle]
 pub extern "C" fn dtee_spawn(
     words: *const u8,
@@ -130,41 +141,41 @@ pub extern "C" fn dtee_spawn(
     ids: *mut i32,
 ) -> c_int {
     boundary(|| {
-        // SAFETY: the caller passes `words_len` readable bytes and 2 ints.
-        let (words, ids) = unsafe { (bytes(words, words_len), bytes_mut(ids, 3)?) };
-        let argv = spawn::argv(words, argc as usize)?;
-        match spawn::spawn(&argv, out_fd, err_fd) {
+        // SAFETY: the caller passes `words_len` readable bytes and 3 ints.
+        let (words, ids) = unsafe { (slice(words, words_len)?, slice_mut(ids, 3)?) };
+        ids.copy_from_slice(&[-1, -1, spawn_stage::NONE]);
+        let program = spawn::Program::new(words, argc as usize)?;
+        match spawn::spawn(program, out_fd, err_fd) {
             Ok((pid, pidfd)) => {
-                ids.copy_from_slice(&[pid, pidfd, 0]);
+                ids[..2].copy_from_slice(&[pid, pidfd]);
                 Ok(0)
             }
-            Err(errno) => {
-                // glibc's posix_spawn reports a failed clone and a failed
-                // exec alike; only these two come from the clone.
-                ids[2] = if errno == sys::EAGAIN || errno == sys::ENOMEM { 1 } else { 2 };
+            Err((stage, errno)) => {
+                ids[2] = stage;
                 Err(errno)
             }
         }
     })
 }
 
-/// Replaces the process with the command; returns only on failure.
+/// Replaces the process with the command, found and run as execvp(3)
+/// would; returns only on failure (always the exec stage).
 #[no_mangle]
 pub extern "C" fn dtee_exec(words: *const u8, words_len: usize, argc: u32) -> c_int {
     boundary(|| {
         // SAFETY: the caller passes `words_len` readable bytes.
-        let words = unsafe { bytes(words, words_len) };
-        let argv = spawn::argv(words, argc as usize)?;
-        Err(spawn::exec(&argv))
+        let words = unsafe { slice(words, words_len)? };
+        let mut program = spawn::Program::new(words, argc as usize)?;
+        Err(spawn::exec(&mut program))
     })
 }
 
 /// Receives up to `slots` queued datagrams into `buf` (`slots` slots of
-/// `slot_size` bytes), with each one's length in `lens` and stream in
-/// `streams` (1 stdout, 2 stderr, 0 any other sender). Waits up to
-/// `timeout_ms` (-1: forever) when nothing is queued. Out: `events` bits
-/// 1 = the child's pidfd is readable, 2 = a caught signal is pending.
-/// Returns the number of datagrams received.
+/// `slot_size` bytes), with each one's length in `lens`, stream in
+/// `streams` (`abi::stream`) and the time the kernel queued it in `times`
+/// (nanoseconds since the Unix epoch, 0 when unknown). Waits up to
+/// `timeout_ms` (-1: forever) when nothing is queued. Out: `events`, bits
+/// of `abi::event`. Returns the number of datagrams received.
 #[no_mangle]
 pub extern "C" fn dtee_recv(
     sock: i32,
@@ -174,37 +185,35 @@ pub extern "C" fn dtee_recv(
     slots: u32,
     lens: *mut u32,
     streams: *mut u8,
+    times: *mut i64,
     timeout_ms: i32,
     events: *mut u32,
 ) -> c_int {
     boundary(|| {
         let slots = (slots as usize).min(recv::MAX_SLOTS);
+        let bytes = (slot_size as usize).checked_mul(slots).ok_or(sys::EINVAL)?;
         // SAFETY: the caller passes a buffer of slots * slot_size bytes,
         // arrays of `slots` elements and one u32.
-        let (lens, streams, events) = unsafe {
+        let (buf, lens, streams, times, events) = unsafe {
             (
-                bytes_mut(lens, slots)?,
-                bytes_mut(streams, slots)?,
-                &mut *events,
+                slice_mut(buf, bytes)?,
+                slice_mut(lens, slots)?,
+                slice_mut(streams, slots)?,
+                slice_mut(times, slots)?,
+                &mut slice_mut(events, 1)?[0],
             )
         };
-        if buf.is_null() {
-            return Err(sys::EINVAL);
-        }
-        let mut batch = recv::Batch {
-            buf,
-            slot_size: slot_size as usize,
-            lens,
-            streams,
-        };
-        recv::recv(sock, pidfd, &mut batch, timeout_ms, events).map(|n| n as c_int)
+        let mut batch = Batch::new(buf, slot_size as usize, lens, streams)?;
+        recv::recv(sock, pidfd, &mut batch, times, timeout_ms, events).map(|n| n as c_int)
     })
 }
 
 /// Writes messages `from..to` of a received batch whose stream bit
-/// (1 << stream) is set in `mask` to `fd`, in order. Returns how many
-/// messages that was: 0 means nothing was written, not a success. On
-/// failure `done` = the index of the message being written then.
+/// (`abi::mask`: 1 << stream) is set in `mask` to `fd`, in order; a
+/// zero-length message is a zero-length write when it is the only one
+/// (docs/behaviour.md A7). Returns how many messages that was: 0 means
+/// nothing was written, not a success. On failure `done` = the index of
+/// the message being written then (all wanted ones before it went out whole).
 #[no_mangle]
 pub extern "C" fn dtee_write_batch(
     fd: i32,
@@ -218,20 +227,19 @@ pub extern "C" fn dtee_write_batch(
     done: *mut u32,
 ) -> c_int {
     boundary(|| {
-        // SAFETY: as for dtee_recv, with `to` elements, and one u32.
-        let (lens, streams, done) = unsafe {
+        let bytes = (slot_size as usize)
+            .checked_mul(to as usize)
+            .ok_or(sys::EINVAL)?;
+        // SAFETY: as for dtee_recv, with `to` slots, and one u32.
+        let (buf, lens, streams, done) = unsafe {
             (
-                bytes_mut(lens, to as usize)?,
-                bytes_mut(streams, to as usize)?,
-                bytes_mut(done, 1)?,
+                slice_mut(buf, bytes)?,
+                slice_mut(lens, to as usize)?,
+                slice_mut(streams, to as usize)?,
+                slice_mut(done, 1)?,
             )
         };
-        let batch = recv::Batch {
-            buf,
-            slot_size: slot_size as usize,
-            lens,
-            streams,
-        };
+        let batch = Batch::new(buf, slot_size as usize, lens, streams)?;
         io::write_batch(fd, &batch, from as usize, to as usize, mask)
             .map(|n| n as c_int)
             .map_err(|(at, errno)| {
@@ -245,7 +253,7 @@ pub extern "C" fn dtee_write_batch(
 #[no_mangle]
 pub extern "C" fn dtee_write(fd: i32, buf: *const u8, len: usize) -> c_int {
     // SAFETY: the caller passes `len` readable bytes.
-    boundary(|| io::write_all(fd, unsafe { bytes(buf, len) }).map(|_| 0))
+    boundary(|| io::write_all(fd, unsafe { slice(buf, len)? }).map(|_| 0))
 }
 
 /// waitpid(): returns the pid reaped (0 with `nohang` when none is ready)
@@ -254,11 +262,11 @@ pub extern "C" fn dtee_write(fd: i32, buf: *const u8, len: usize) -> c_int {
 pub extern "C" fn dtee_wait(pid: i32, nohang: i32, status: *mut i32) -> c_int {
     boundary(|| {
         let options = if nohang != 0 { sys::WNOHANG } else { 0 };
+        // SAFETY: the caller passes one int.
+        let status = unsafe { &mut slice_mut(status, 1)?[0] };
         loop {
-            // SAFETY: status is checked non-null and points to an int.
-            let status = unsafe { bytes_mut(status, 1)? };
-            // SAFETY: status[0] is a valid int to write.
-            match sys::check(unsafe { sys::waitpid(pid, &mut status[0], options) }) {
+            // SAFETY: status is a valid int to write.
+            match sys::check(unsafe { sys::waitpid(pid, status, options) }) {
                 Err(sys::EINTR) => continue,
                 other => return other,
             }
@@ -266,8 +274,10 @@ pub extern "C" fn dtee_wait(pid: i32, nohang: i32, status: *mut i32) -> c_int {
     })
 }
 
-/// Sets the disposition of `sig`: 0 default, 1 ignore, 2 catch (the
-/// signal becomes pending and wakes dtee_recv).
+/// Sets the disposition of `sig` (`abi::disposition`); catching it or
+/// restoring its default also unblocks it in the calling thread, as a
+/// signal blocked when dtee started must not stay blocked
+/// (docs/behaviour.md A7).
 #[no_mangle]
 pub extern "C" fn dtee_signal_set(sig: i32, disposition: i32) -> c_int {
     boundary(|| signals::set(sig, disposition).map(|_| 0))
@@ -296,8 +306,8 @@ pub extern "C" fn dtee_set_subreaper() -> c_int {
     })
 }
 
-/// Dies by `sig` with its default action; returns only if that action
-/// does not end the process.
+/// Dies by `sig` with its default action, even when it is blocked; returns
+/// only if that action does not end the process.
 #[no_mangle]
 pub extern "C" fn dtee_die(sig: i32) -> c_int {
     boundary(|| signals::die(sig).map(|_| 0))
@@ -315,25 +325,21 @@ pub extern "C" fn dtee_open_output(path: *const u8, append: i32) -> c_int {
 /// `template` (NUL-terminated, rewritten in place). Returns the descriptor.
 #[no_mangle]
 pub extern "C" fn dtee_temp_file(template: *mut u8) -> c_int {
-    boundary(|| {
-        // SAFETY: the caller passes a NUL-terminated writable template.
-        let template = unsafe { bytes_mut(template, c_len(template)?)? };
-        io::temp_file(template)
-    })
+    // SAFETY: the caller passes a NUL-terminated writable template.
+    boundary(|| io::temp_file(unsafe { c_buf(template)? }))
 }
 
 /// Copies the first `limit` bytes of the buffer file `src` to `dst`. On
-/// failure `stage` = 0 seek, 1 read, 2 write.
+/// failure `stage` = the step that failed (`abi::replay_stage`).
 #[no_mangle]
 pub extern "C" fn dtee_replay(src: i32, dst: i32, limit: u64, stage: *mut i32) -> c_int {
     boundary(|| {
+        // SAFETY: the caller passes one int.
+        let stage = unsafe { &mut slice_mut(stage, 1)?[0] };
         io::replay(src, dst, limit)
             .map(|_| 0)
             .map_err(|(step, errno)| {
-                if !stage.is_null() {
-                    // SAFETY: checked non-null; the caller passes one int.
-                    unsafe { *stage = step };
-                }
+                *stage = step;
                 errno
             })
     })
@@ -357,13 +363,13 @@ pub extern "C" fn dtee_same_destination(a: i32, b: i32) -> c_int {
     boundary(|| Ok(io::same_destination(a, b) as c_int))
 }
 
-/// What `fd` leads to (see io::fd_info): `info` = [device, inode, 0];
-/// returns its kind, plus 0x100 when it keeps write boundaries.
+/// What `fd` leads to: `info` = [device, inode, 0]; returns its kind
+/// (`abi::fd_kind`, plus KEEPS_BOUNDARIES for a datagram socket).
 #[no_mangle]
 pub extern "C" fn dtee_fd_info(fd: i32, info: *mut u64) -> c_int {
     boundary(|| {
         // SAFETY: the caller passes 3 u64s.
-        let info = unsafe { bytes_mut(info, 3)? };
+        let info = unsafe { slice_mut(info, 3)? };
         io::fd_info(fd, info)
     })
 }
@@ -374,18 +380,28 @@ pub extern "C" fn dtee_ensure_std_fds() -> c_int {
     boundary(io::ensure_std_fds)
 }
 
-/// strerror(3) text of `errnum` into `buf` (up to `cap` bytes); returns its length.
+/// strerror(3) text of `errnum` in the user's locale (docs/behaviour.md A6)
+/// into `buf` (up to `cap` bytes); returns its length.
 #[no_mangle]
 pub extern "C" fn dtee_strerror(errnum: i32, buf: *mut u8, cap: usize) -> c_int {
     // SAFETY: the caller passes `cap` writable bytes.
-    boundary(|| Ok(io::strerror(errnum, unsafe { bytes_mut(buf, cap)? }) as c_int))
+    boundary(|| Ok(locale::strerror(errnum, unsafe { slice_mut(buf, cap)? }) as c_int))
 }
 
-/// strsignal(3) text of `sig` into `buf` (up to `cap` bytes); returns its length.
+/// strsignal(3) text of `sig` in the user's locale into `buf` (up to `cap`
+/// bytes); returns its length.
 #[no_mangle]
 pub extern "C" fn dtee_strsignal(sig: i32, buf: *mut u8, cap: usize) -> c_int {
     // SAFETY: the caller passes `cap` writable bytes.
-    boundary(|| Ok(io::strsignal(sig, unsafe { bytes_mut(buf, cap)? }) as c_int))
+    boundary(|| Ok(locale::strsignal(sig, unsafe { slice_mut(buf, cap)? }) as c_int))
+}
+
+/// The name of the LC_MESSAGES locale those texts follow (`en_US.UTF-8`,
+/// `C`...) into `buf` (up to `cap` bytes); returns its length.
+#[no_mangle]
+pub extern "C" fn dtee_messages_locale(buf: *mut u8, cap: usize) -> c_int {
+    // SAFETY: the caller passes `cap` writable bytes.
+    boundary(|| Ok(locale::messages_name(unsafe { slice_mut(buf, cap)? }) as c_int))
 }
 
 /// /proc/self/cmdline (every argument as the kernel holds it, each followed
@@ -395,7 +411,7 @@ pub extern "C" fn dtee_strsignal(sig: i32, buf: *mut u8, cap: usize) -> c_int {
 pub extern "C" fn dtee_cmdline(buf: *mut u8, cap: usize) -> c_int {
     boundary(|| {
         // SAFETY: the caller passes `cap` writable bytes.
-        let out = unsafe { bytes_mut(buf, cap)? };
+        let out = unsafe { slice_mut(buf, cap)? };
         let all = std::fs::read("/proc/self/cmdline")
             .map_err(|e| e.raw_os_error().unwrap_or(sys::EIO))?;
         let n = all.len().min(out.len());

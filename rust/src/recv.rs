@@ -1,9 +1,12 @@
 //! Batched receive: every datagram queued on the input socket, in order, each
-//! into its own slot of the caller's buffer, with its length and stream.
+//! into its own slot of the caller's buffer, with its length, stream and the
+//! time the kernel queued it (docs/behaviour.md B3).
 
+use crate::abi::{event, stream};
+use crate::batch::Batch;
 use crate::signals;
 use crate::sockets::SENDERS;
-use crate::sys::{self, iovec, mmsghdr, pollfd, sockaddr_un, POLLIN};
+use crate::sys::{self, cmsghdr, iovec, mmsghdr, pollfd, sockaddr_un, timespec, POLLIN};
 use std::cell::RefCell;
 use std::ffi::{c_int, c_uint, c_void};
 use std::ptr;
@@ -14,22 +17,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// block, so this leaves room for a raised limit without large stack use.
 pub const MAX_SLOTS: usize = 64;
 
-pub const STREAM_FOREIGN: u8 = 0;
-pub const STREAM_STDOUT: u8 = 1;
-pub const STREAM_STDERR: u8 = 2;
-
-/// Bits of the `events` word.
-pub const EVENT_CHILD: u32 = 1;
-pub const EVENT_SIGNAL: u32 = 2;
-/// A message from the command was larger than a slot and is lost.
-pub const EVENT_TRUNCATED: u32 = 4;
-
-pub struct Batch<'a> {
-    pub buf: *mut u8,
-    pub slot_size: usize,
-    pub lens: &'a mut [u32],
-    pub streams: &'a mut [u8],
-}
+/// Control data of one datagram: room for one SCM_TIMESTAMPNS message
+/// (header and timespec) and then some, aligned as cmsghdr needs.
+type Control = [u64; 8];
 
 fn same_path(addr: &sockaddr_un, len: usize, expected: &sockaddr_un) -> bool {
     let got = &addr.sun_path[..len.saturating_sub(2).min(addr.sun_path.len())];
@@ -43,6 +33,7 @@ fn same_path(addr: &sockaddr_un, len: usize, expected: &sockaddr_un) -> bool {
 struct Scratch {
     names: [sockaddr_un; MAX_SLOTS],
     iovs: [iovec; MAX_SLOTS],
+    controls: [Control; MAX_SLOTS],
     msgs: [mmsghdr; MAX_SLOTS],
 }
 
@@ -52,28 +43,73 @@ thread_local! {
     static SCRATCH: RefCell<Box<Scratch>> = RefCell::new(Box::new(unsafe { std::mem::zeroed() }));
 }
 
+/// The SCM_TIMESTAMPNS time in a datagram's control data, in nanoseconds
+/// since the Unix epoch; 0 when there is none.
+fn queued_at(hdr: &sys::msghdr) -> i64 {
+    let header = std::mem::size_of::<cmsghdr>();
+    let end = hdr.msg_controllen.min(std::mem::size_of::<Control>());
+    let mut offset = 0;
+    while offset + header <= end {
+        // SAFETY: the kernel wrote a cmsghdr at this aligned offset within
+        // the control buffer; read_unaligned spares any alignment question.
+        let cmsg = unsafe {
+            ptr::read_unaligned((hdr.msg_control as *const u8).add(offset) as *const cmsghdr)
+        };
+        if cmsg.cmsg_len < header || offset + cmsg.cmsg_len > end {
+            break;
+        }
+        if cmsg.cmsg_level == sys::SOL_SOCKET
+            && cmsg.cmsg_type == sys::SCM_TIMESTAMPNS
+            && cmsg.cmsg_len >= header + std::mem::size_of::<timespec>()
+        {
+            // SAFETY: the timespec follows the header within the buffer.
+            let time = unsafe {
+                ptr::read_unaligned(
+                    (hdr.msg_control as *const u8).add(offset + header) as *const timespec
+                )
+            };
+            return time.tv_sec * 1_000_000_000 + time.tv_nsec;
+        }
+        // CMSG_NXTHDR: the next header starts at the next multiple of 8.
+        offset += cmsg.cmsg_len.next_multiple_of(std::mem::size_of::<usize>());
+    }
+    0
+}
+
 /// Takes whatever is queued without blocking. Ok(0) when nothing is.
-fn take_queued(sock: c_int, batch: &mut Batch, events: &mut u32) -> Result<usize, c_int> {
-    SCRATCH.with_borrow_mut(|scratch| take_queued_into(scratch, sock, batch, events))
+fn take_queued(
+    sock: c_int,
+    batch: &mut Batch,
+    times: &mut [i64],
+    events: &mut u32,
+) -> Result<usize, c_int> {
+    SCRATCH.with_borrow_mut(|scratch| take_queued_into(scratch, sock, batch, times, events))
 }
 
 fn take_queued_into(
     scratch: &mut Scratch,
     sock: c_int,
     batch: &mut Batch,
+    times: &mut [i64],
     events: &mut u32,
 ) -> Result<usize, c_int> {
-    let Scratch { names, iovs, msgs } = scratch;
-    let slots = batch.lens.len().min(batch.streams.len()).min(MAX_SLOTS);
+    let Scratch {
+        names,
+        iovs,
+        controls,
+        msgs,
+    } = scratch;
+    let slots = batch.slots().min(times.len()).min(MAX_SLOTS);
     for i in 0..slots {
-        // SAFETY: the caller guarantees buf holds `slots` slots of slot_size.
-        iovs[i].iov_base = unsafe { batch.buf.add(i * batch.slot_size) } as *mut c_void;
-        iovs[i].iov_len = batch.slot_size;
+        iovs[i].iov_base = batch.slot(i) as *mut c_void;
+        iovs[i].iov_len = batch.slot_size();
         let hdr = &mut msgs[i].msg_hdr;
         hdr.msg_iov = &mut iovs[i];
         hdr.msg_iovlen = 1;
         hdr.msg_name = &mut names[i] as *mut sockaddr_un as *mut c_void;
         hdr.msg_namelen = std::mem::size_of::<sockaddr_un>() as sys::socklen_t;
+        hdr.msg_control = controls[i].as_mut_ptr() as *mut c_void;
+        hdr.msg_controllen = std::mem::size_of::<Control>();
     }
     let n = loop {
         // SAFETY: msgs[..slots] point at live iovecs, names and buffer slots.
@@ -99,18 +135,19 @@ fn take_queued_into(
     for i in 0..n {
         let hdr = &msgs[i].msg_hdr;
         batch.lens[i] = msgs[i].msg_len;
+        times[i] = queued_at(hdr);
         let len = hdr.msg_namelen as usize;
         let stream = match &senders {
-            Some((out, _)) if same_path(&names[i], len, out) => STREAM_STDOUT,
-            Some((_, err)) if same_path(&names[i], len, err) => STREAM_STDERR,
-            _ => STREAM_FOREIGN,
+            Some((out, _)) if same_path(&names[i], len, out) => stream::STDOUT,
+            Some((_, err)) if same_path(&names[i], len, err) => stream::STDERR,
+            _ => stream::FOREIGN,
         };
         // Slots hold the largest datagram the kernel builds, but a command
         // could still outgrow them: such a message is lost, and that must
         // not go unnoticed.
-        if hdr.msg_flags & sys::MSG_TRUNC != 0 && stream != STREAM_FOREIGN {
-            *events |= EVENT_TRUNCATED;
-            batch.streams[i] = STREAM_FOREIGN;
+        if hdr.msg_flags & sys::MSG_TRUNC != 0 && stream != stream::FOREIGN {
+            *events |= event::TRUNCATED;
+            batch.streams[i] = stream::FOREIGN;
         } else {
             batch.streams[i] = stream;
         }
@@ -140,6 +177,7 @@ pub fn recv(
     sock: c_int,
     pidfd: c_int,
     batch: &mut Batch,
+    times: &mut [i64],
     timeout_ms: c_int,
     events: &mut u32,
 ) -> Result<usize, c_int> {
@@ -147,9 +185,9 @@ pub fn recv(
     // A pending signal is reported even while data keeps arriving, so that a
     // chatty command cannot delay dtee's reaction to it.
     if signals::pending() {
-        *events |= EVENT_SIGNAL;
+        *events |= event::SIGNAL;
     }
-    let n = take_queued(sock, batch, events)?;
+    let n = take_queued(sock, batch, times, events)?;
     if n > 0 || *events != 0 {
         // While data keeps coming the poll below never runs; look at the
         // child now and then so that a grandchild that keeps writing cannot
@@ -160,7 +198,7 @@ pub fn recv(
                 .is_multiple_of(CHILD_CHECK_INTERVAL)
             && readable(pidfd, 0)
         {
-            *events |= EVENT_CHILD;
+            *events |= event::CHILD;
         }
         return Ok(n);
     }
@@ -187,16 +225,16 @@ pub fn recv(
         return Err(sys::errno());
     }
     if fds[1].revents != 0 {
-        *events |= EVENT_CHILD;
+        *events |= event::CHILD;
     }
     if fds[2].revents != 0 {
         signals::drain_wake_fd();
     }
     if signals::pending() {
-        *events |= EVENT_SIGNAL;
+        *events |= event::SIGNAL;
     }
     if fds[0].revents != 0 {
-        return take_queued(sock, batch, events);
+        return take_queued(sock, batch, times, events);
     }
     Ok(0)
 }

@@ -1,21 +1,19 @@
 //! Signal dispositions, and a handler that turns caught signals into a
 //! pending set plus a byte on a self-pipe, so the receive loop's poll() wakes.
 
-use crate::sys::{self, sigaction_t, siginfo_t, sigset_t, SIGMAX, SIGPIPE};
+use crate::abi::disposition;
+use crate::sys::{self, kernel_sigaction, sigaction_t, siginfo_t, sigset_t};
+use crate::sys::{SIGCHLD, SIGKILL, SIGMAX, SIGPIPE, SIGSTOP};
 use std::ffi::{c_int, c_void};
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 /// Caught signals not yet taken by the front end: bit N-1 for signal N.
 static PENDING: AtomicU64 = AtomicU64::new(0);
 /// Every signal whose disposition the shim changed; the command gets the
-/// default disposition for each of them (and for SIGPIPE).
+/// default disposition for each of them (and for SIGPIPE and SIGCHLD).
 static TOUCHED: AtomicU64 = AtomicU64::new(0);
 static WAKE_READ: AtomicI32 = AtomicI32::new(-1);
 static WAKE_WRITE: AtomicI32 = AtomicI32::new(-1);
-
-pub const DISPOSITION_DEFAULT: c_int = 0;
-pub const DISPOSITION_IGNORE: c_int = 1;
-pub const DISPOSITION_CATCH: c_int = 2;
 
 fn bit(sig: c_int) -> u64 {
     1u64 << (sig - 1)
@@ -106,6 +104,21 @@ fn empty_set() -> sigset_t {
     set
 }
 
+fn unblock(sig: c_int) -> Result<(), c_int> {
+    let mut set = empty_set();
+    // SAFETY: set is a valid sigset_t; pthread_sigmask returns an errno value.
+    match unsafe {
+        sys::sigaddset(&mut set, sig);
+        sys::pthread_sigmask(sys::SIG_UNBLOCK, &set, std::ptr::null_mut())
+    } {
+        0 => Ok(()),
+        errno => Err(errno),
+    }
+}
+
+/// Sets a disposition; catching a signal or restoring its default also
+/// unblocks it in the calling thread: a signal blocked when dtee started
+/// would otherwise never reach the handler or kill dtee (docs/behaviour.md A7).
 pub fn set(sig: c_int, disposition: c_int) -> Result<(), c_int> {
     valid(sig)?;
     let mut action = sigaction_t {
@@ -115,9 +128,9 @@ pub fn set(sig: c_int, disposition: c_int) -> Result<(), c_int> {
         sa_restorer: 0,
     };
     match disposition {
-        DISPOSITION_DEFAULT => {}
-        DISPOSITION_IGNORE => action.sa_handler = sys::SIG_IGN,
-        DISPOSITION_CATCH => {
+        disposition::DEFAULT => {}
+        disposition::IGNORE => action.sa_handler = sys::SIG_IGN,
+        disposition::CATCH => {
             ensure_wake_pipe()?;
             action.sa_handler = on_signal as *const () as usize;
             action.sa_flags = sys::SA_SIGINFO | sys::SA_RESTART;
@@ -127,47 +140,102 @@ pub fn set(sig: c_int, disposition: c_int) -> Result<(), c_int> {
     // SAFETY: action is fully initialised; the old action is not wanted.
     sys::check(unsafe { sys::sigaction(sig, &action, std::ptr::null_mut()) })?;
     TOUCHED.fetch_or(bit(sig), Ordering::SeqCst);
+    if disposition != disposition::IGNORE {
+        unblock(sig)?;
+    }
     Ok(())
 }
 
-/// The signals the command must start with at their default disposition.
-fn defaults() -> u64 {
-    TOUCHED.load(Ordering::SeqCst) | bit(SIGPIPE)
+/// Started with SIGCHLD ignored (some supervisors do that), the kernel would
+/// reap the command at once and waitpid would find no child: dtee's own
+/// SIGCHLD goes back to its default unless dtee catches it
+/// (docs/behaviour.md A7).
+pub fn unignore_sigchld() -> Result<(), c_int> {
+    let mut old = sigaction_t {
+        sa_handler: sys::SIG_DFL,
+        sa_mask: empty_set(),
+        sa_flags: 0,
+        sa_restorer: 0,
+    };
+    // SAFETY: a null new action only reads the current one into `old`.
+    sys::check(unsafe { sys::sigaction(SIGCHLD, std::ptr::null(), &mut old) })?;
+    if old.sa_handler == sys::SIG_IGN {
+        set(SIGCHLD, disposition::DEFAULT)?;
+    }
+    Ok(())
 }
 
-pub fn spawn_defaults() -> sigset_t {
-    let mut set = empty_set();
-    let defaults = defaults();
+/// The signals the command must start with at their default disposition
+/// (docs/behaviour.md A7): those dtee set, and those the runtime ignores
+/// (SIGPIPE) or a supervisor may have left ignored (SIGCHLD).
+pub fn defaults() -> u64 {
+    TOUCHED.load(Ordering::SeqCst) | bit(SIGPIPE) | bit(SIGCHLD)
+}
+
+/// rt_sigprocmask(2) on the calling thread, all 64 signals included.
+///
+/// # Safety
+/// Async-signal-safe; only the mask of the calling thread changes.
+pub unsafe fn set_thread_mask(mask: u64) -> u64 {
+    let mut old = 0u64;
+    sys::syscall(
+        sys::SYS_RT_SIGPROCMASK,
+        sys::SIG_SETMASK as std::ffi::c_long,
+        &mask as *const u64,
+        &mut old as *mut u64,
+        8 as std::ffi::c_long,
+    );
+    old
+}
+
+/// In a child that still shares dtee's memory, before exec: every signal in
+/// `defaults` to SIG_DFL, every other one with a handler to SIG_DFL too (a
+/// handler must not run in the child; exec would reset it anyway), SIG_IGN
+/// kept, then an empty mask.
+///
+/// # Safety
+/// Only raw system calls: async-signal-safe, no allocation.
+pub unsafe fn reset_in_child(defaults: u64) {
+    let rt_sigaction = |sig: c_int, new: *const kernel_sigaction, old: *mut kernel_sigaction| {
+        sys::syscall(
+            sys::SYS_RT_SIGACTION,
+            sig as std::ffi::c_long,
+            new,
+            old,
+            8 as std::ffi::c_long,
+        )
+    };
+    let dfl = kernel_sigaction {
+        handler: sys::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
     for sig in 1..=SIGMAX {
-        if defaults & bit(sig) != 0 {
-            // SAFETY: set is a valid sigset_t; glibc refuses its reserved
-            // signals, which is harmless here.
-            unsafe { sys::sigaddset(&mut set, sig) };
+        if sig == SIGKILL || sig == SIGSTOP {
+            continue;
+        }
+        let mut old = kernel_sigaction { ..dfl };
+        let to_default = defaults & bit(sig) != 0
+            || (rt_sigaction(sig, std::ptr::null(), &mut old) == 0
+                && old.handler != sys::SIG_DFL
+                && old.handler != sys::SIG_IGN);
+        if to_default {
+            rt_sigaction(sig, &dfl, std::ptr::null_mut());
         }
     }
-    // glibc's posix_spawn sets its two internal signals (SIGCANCEL and
-    // SIGSETXID, 32 and 33) to SIG_IGN in the child unless they are in this
-    // set, and its sigaddset refuses them: set their bits directly.
-    set.bits[0] |= (1 << 31) | (1 << 32);
-    set
-}
-
-pub fn empty_mask() -> sigset_t {
-    empty_set()
+    set_thread_mask(0);
 }
 
 /// Dies by `sig` the way the default action would: returns only if that
 /// action does not end the process.
 pub fn die(sig: c_int) -> Result<(), c_int> {
-    set(sig, DISPOSITION_DEFAULT)?;
-    let mut set = empty_set();
-    // SAFETY: set is a valid sigset_t; unblocking in this thread and raising
-    // to it delivers the signal here before raise returns.
-    unsafe {
-        sys::sigaddset(&mut set, sig);
-        sys::pthread_sigmask(sys::SIG_UNBLOCK, &set, std::ptr::null_mut());
-        sys::raise(sig);
-    }
+    // Setting the default also unblocks the signal in this thread, so that
+    // raising it to this thread delivers it before raise returns, even when
+    // it was blocked when dtee started.
+    set(sig, disposition::DEFAULT)?;
+    // SAFETY: plain library call.
+    sys::check(unsafe { sys::raise(sig) })?;
     Ok(())
 }
 
@@ -177,7 +245,7 @@ pub fn reset_for_exec() {
     let defaults = defaults();
     for sig in 1..=SIGMAX {
         if defaults & bit(sig) != 0 {
-            let _ = set(sig, DISPOSITION_DEFAULT);
+            let _ = set(sig, disposition::DEFAULT);
         }
     }
     let mask = empty_set();

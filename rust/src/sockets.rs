@@ -4,31 +4,15 @@
 //! the streams apart by the sender's address; the files and the directory
 //! are removed as soon as the connections exist.
 
+use crate::abi::{socket_op, socket_who};
 use crate::sys::{self, sockaddr_un, AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET};
 use std::ffi::{c_char, c_int, c_void};
 use std::sync::Mutex;
 
-/// Which object a setup failure is about (reported as `fail[0]`).
-#[derive(Clone, Copy)]
-pub enum Who {
-    Directory = 0,
-    Input = 1,
-    Stdout = 2,
-    Stderr = 3,
-}
-
-/// Which step failed (reported as `fail[1]`), named as in docs/behaviour.md A6.
-#[derive(Clone, Copy)]
-pub enum Op {
-    Open = 0,
-    Bind = 1,
-    Connect = 2,
-    Shutdown = 3,
-}
-
+/// A setup failure: `who` of `abi::socket_who`, `op` of `abi::socket_op`.
 pub struct Failure {
-    pub who: Who,
-    pub op: Op,
+    pub who: c_int,
+    pub op: c_int,
     pub errno: c_int,
 }
 
@@ -116,6 +100,23 @@ fn raise_buffer(fd: c_int, force: c_int, plain: c_int) -> i64 {
     sockopt(fd, plain)
 }
 
+/// Has the kernel note when it queued each datagram (docs/behaviour.md B3).
+/// Not an error when refused: the times are then 0 and the front end falls
+/// back to the time it reads them.
+fn enable_timestamps(fd: c_int) {
+    let on: c_int = 1;
+    // SAFETY: the value points to a live c_int of the length given.
+    unsafe {
+        sys::setsockopt(
+            fd,
+            SOL_SOCKET,
+            sys::SO_TIMESTAMPNS,
+            &on as *const c_int as *const c_void,
+            std::mem::size_of::<c_int>() as sys::socklen_t,
+        )
+    };
+}
+
 /// Everything created so far, undone on failure.
 struct Setup {
     dir: Vec<u8>,
@@ -124,22 +125,22 @@ struct Setup {
 }
 
 impl Setup {
-    fn socket(&mut self, who: Who) -> Result<c_int, Failure> {
+    fn socket(&mut self, who: c_int) -> Result<c_int, Failure> {
         // SAFETY: plain system call with constant arguments.
         let fd = sys::check(unsafe { sys::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0) })
             .map_err(|errno| Failure {
                 who,
-                op: Op::Open,
+                op: socket_op::OPEN,
                 errno,
             })?;
         self.fds.push(fd);
         Ok(fd)
     }
 
-    fn bind(&mut self, fd: c_int, who: Who, leaf: u8) -> Result<sockaddr_un, Failure> {
+    fn bind(&mut self, fd: c_int, who: c_int, leaf: u8) -> Result<sockaddr_un, Failure> {
         let fail = |errno| Failure {
             who,
-            op: Op::Bind,
+            op: socket_op::BIND,
             errno,
         };
         let addr = address(&self.dir, leaf).map_err(fail)?;
@@ -151,7 +152,7 @@ impl Setup {
 
     fn output(
         &mut self,
-        who: Who,
+        who: c_int,
         leaf: u8,
         input: &sockaddr_un,
     ) -> Result<(c_int, sockaddr_un), Failure> {
@@ -162,14 +163,14 @@ impl Setup {
         sys::check(unsafe { sys::connect(fd, input, addr_len(input)) }).map_err(|errno| {
             Failure {
                 who,
-                op: Op::Connect,
+                op: socket_op::CONNECT,
                 errno,
             }
         })?;
         // SAFETY: plain system call on a socket we own.
         sys::check(unsafe { sys::shutdown(fd, sys::SHUT_RD) }).map_err(|errno| Failure {
             who,
-            op: Op::Shutdown,
+            op: socket_op::SHUTDOWN,
             errno,
         })?;
         Ok((fd, addr))
@@ -194,8 +195,8 @@ pub fn open(template: &mut [u8]) -> Result<Opened, Failure> {
     // SAFETY: the caller guarantees template is NUL-terminated and writable.
     if unsafe { sys::mkdtemp(template.as_mut_ptr() as *mut c_char) }.is_null() {
         return Err(Failure {
-            who: Who::Directory,
-            op: Op::Open,
+            who: socket_who::DIRECTORY,
+            op: socket_op::OPEN,
             errno: sys::errno(),
         });
     }
@@ -223,11 +224,12 @@ pub fn open(template: &mut [u8]) -> Result<Opened, Failure> {
 }
 
 fn build(setup: &mut Setup) -> Result<Opened, Failure> {
-    let input = setup.socket(Who::Input)?;
-    let input_addr = setup.bind(input, Who::Input, b'i')?;
+    let input = setup.socket(socket_who::INPUT)?;
+    let input_addr = setup.bind(input, socket_who::INPUT, b'i')?;
     let rcvbuf = raise_buffer(input, sys::SO_RCVBUFFORCE, sys::SO_RCVBUF);
-    let (out, out_addr) = setup.output(Who::Stdout, b'o', &input_addr)?;
-    let (err, err_addr) = setup.output(Who::Stderr, b'e', &input_addr)?;
+    enable_timestamps(input);
+    let (out, out_addr) = setup.output(socket_who::STDOUT, b'o', &input_addr)?;
+    let (err, err_addr) = setup.output(socket_who::STDERR, b'e', &input_addr)?;
     let sndbuf = sockopt(out, sys::SO_SNDBUF).min(sockopt(err, sys::SO_SNDBUF));
     *SENDERS.lock().unwrap_or_else(|e| e.into_inner()) = Some((out_addr, err_addr));
     Ok(Opened {

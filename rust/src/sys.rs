@@ -13,13 +13,14 @@ pub type size_t = usize;
 pub type ssize_t = isize;
 pub type mode_t = c_uint;
 
-pub const EINTR: c_int = 4;
-pub const EIO: c_int = 5;
-pub const EAGAIN: c_int = 11;
-pub const ENOMEM: c_int = 12;
-pub const EINVAL: c_int = 22;
-pub const ENAMETOOLONG: c_int = 36;
-pub const ENOTRECOVERABLE: c_int = 131;
+// The errno values the front end also sees are defined in abi.rs.
+pub use crate::abi::errno::{EACCES, EAGAIN, EINTR, EINVAL, EIO, ENAMETOOLONG, ENOTRECOVERABLE};
+pub const ENOENT: c_int = 2;
+pub const ENOEXEC: c_int = 8;
+pub const ENODEV: c_int = 19;
+pub const ENOTDIR: c_int = 20;
+pub const ETIMEDOUT: c_int = 110;
+pub const ESTALE: c_int = 116;
 
 pub const AF_UNIX: c_int = 1;
 pub const SOCK_DGRAM: c_int = 2;
@@ -34,6 +35,8 @@ pub const SO_RCVBUFFORCE: c_int = 33;
 pub const SHUT_RD: c_int = 0;
 pub const MSG_DONTWAIT: c_int = 0x40;
 pub const MSG_TRUNC: c_int = 0x20;
+pub const SO_TIMESTAMPNS: c_int = 35;
+pub const SCM_TIMESTAMPNS: c_int = SO_TIMESTAMPNS;
 
 pub const O_WRONLY: c_int = 1;
 pub const O_CREAT: c_int = 0o100;
@@ -42,6 +45,7 @@ pub const O_TRUNC: c_int = 0o1000;
 pub const O_APPEND: c_int = 0o2000;
 pub const O_NONBLOCK: c_int = 0o4000;
 pub const O_CLOEXEC: c_int = 0o2000000;
+pub const F_SETFD: c_int = 2;
 pub const F_GETFL: c_int = 3;
 pub const F_SETFL: c_int = 4;
 
@@ -56,14 +60,30 @@ pub const SA_RESTART: c_int = 0x1000_0000;
 pub const SIG_UNBLOCK: c_int = 1;
 pub const SIG_SETMASK: c_int = 2;
 pub const SI_USER: c_int = 0;
-pub const SIGPIPE: c_int = 13;
+pub use crate::abi::signal::{SIGCHLD, SIGPIPE};
+pub const SIGKILL: c_int = 9;
+pub const SIGSTOP: c_int = 19;
 /// Highest signal number the kernel knows (_NSIG - 1).
 pub const SIGMAX: c_int = 64;
 
-pub const POSIX_SPAWN_SETSIGDEF: c_short = 0x04;
-pub const POSIX_SPAWN_SETSIGMASK: c_short = 0x08;
+pub const CLONE_VM: c_int = 0x100;
+pub const CLONE_VFORK: c_int = 0x4000;
+
+/// Locale categories and masks of glibc (LC_ALL_MASK leaves out LC_ALL, 6).
+pub const LC_MESSAGES: c_int = 5;
+pub const LC_ALL_MASK: c_int = 0x1fbf;
+/// _NL_LOCALE_NAME(LC_MESSAGES): the name of a locale object's category.
+pub const NL_LOCALE_NAME_MESSAGES: c_int = (LC_MESSAGES << 16) | 0xffff;
 
 pub const SYS_PIDFD_OPEN: c_long = 434;
+#[cfg(target_arch = "x86_64")]
+pub const SYS_RT_SIGACTION: c_long = 13;
+#[cfg(target_arch = "aarch64")]
+pub const SYS_RT_SIGACTION: c_long = 134;
+#[cfg(target_arch = "x86_64")]
+pub const SYS_RT_SIGPROCMASK: c_long = 14;
+#[cfg(target_arch = "aarch64")]
+pub const SYS_RT_SIGPROCMASK: c_long = 135;
 pub const PR_SET_CHILD_SUBREAPER: c_int = 36;
 #[cfg(target_arch = "x86_64")]
 pub const SYS_KCMP: c_long = 312;
@@ -92,6 +112,19 @@ pub struct msghdr {
     pub msg_control: *mut c_void,
     pub msg_controllen: size_t,
     pub msg_flags: c_int,
+}
+
+#[repr(C)]
+pub struct cmsghdr {
+    pub cmsg_len: size_t,
+    pub cmsg_level: c_int,
+    pub cmsg_type: c_int,
+}
+
+#[repr(C)]
+pub struct timespec {
+    pub tv_sec: i64,
+    pub tv_nsec: i64,
 }
 
 #[repr(C)]
@@ -165,34 +198,30 @@ pub struct sigaction_t {
     pub sa_restorer: usize,
 }
 
-/// Opaque glibc spawn objects, sized generously (glibc: 80 and 336 bytes)
-/// and aligned for the pointers they hold.
-#[repr(C, align(8))]
-pub struct posix_spawn_file_actions_t {
-    _opaque: [u8; 128],
-}
-#[repr(C, align(8))]
-pub struct posix_spawnattr_t {
-    _opaque: [u8; 512],
+/// The kernel's struct sigaction (rt_sigaction(2)), the same on x86_64 and
+/// aarch64; unlike glibc's sigaction it also reaches the signals glibc keeps
+/// for itself (32 and 33), which a child sharing dtee's memory must not
+/// handle either.
+#[repr(C)]
+pub struct kernel_sigaction {
+    pub handler: usize,
+    pub flags: u64,
+    pub restorer: usize,
+    pub mask: u64,
 }
 
-impl posix_spawn_file_actions_t {
-    pub const fn zeroed() -> Self {
-        Self { _opaque: [0; 128] }
-    }
-}
-impl posix_spawnattr_t {
-    pub const fn zeroed() -> Self {
-        Self { _opaque: [0; 512] }
-    }
-}
+/// glibc's locale_t.
+pub type locale_t = *mut c_void;
 
 extern "C" {
     pub static environ: *const *const c_char;
 
     pub fn __errno_location() -> *mut c_int;
-    pub fn strerror_r(errnum: c_int, buf: *mut c_char, len: size_t) -> *mut c_char;
+    pub fn strerror_l(errnum: c_int, locale: locale_t) -> *const c_char;
     pub fn strsignal(sig: c_int) -> *const c_char;
+    pub fn newlocale(mask: c_int, name: *const c_char, base: locale_t) -> locale_t;
+    pub fn uselocale(locale: locale_t) -> locale_t;
+    pub fn nl_langinfo_l(item: c_int, locale: locale_t) -> *const c_char;
 
     pub fn getsockopt(
         fd: c_int,
@@ -222,28 +251,18 @@ extern "C" {
     pub fn raise(sig: c_int) -> c_int;
     pub fn kill(pid: pid_t, sig: c_int) -> c_int;
     pub fn prctl(option: c_int, ...) -> c_int;
-    pub fn execvp(file: *const c_char, argv: *const *const c_char) -> c_int;
+    pub fn execve(
+        path: *const c_char,
+        argv: *const *const c_char,
+        envp: *const *const c_char,
+    ) -> c_int;
+    pub fn dup2(fd: c_int, new: c_int) -> c_int;
 
     pub fn sigemptyset(set: *mut sigset_t) -> c_int;
     pub fn sigaddset(set: *mut sigset_t, sig: c_int) -> c_int;
     pub fn sigaction(sig: c_int, act: *const sigaction_t, old: *mut sigaction_t) -> c_int;
     pub fn pthread_sigmask(how: c_int, set: *const sigset_t, old: *mut sigset_t) -> c_int;
 
-    pub fn posix_spawn_file_actions_init(fa: *mut posix_spawn_file_actions_t) -> c_int;
-    pub fn posix_spawn_file_actions_destroy(fa: *mut posix_spawn_file_actions_t) -> c_int;
-    pub fn posix_spawn_file_actions_adddup2(
-        fa: *mut posix_spawn_file_actions_t,
-        fd: c_int,
-        newfd: c_int,
-    ) -> c_int;
-    pub fn posix_spawnattr_init(attr: *mut posix_spawnattr_t) -> c_int;
-    pub fn posix_spawnattr_destroy(attr: *mut posix_spawnattr_t) -> c_int;
-    pub fn posix_spawnattr_setflags(attr: *mut posix_spawnattr_t, flags: c_short) -> c_int;
-    pub fn posix_spawnattr_setsigdefault(
-        attr: *mut posix_spawnattr_t,
-        set: *const sigset_t,
-    ) -> c_int;
-    pub fn posix_spawnattr_setsigmask(attr: *mut posix_spawnattr_t, set: *const sigset_t) -> c_int;
 }
 
 /// The calls a failpoint can make fail (see `failpoints.rs`); use the
@@ -277,13 +296,12 @@ pub mod raw {
         pub fn lseek(fd: c_int, off: i64, whence: c_int) -> i64;
         pub fn fcntl(fd: c_int, cmd: c_int, ...) -> c_int;
         pub fn waitpid(pid: pid_t, status: *mut c_int, options: c_int) -> pid_t;
-        pub fn posix_spawnp(
-            pid: *mut pid_t,
-            file: *const c_char,
-            fa: *const posix_spawn_file_actions_t,
-            attr: *const posix_spawnattr_t,
-            argv: *const *const c_char,
-            envp: *const *const c_char,
+        pub fn clone(
+            child: extern "C" fn(*mut c_void) -> c_int,
+            stack: *mut c_void,
+            flags: c_int,
+            arg: *mut c_void,
+            ...
         ) -> c_int;
     }
 }
@@ -433,18 +451,13 @@ pub unsafe fn waitpid(pid: pid_t, status: *mut c_int, options: c_int) -> pid_t {
     raw::waitpid(pid, status, options)
 }
 
-/// Returns an errno value like the C function (no `-1 and errno`).
-pub unsafe fn posix_spawnp(
-    pid: *mut pid_t,
-    file: *const c_char,
-    fa: *const posix_spawn_file_actions_t,
-    attr: *const posix_spawnattr_t,
-    argv: *const *const c_char,
-    envp: *const *const c_char,
+/// The clone(2) that starts the command; see `spawn.rs` for its use.
+pub unsafe fn clone(
+    child: extern "C" fn(*mut c_void) -> c_int,
+    stack: *mut c_void,
+    flags: c_int,
+    arg: *mut c_void,
 ) -> c_int {
-    #[cfg(feature = "failpoints")]
-    if let Some(errno) = crate::failpoints::fail("spawn") {
-        return errno;
-    }
-    raw::posix_spawnp(pid, file, fa, attr, argv, envp)
+    failpoint!("fork", -1);
+    raw::clone(child, stack, flags, arg)
 }
