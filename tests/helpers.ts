@@ -10,6 +10,8 @@ export const ROOT = new URL("..", import.meta.url).pathname.replace(/\/+$/, "");
 export const DTEE = `${ROOT}/scripts/dtee`;
 /** The cron-mode launcher (a symlink to scripts/dtee). */
 export const CRONTY = `${ROOT}/scripts/cronty`;
+/** The native launcher (rust/src/bin/dtee.rs), which scripts/dtee builds and execs. */
+export const LAUNCHER = `${ROOT}/rust/target/release/dtee`;
 
 export interface RunOptions {
   /** Bytes or text for the process's stdin; without it stdin is /dev/null. */
@@ -131,4 +133,19 @@ export function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Serves `root` on 127.0.0.1 as a plain static site would, TypeScript with its media type. */
+export function serveStatic(root: string): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    const path = decodeURIComponent(new URL(request.url).pathname);
+    if (path.split("/").includes("..")) return new Response("bad path", { status: 400 });
+    try {
+      const body = await Deno.readFile(`${root}${path}`);
+      const type = path.endsWith(".ts") ? "application/typescript" : "application/octet-stream";
+      return new Response(body, { headers: { "content-type": type } });
+    } catch {
+      return new Response("not found", { status: 404 });
+    }
+  });
 }

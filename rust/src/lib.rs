@@ -10,6 +10,7 @@
 // to the caller; each one documents the buffers it expects instead.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+mod environ;
 mod failpoints;
 mod io;
 mod recv;
@@ -355,7 +356,9 @@ pub extern "C" fn dtee_keeps_boundaries(fd: i32) -> c_int {
     boundary(|| Ok(io::keeps_boundaries(fd) as c_int))
 }
 
-/// Opens /dev/null on whichever of fds 0-2 are closed; returns their mask.
+/// Opens /dev/null on whichever of fds 0-2 are closed and makes those that
+/// were closed when dtee started close-on-exec; returns the mask of those
+/// opened.
 #[no_mangle]
 pub extern "C" fn dtee_ensure_std_fds() -> c_int {
     boundary(io::ensure_std_fds)

@@ -43,7 +43,7 @@ pub fn spawn(
     let mut pid: c_int = -1;
     // SAFETY: actions and attr are initialised before use and destroyed on
     // every path; argv is null-terminated with pointers into live memory;
-    // environ is the process environment.
+    // the environment is null-terminated and lives as long as the process.
     let ret = unsafe {
         sys::posix_spawn_file_actions_init(&mut actions);
         sys::posix_spawnattr_init(&mut attr);
@@ -66,7 +66,7 @@ pub fn spawn(
                 &actions,
                 &attr,
                 argv.as_ptr(),
-                sys::environ,
+                crate::environ::command_env(),
             );
         }
         sys::posix_spawnattr_destroy(&mut attr);
@@ -91,7 +91,8 @@ pub fn spawn(
 /// inherited. Returns only on failure.
 pub fn exec(argv: &[*const c_char]) -> c_int {
     signals::reset_for_exec();
-    // SAFETY: argv is null-terminated with pointers into live memory.
-    unsafe { sys::execvp(argv[0], argv.as_ptr()) };
+    // SAFETY: argv and the environment are null-terminated with pointers
+    // into live memory.
+    unsafe { sys::execvpe(argv[0], argv.as_ptr(), crate::environ::command_env()) };
     sys::errno()
 }

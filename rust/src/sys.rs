@@ -187,8 +187,6 @@ impl posix_spawnattr_t {
 }
 
 extern "C" {
-    pub static environ: *const *const c_char;
-
     pub fn __errno_location() -> *mut c_int;
     pub fn strerror_r(errnum: c_int, buf: *mut c_char, len: size_t) -> *mut c_char;
     pub fn strsignal(sig: c_int) -> *const c_char;
@@ -221,7 +219,11 @@ extern "C" {
     pub fn raise(sig: c_int) -> c_int;
     pub fn kill(pid: pid_t, sig: c_int) -> c_int;
     pub fn prctl(option: c_int, ...) -> c_int;
-    pub fn execvp(file: *const c_char, argv: *const *const c_char) -> c_int;
+    pub fn execvpe(
+        file: *const c_char,
+        argv: *const *const c_char,
+        envp: *const *const c_char,
+    ) -> c_int;
 
     pub fn sigemptyset(set: *mut sigset_t) -> c_int;
     pub fn sigaddset(set: *mut sigset_t, sig: c_int) -> c_int;
