@@ -185,6 +185,20 @@ Deno.test("launcher: NAME is argv[0] as given, also through a symlink found in P
   });
 });
 
+Deno.test("launcher: runs the pinned Deno, not the first deno on PATH", async () => {
+  await withTempDir(async (dir) => {
+    Deno.writeTextFileSync(`${dir}/deno`, `#!/bin/sh\ntouch ${dir}/ran\nexit 99\n`);
+    Deno.chmodSync(`${dir}/deno`, 0o755);
+    for (const dtee of [LAUNCHER, DTEE]) {
+      const r = await run(dtee, ["sh", "-c", "echo ok"], {
+        env: { PATH: `${dir}:${Deno.env.get("PATH")}` },
+      });
+      deepStrictEqual([r.code, r.out, r.err], [0, "ok\n", ""]);
+    }
+    deepStrictEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["deno"]);
+  });
+});
+
 /** A copy of the checkout's runnable parts, sharing its Deno, with mtimes that make the shim fresh. */
 function copyCheckout(to: string): void {
   const copy = (from: string) => {
