@@ -114,16 +114,17 @@ dtee_build_if_stale() {
 # A stale LIB that cannot be rebuilt is reported once per change of the
 # sources, not on every run (a cron job would mail it every time): the
 # notice file LIB.noticed, newer than every source, says it was. The
-# native launcher does not even start the bootstrap then.
+# native launcher does not even start the bootstrap then. Where the notice
+# file cannot be written (a read-only checkout), nothing is said at all
+# rather than the same line on every run.
 dtee_stale_notice() {
 	local lib=$1 src
 	shift
 	for src in "$DTEE_ROOT"/rust/Cargo.toml "$DTEE_ROOT"/rust/src/*.rs "$DTEE_ROOT"/rust/src/bin/*.rs; do
 		[ "$src" -nt "$lib.noticed" ] && break
 	done
-	if [ "$src" -nt "$lib.noticed" ]; then
+	if [ "$src" -nt "$lib.noticed" ] && touch "$lib.noticed" 2>/dev/null; then
 		dtee_say "$* (said once until rust/ changes again)"
-		touch "$lib.noticed" 2>/dev/null
 	fi
 	# The caller goes on using LIB.
 	true
