@@ -102,7 +102,7 @@ for (const [way, { argv, extra }] of Object.entries(WAYS)) {
   });
 }
 
-Deno.test("launcher: fds 1 and 2 closed stay closed for a command it execs in place", async () => {
+Deno.test("launcher: a closed stderr stays closed for a command it execs in place", async () => {
   // In cron mode with no usable TMPDIR dtee execs the command in place (docs/behaviour.md A4).
   const r = await run("sh", [
     "-c",
