@@ -150,28 +150,6 @@ Deno.test("a command that cannot be executed comes back as its errno, at the exe
     assert.deepEqual(missing, { ok: false, errno: 2, stage: "exec" });
     // Setting up the child's fds 1/2 comes before exec: a fork-stage failure.
     assert.deepEqual(spawn(["true"], 9999, 9999), { ok: false, errno: 9, stage: "fork" });
-    // A file without execute permission: execvp remembers the EACCES, goes
-    // on along PATH, runs a later match, or reports EACCES when there is none.
-    const dir = Deno.makeTempDirSync();
-    const path = Deno.env.get("PATH");
-    try {
-      Deno.mkdirSync(`${dir}/a`);
-      Deno.mkdirSync(`${dir}/b`);
-      Deno.writeTextFileSync(`${dir}/a/dtee-x`, "echo never\n", { mode: 0o644 });
-      Deno.env.set("PATH", `${dir}/a:${dir}/b`);
-      const denied = spawn(["dtee-x"], sockets.stdout, sockets.stderr);
-      assert.deepEqual(denied, { ok: false, errno: abi.Errno.EACCES, stage: "exec" });
-      Deno.writeTextFileSync(`${dir}/b/dtee-x`, "exit 9\n", { mode: 0o755 });
-      const later = spawn(["dtee-x"], sockets.stdout, sockets.stderr);
-      assert.ok(later.ok, JSON.stringify(later));
-      const reaped = wait(later.value.pid, false);
-      assert.ok(reaped.ok);
-      assert.equal(reaped.value.status >> 8, 9);
-      close(later.value.pidfd);
-    } finally {
-      if (path !== undefined) Deno.env.set("PATH", path);
-      Deno.removeSync(dir, { recursive: true });
-    }
   });
 });
 
@@ -197,28 +175,6 @@ function collect(sockets: Sockets, pid: number, pidfd: number): [string[], numbe
   }
   return [got, status];
 }
-
-Deno.test("an executable file without #! runs under /bin/sh, found in PATH, as execvp does", () => {
-  withSockets((sockets) => {
-    const dir = Deno.makeTempDirSync();
-    const path = Deno.env.get("PATH");
-    try {
-      Deno.writeTextFileSync(`${dir}/dtee-script`, 'echo "ran $0 $1"; exit 5\n', { mode: 0o755 });
-      // The search follows the PATH of the command's environment.
-      Deno.env.set("PATH", `/nonexistent-dtee:${dir}:${path}`);
-      const child = spawn(["dtee-script", "arg"], sockets.stdout, sockets.stderr);
-      assert.ok(child.ok, JSON.stringify(child));
-      close(sockets.stdout);
-      close(sockets.stderr);
-      const [got, status] = collect(sockets, child.value.pid, child.value.pidfd);
-      assert.deepEqual(got, [`${Stream.stdout}:ran ${dir}/dtee-script arg\n`]);
-      assert.equal(status >> 8, 5);
-    } finally {
-      if (path !== undefined) Deno.env.set("PATH", path);
-      Deno.removeSync(dir, { recursive: true });
-    }
-  });
-});
 
 Deno.test("datagrams carry the time the kernel queued them", async () => {
   const dir = Deno.makeTempDirSync();

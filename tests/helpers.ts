@@ -10,6 +10,8 @@ export const ROOT = new URL("..", import.meta.url).pathname.replace(/\/+$/, "");
 export const DTEE = `${ROOT}/scripts/dtee`;
 /** The cron-mode launcher (a symlink to scripts/dtee). */
 export const CRONTY = `${ROOT}/scripts/cronty`;
+/** The native launcher (rust/src/bin/dtee.rs), which scripts/dtee builds and execs. */
+export const LAUNCHER = `${ROOT}/rust/target/release/dtee`;
 
 export interface RunOptions {
   /** Bytes or text for the process's stdin; without it stdin is /dev/null. */

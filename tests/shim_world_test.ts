@@ -46,6 +46,19 @@ Deno.test("an executable script without #! runs under /bin/sh, by path and throu
   });
 });
 
+Deno.test("a file found without execute permission: EACCES is remembered along PATH", async () => {
+  await withTempDir(async (dir) => {
+    Deno.mkdirSync(`${dir}/a`);
+    Deno.mkdirSync(`${dir}/b`);
+    Deno.writeTextFileSync(`${dir}/a/dtee-x`, "echo never\n", { mode: 0o644 });
+    const env = { PATH: `${dir}/a:${dir}/b:${Deno.env.get("PATH")}` };
+    ended(await run(DTEE, ["dtee-x"], { env }), 66, "", `${DTEE}: dtee-x: Permission denied\n`);
+    // A later match in PATH runs, as execvp goes on after EACCES.
+    Deno.writeTextFileSync(`${dir}/b/dtee-x`, "echo later; exit 9\n", { mode: 0o755 });
+    ended(await run(DTEE, ["dtee-x"], { env }), 9, "later\n", "");
+  });
+});
+
 Deno.test("cron mode's exec in place (no sockets) also runs a script without #!", async () => {
   await withTempDir(async (dir) => {
     Deno.writeTextFileSync(`${dir}/plain`, 'echo "ran $0"; exit 4\n', { mode: 0o755 });

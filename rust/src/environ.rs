@@ -1,9 +1,181 @@
-//! The environment the command is started with (docs/behaviour.md A7).
+//! What the command inherits from the world dtee was started in
+//! (docs/behaviour.md A7, "The wrapper is invisible to the command"): its
+//! environment, byte for byte, and which of fds 0-2 were closed.
+//!
+//! Neither can be read from the running process: the Deno runtime changes
+//! its own environment at start-up (a `node` shim first in PATH,
+//! `DENO_NODE_SHIM_ACTIVE`), and Rust's runtime opens /dev/null on closed
+//! fds 0-2 before any dtee code runs. Both facts are taken from where they
+//! survive instead, once:
+//!
+//! - Under the native launcher (rust/src/bin/dtee.rs), which hands Deno an
+//!   environment of its own, the launcher's original block is in a memfd
+//!   named `dtee-environ`, at the descriptor named by `DTEE_ENVIRON_FD` in
+//!   Deno's exec block, and `DTEE_CLOSED_FDS` is the mask of fds 0-2 that
+//!   the launcher found closed.
+//! - Otherwise (the single binary, `deno run`), /proc/self/environ: the
+//!   block the process was exec'd with, which setenv never rewrites; and a
+//!   standard fd that is /dev/null open for reading and writing counts as
+//!   closed, as that is what Rust's runtime opens (a shell's `<` or `>`
+//!   redirection opens it one way only; `<>/dev/null` is the one case taken
+//!   for closed although it was not, see the README, "Limits").
 
 use std::ffi::c_char;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::fd::FromRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::sync::OnceLock;
 
-/// The envp to give the command.
+/// Variables of Deno's exec block set by the native launcher; the names
+/// are rust/src/bin/dtee.rs's.
+const ENVIRON_FD: &[u8] = b"DTEE_ENVIRON_FD=";
+const CLOSED_FDS: &[u8] = b"DTEE_CLOSED_FDS=";
+/// The memfd's name as /proc/self/fd shows it.
+const MEMFD_LINK: &[u8] = b"/memfd:dtee-environ";
+
+struct Start {
+    /// The entries, each followed by its NUL, in their original order.
+    block: Vec<u8>,
+    /// Pointers to each entry of `block`, then a null pointer.
+    envp: Vec<*const c_char>,
+    /// Bit N: fd N was closed when dtee started.
+    closed: u8,
+}
+
+// SAFETY: the pointers point into `block`, which is never changed or
+// dropped once the value is made (it lives in a static).
+unsafe impl Send for Start {}
+unsafe impl Sync for Start {}
+
+static START: OnceLock<Start> = OnceLock::new();
+
+fn start() -> &'static Start {
+    START.get_or_init(|| {
+        let own = std::fs::read("/proc/self/environ").ok();
+        let (block, closed) = match own.as_deref().and_then(from_launcher) {
+            Some(found) => found,
+            None => (own.unwrap_or_else(current_environ), runtime_nulls()),
+        };
+        let mut start = Start {
+            envp: Vec::new(),
+            block,
+            closed,
+        };
+        start.envp = entries(&start.block)
+            .map(|e| e.as_ptr() as *const c_char)
+            .chain(std::iter::once(std::ptr::null()))
+            .collect();
+        start
+    })
+}
+
+/// The environment for the command's exec or spawn: null-terminated,
+/// valid for the rest of the process's life.
 pub fn command_env() -> *const *const c_char {
-    // SAFETY: reading the C library's environment pointer.
-    unsafe { crate::sys::environ }
+    start().envp.as_ptr()
+}
+
+/// The mask (bit N for fd N) of fds 0-2 that were closed when dtee
+/// started, as far as can be known from here; `io::ensure_std_fds` adds
+/// those it finds closed itself.
+pub fn closed_std_fds() -> u8 {
+    start().closed
+}
+
+/// Each NUL-terminated entry of `block`, with its NUL; a last entry
+/// without one (a block cut short) is not an entry.
+fn entries(block: &[u8]) -> impl Iterator<Item = &[u8]> {
+    block
+        .split_inclusive(|&b| b == 0)
+        .filter(|e| e.ends_with(&[0]))
+}
+
+/// The value of the first entry starting with `prefix` (`NAME=`), as getenv
+/// would find it, without its NUL.
+fn value<'a>(block: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
+    entries(block)
+        .find(|e| e.starts_with(prefix))
+        .map(|e| &e[prefix.len()..e.len() - 1])
+}
+
+fn number(text: &[u8]) -> Option<i32> {
+    std::str::from_utf8(text).ok()?.parse().ok()
+}
+
+/// The launcher's block and closed mask, read from its memfd (then
+/// closed, so the command never inherits it); None when dtee was not
+/// started by the launcher, or the named descriptor is not its memfd.
+fn from_launcher(own: &[u8]) -> Option<(Vec<u8>, u8)> {
+    let fd = number(value(own, ENVIRON_FD)?)?;
+    let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).ok()?;
+    if !link.as_os_str().as_bytes().starts_with(MEMFD_LINK) {
+        return None;
+    }
+    // SAFETY: the descriptor is the launcher's memfd, inherited and used by
+    // nothing else; the File owns it from here and closes it when dropped.
+    let mut file = unsafe { File::from_raw_fd(fd) };
+    let mut block = Vec::new();
+    file.seek(SeekFrom::Start(0)).ok()?;
+    file.read_to_end(&mut block).ok()?;
+    let closed = value(own, CLOSED_FDS).and_then(number).unwrap_or(0);
+    Some((block, closed as u8 & 7))
+}
+
+/// The process's environment as it is now: only where /proc cannot be
+/// read, so the best there is.
+fn current_environ() -> Vec<u8> {
+    let mut block = Vec::new();
+    for (name, value) in std::env::vars_os() {
+        block.extend_from_slice(name.as_bytes());
+        block.push(b'=');
+        block.extend_from_slice(value.as_bytes());
+        block.push(0);
+    }
+    block
+}
+
+/// Fds 0-2 that are /dev/null open read-write: what Rust's runtime put on
+/// the descriptors it found closed.
+fn runtime_nulls() -> u8 {
+    let mut mask = 0;
+    for fd in 0..3 {
+        let is_null = std::fs::read_link(format!("/proc/self/fd/{fd}"))
+            .is_ok_and(|link| link.as_os_str() == "/dev/null");
+        let read_write = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}"))
+            .ok()
+            .and_then(|info| {
+                let flags = info.lines().find_map(|l| l.strip_prefix("flags:"))?;
+                u32::from_str_radix(flags.trim(), 8).ok()
+            })
+            .is_some_and(|flags| flags & 3 == 2 /* O_RDWR */);
+        if is_null && read_write {
+            mask |= 1 << fd;
+        }
+    }
+    mask
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_keep_order_empty_entries_and_odd_names() {
+        let block = b"Z=1\0\0a b=\xff\0=x\0PATH=/p\0PATH=/q\0cut";
+        let all: Vec<&[u8]> = entries(block).collect();
+        assert_eq!(
+            all,
+            [
+                &b"Z=1\0"[..],
+                b"\0",
+                b"a b=\xff\0",
+                b"=x\0",
+                b"PATH=/p\0",
+                b"PATH=/q\0"
+            ]
+        );
+        assert_eq!(value(block, b"PATH="), Some(&b"/p"[..]));
+        assert_eq!(value(block, b"HOME="), None);
+    }
 }

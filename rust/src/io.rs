@@ -188,32 +188,39 @@ pub fn replay(src: c_int, dst: c_int, limit: u64) -> Result<(), (c_int, c_int)> 
     Ok(())
 }
 
-/// Makes sure descriptors 0, 1 and 2 are open (on /dev/null when they were
-/// not), so that no file or socket dtee opens later lands on one of them.
-/// Returns a mask of the descriptors it opened.
+/// Opens /dev/null on whichever of fds 0-2 are closed, so that no file or
+/// socket dtee opens later lands on one of them, and marks every one that was closed when dtee started
+/// close-on-exec, so that the command finds it closed (docs/behaviour.md
+/// A7). Returns the mask of those opened here.
 pub fn ensure_std_fds() -> Result<c_int, c_int> {
+    let closed_at_start = crate::environ::closed_std_fds() as c_int;
     let mut opened = 0;
     for fd in 0..3 {
         // SAFETY: F_GETFD only inspects the descriptor.
         if unsafe {
             sys::fcntl(fd, 1 /* F_GETFD */, 0)
-        } >= 0
+        } < 0
         {
-            continue;
+            let flags = if fd == 0 {
+                0 /* O_RDONLY */
+            } else {
+                sys::O_WRONLY
+            };
+            // SAFETY: the path is NUL-terminated; open takes the lowest free
+            // descriptor, which is `fd` since all lower ones are open.
+            let got = sys::check(unsafe { sys::open(c"/dev/null".as_ptr(), flags, 0) })?;
+            if got != fd {
+                close(got)?;
+                return Err(sys::EIO);
+            }
+            opened |= 1 << fd;
         }
-        let flags = if fd == 0 {
-            0 /* O_RDONLY */
-        } else {
-            sys::O_WRONLY
-        };
-        // SAFETY: the path is NUL-terminated; open takes the lowest free
-        // descriptor, which is `fd` since all lower ones are open.
-        let got = sys::check(unsafe { sys::open(c"/dev/null".as_ptr(), flags, 0) })?;
-        if got != fd {
-            close(got)?;
-            return Err(sys::EIO);
+        if (opened | closed_at_start) & (1 << fd) != 0 {
+            // SAFETY: fcntl with integer arguments on an open descriptor.
+            sys::check(unsafe {
+                sys::fcntl(fd, 2 /* F_SETFD */, 1 /* FD_CLOEXEC */)
+            })?;
         }
-        opened |= 1 << fd;
     }
     Ok(opened)
 }

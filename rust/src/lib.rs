@@ -374,7 +374,9 @@ pub extern "C" fn dtee_fd_info(fd: i32, info: *mut u64) -> c_int {
     })
 }
 
-/// Opens /dev/null on whichever of fds 0-2 are closed; returns their mask.
+/// Opens /dev/null on whichever of fds 0-2 are closed and makes those that
+/// were closed when dtee started close-on-exec; returns the mask of those
+/// opened.
 #[no_mangle]
 pub extern "C" fn dtee_ensure_std_fds() -> c_int {
     boundary(io::ensure_std_fds)

@@ -214,8 +214,6 @@ pub struct kernel_sigaction {
 pub type locale_t = *mut c_void;
 
 extern "C" {
-    pub static environ: *const *const c_char;
-
     pub fn __errno_location() -> *mut c_int;
     pub fn strerror_l(errnum: c_int, locale: locale_t) -> *const c_char;
     pub fn strsignal(sig: c_int) -> *const c_char;

@@ -1,0 +1,308 @@
+//! The native launcher of dtee and cronty (README, "Getting dtee"): runs
+//! main.ts under the pinned Deno of the checkout it belongs to, with argv[0]
+//! passed on exactly as given (NAME and cron mode follow it).
+//!
+//! It exists because nothing else can start Deno without changing what the
+//! command inherits (docs/behaviour.md A7): a shell adds and drops
+//! variables and complains about an uninstalled locale before any script
+//! line runs, and Rust's runtime (so Deno) opens /dev/null on closed fds
+//! 0-2. `#![no_main]` keeps that runtime start-up out of this program too,
+//! so the state it sees is the one it was started with. It hands that state
+//! on to the shim (rust/src/environ.rs): its whole environment block in a
+//! memfd named `dtee-environ` at the fd named by `DTEE_ENVIRON_FD`, and the
+//! mask of fds 0-2 it found closed in `DTEE_CLOSED_FDS`. Deno itself gets
+//! only the variables dtee reads plus its own settings, so that variables
+//! aimed at other programs (`DENO_V8_FLAGS`, `RUST_LOG`, `NO_COLOR`...)
+//! cannot change it, and a DENO_DIR under .deno/, so that a run writes
+//! nothing in HOME.
+//!
+//! When the shim is older than its sources or Deno is missing, it runs the
+//! bootstrap (scripts/bootstrap.sh) first, its output on stderr. A stale
+//! shim that the bootstrap could not rebuild is used as it is; the
+//! bootstrap says so once per change of the sources, leaving a notice file
+//! beside the shim, and until the sources change again this launcher does
+//! not run it at all.
+#![no_main]
+
+use std::ffi::{c_char, c_int, c_uint, CStr, CString, OsStr};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::SystemTime;
+
+// The launcher is its own crate, so it declares the few C functions it
+// needs itself (as rust/src/sys.rs does for the shim: no crate deps).
+extern "C" {
+    fn fcntl(fd: c_int, cmd: c_int, ...) -> c_int;
+    fn memfd_create(name: *const c_char, flags: c_uint) -> c_int;
+    fn write(fd: c_int, buf: *const u8, len: usize) -> isize;
+    fn close(fd: c_int) -> c_int;
+    fn execve(path: *const c_char, argv: *const *const c_char, envp: *const *const c_char)
+        -> c_int;
+    fn strerror(errnum: c_int) -> *const c_char;
+    fn __errno_location() -> *mut c_int;
+}
+
+const F_GETFD: c_int = 1;
+const F_DUPFD: c_int = 0;
+const EX_SOFTWARE: c_int = 70;
+
+/// The hidden first argument with which scripts/dtee passes on the name it
+/// was invoked as (a POSIX shell cannot set argv[0] of what it execs).
+const SCRIPT_NAME: &[u8] = b"--dtee-launched-as=";
+
+/// The variables of the launcher's environment that Deno gets (dtee reads
+/// TMPDIR and DTEE_*, strerror texts follow the locale, the command is
+/// searched in PATH); every other one reaches only the command.
+fn for_deno(entry: &[u8]) -> bool {
+    let name = entry.split(|&b| b == b'=').next().unwrap_or(entry);
+    matches!(name, b"PATH" | b"TMPDIR" | b"TZ" | b"LANG" | b"LANGUAGE" | b"LOCPATH")
+        || name.starts_with(b"LC_")
+        || (name.starts_with(b"DTEE_") && name != b"DTEE_ENVIRON_FD" && name != b"DTEE_CLOSED_FDS")
+}
+
+fn errno() -> c_int {
+    // SAFETY: the calling thread's errno.
+    unsafe { *__errno_location() }
+}
+
+fn fail(name: &[u8], what: &str, errnum: c_int) -> c_int {
+    // SAFETY: strerror returns a NUL-terminated string.
+    let text = unsafe { CStr::from_ptr(strerror(errnum)) };
+    let mut line = name.to_vec();
+    line.extend_from_slice(b": internal error: ");
+    line.extend_from_slice(what.as_bytes());
+    line.extend_from_slice(b": ");
+    line.extend_from_slice(text.to_bytes());
+    line.push(b'\n');
+    write_all(2, &line);
+    EX_SOFTWARE
+}
+
+fn write_all(fd: c_int, mut bytes: &[u8]) -> bool {
+    while !bytes.is_empty() {
+        // SAFETY: `bytes` is valid for its length.
+        let n = unsafe { write(fd, bytes.as_ptr(), bytes.len()) };
+        if n < 0 && errno() == 4 {
+            continue;
+        }
+        if n <= 0 {
+            return false;
+        }
+        bytes = &bytes[n as usize..];
+    }
+    true
+}
+
+/// The checkout: the launcher lives at ROOT/rust/target/.../dtee. A copy
+/// elsewhere runs the checkout it was built from.
+fn project_root() -> Vec<u8> {
+    if let Ok(exe) = std::fs::read_link("/proc/self/exe") {
+        let exe = exe.as_os_str().as_bytes();
+        let marker = b"/rust/target/";
+        if let Some(at) = exe.windows(marker.len()).rposition(|w| w == marker) {
+            return exe[..at].to_vec();
+        }
+    }
+    let manifest = env!("CARGO_MANIFEST_DIR").as_bytes();
+    manifest[..manifest.len() - b"/rust".len()].to_vec()
+}
+
+fn path(root: &[u8], rest: &str) -> Vec<u8> {
+    let mut p = root.to_vec();
+    p.extend_from_slice(rest.as_bytes());
+    p
+}
+
+fn mtime(p: &[u8]) -> Option<SystemTime> {
+    std::fs::metadata(OsStr::from_bytes(p))
+        .ok()?
+        .modified()
+        .ok()
+}
+
+/// The latest change to the shim's or the launcher's sources.
+fn newest_source(root: &[u8]) -> Option<SystemTime> {
+    let mut newest = mtime(&path(root, "/rust/Cargo.toml"));
+    for dir in ["/rust/src", "/rust/src/bin"] {
+        let Ok(entries) = std::fs::read_dir(OsStr::from_bytes(&path(root, dir))) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if entry.file_name().as_bytes().ends_with(b".rs") {
+                newest = newest.max(entry.metadata().ok().and_then(|m| m.modified().ok()));
+            }
+        }
+    }
+    newest
+}
+
+/// Whether the bootstrap has to run: Deno or the shim is missing, or the
+/// shim is older than its sources and the bootstrap has not yet said that
+/// it could not rebuild it since they last changed.
+fn needs_bootstrap(root: &[u8]) -> bool {
+    if mtime(&path(root, "/.deno/bin/deno")).is_none() {
+        return true;
+    }
+    let Some(shim) = mtime(&path(root, "/rust/target/release/libdtee_shim.so")) else {
+        return true;
+    };
+    let newest = newest_source(root);
+    if newest <= Some(shim) {
+        return false;
+    }
+    let noticed = mtime(&path(root, "/rust/target/release/libdtee_shim.so.noticed"));
+    noticed < newest
+}
+
+/// Runs the bootstrap with its output on stderr (nowhere when stderr is
+/// closed). Variables that would make bash itself print or run something
+/// (a BASH_ENV, an uninstalled locale) are kept from it.
+fn bootstrap(root: &[u8]) -> bool {
+    // SAFETY: F_GETFD only inspects the descriptor.
+    let stdout = if unsafe { fcntl(2, F_GETFD) } >= 0 {
+        // SAFETY: F_DUPFD makes a new descriptor that the OwnedFd then owns.
+        let copy = unsafe { fcntl(2, F_DUPFD, 3) };
+        if copy < 0 {
+            Stdio::null()
+        } else {
+            // SAFETY: `copy` is a fresh descriptor owned by nothing else.
+            Stdio::from(unsafe { OwnedFd::from_raw_fd(copy) })
+        }
+    } else {
+        Stdio::null()
+    };
+    Command::new("bash")
+        .arg("-c")
+        .arg(r#". "$0/scripts/bootstrap.sh" && dtee_ensure_deno && dtee_ensure_shim"#)
+        .arg(OsStr::from_bytes(root))
+        .env_remove("BASH_ENV")
+        .env_remove("ENV")
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A memfd holding the environment block, on a descriptor above 2 and
+/// inherited by Deno, or -1.
+fn environ_memfd(envp: &[&CStr]) -> c_int {
+    // SAFETY: the name is NUL-terminated; no flags: Deno must inherit it.
+    let fd = unsafe { memfd_create(c"dtee-environ".as_ptr(), 0) };
+    if fd < 0 {
+        return -1;
+    }
+    // A closed fd 0-2 must stay closed for Deno's runtime to see (and fill).
+    let fd = if fd < 3 {
+        // SAFETY: descriptor chores on the descriptor just made.
+        unsafe {
+            let high = fcntl(fd, F_DUPFD, 3);
+            close(fd);
+            high
+        }
+    } else {
+        fd
+    };
+    let block: Vec<u8> = envp
+        .iter()
+        .flat_map(|e| e.to_bytes_with_nul())
+        .copied()
+        .collect();
+    if fd >= 0 && !write_all(fd, &block) {
+        // SAFETY: the descriptor is ours.
+        unsafe { close(fd) };
+        return -1;
+    }
+    fd
+}
+
+/// # Safety
+/// Called by the C runtime with its argc, argv and envp.
+#[no_mangle]
+pub unsafe extern "C" fn main(
+    argc: c_int,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> c_int {
+    // First, before anything here opens a descriptor.
+    let mut closed = 0;
+    for fd in 0..3 {
+        if fcntl(fd, F_GETFD) < 0 {
+            closed |= 1 << fd;
+        }
+    }
+    let args: Vec<&CStr> = (0..argc as usize)
+        .map(|i| CStr::from_ptr(*argv.add(i)))
+        .collect();
+    let mut env: Vec<&CStr> = Vec::new();
+    let mut at = envp;
+    while !at.is_null() && !(*at).is_null() {
+        env.push(CStr::from_ptr(*at));
+        at = at.add(1);
+    }
+    let (name, rest): (&[u8], &[&CStr]) = match args.split_first() {
+        Some((_, rest))
+            if rest
+                .first()
+                .is_some_and(|a| a.to_bytes().starts_with(SCRIPT_NAME)) =>
+        {
+            (&rest[0].to_bytes()[SCRIPT_NAME.len()..], &rest[1..])
+        }
+        Some((first, rest)) => (first.to_bytes(), rest),
+        None => (b"dtee", &[]),
+    };
+
+    let root = project_root();
+    if needs_bootstrap(&root)
+        && !bootstrap(&root)
+        && mtime(&path(&root, "/.deno/bin/deno")).is_none()
+    {
+        return EX_SOFTWARE;
+    }
+
+    let deno = CString::new(path(&root, "/.deno/bin/deno")).unwrap_or_default();
+    let main_ts = CString::new(path(&root, "/main.ts")).unwrap_or_default();
+    let name = CString::new(name).unwrap_or_default();
+    let mut deno_argv: Vec<*const c_char> = vec![name.as_ptr()];
+    let flags = [
+        c"run",
+        c"-q",
+        c"--no-config",
+        c"--no-lock",
+        c"--allow-ffi",
+        c"--allow-env",
+    ];
+    deno_argv.extend(flags.iter().map(|f| f.as_ptr()));
+    deno_argv.push(main_ts.as_ptr());
+    deno_argv.extend(rest.iter().map(|a| a.as_ptr()));
+    deno_argv.push(std::ptr::null());
+
+    let memfd = environ_memfd(&env);
+    let mut deno_dir = b"DENO_DIR=".to_vec();
+    deno_dir.extend_from_slice(&path(&root, "/.deno/dir"));
+    let mut own: Vec<CString> = vec![
+        CString::new(deno_dir).unwrap_or_default(),
+        c"DENO_DISABLE_NODE_SHIM=1".to_owned(),
+        c"DENO_NO_UPDATE_CHECK=1".to_owned(),
+        CString::new(format!("DTEE_CLOSED_FDS={closed}")).unwrap_or_default(),
+    ];
+    if memfd >= 0 {
+        own.push(CString::new(format!("DTEE_ENVIRON_FD={memfd}")).unwrap_or_default());
+    }
+    let mut deno_env: Vec<*const c_char> = env
+        .iter()
+        .filter(|e| for_deno(e.to_bytes()))
+        .map(|e| e.as_ptr())
+        .collect();
+    deno_env.extend(own.iter().map(|e| e.as_ptr()));
+    deno_env.push(std::ptr::null());
+
+    execve(deno.as_ptr(), deno_argv.as_ptr(), deno_env.as_ptr());
+    let what = format!(
+        "cannot run {}",
+        Path::new(OsStr::from_bytes(deno.as_bytes())).display()
+    );
+    fail(name.as_bytes(), &what, errno())
+}
