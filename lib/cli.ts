@@ -219,11 +219,15 @@ export function helpText(name: string): string {
     optionsText(cronFromName) + "\n";
 }
 
-/** Always says "dtee", also as cronty: it is the name of the package, not of the link. */
-export function versionText(): string {
+/**
+ * Always says "dtee", also as cronty: it is the name of the package, not of
+ * the link. `usSpelling`: the messages locale is en_US, where the C tool
+ * says "License".
+ */
+export function versionText(usSpelling = false): string {
   return `dtee ${VERSION}\n` +
     "Copyright 2026  dtee for Deno authors\n" +
-    "Licence MIT: <https://opensource.org/license/mit>.\n" +
+    `${usSpelling ? "License" : "Licence"} MIT: <https://opensource.org/license/mit>.\n` +
     "This program comes with ABSOLUTELY NO WARRANTY, to the extent permitted by law.\n" +
     "This is free software: you are free to change and redistribute it.\n";
 }
@@ -242,9 +246,15 @@ interface Given {
   value?: string;
 }
 
-/** args: the arguments after argv[0]; name: NAME as defined in docs/behaviour.md (argv[0] as given). */
-export function parse(args: string[], name: string): ParseResult {
+/**
+ * args: the arguments after argv[0]; name: NAME as defined in
+ * docs/behaviour.md (argv[0] as given); usSpelling: asked only for
+ * --version (it needs the locale).
+ */
+export function parse(args: string[], name: string, usSpelling = () => false): ParseResult {
   const given: Given[] = [];
+  /** Words given as boost's `--=WORD`, which do not end the options. */
+  const early: string[] = [];
   let command: string[] = [];
   const missing = (d: OptionDef) =>
     usageError(name, `the required argument for option '--${d.long}' is missing`);
@@ -261,6 +271,17 @@ export function parse(args: string[], name: string): ParseResult {
       break;
     }
 
+    if (word.startsWith("--=")) {
+      // boost: an option with an empty name, whose values are the command words.
+      if (word === "--=") {
+        return usageError(
+          name,
+          "the argument for option should follow immediately after the equal sign",
+        );
+      }
+      early.push(word.slice(3));
+      continue;
+    }
     if (word.startsWith("--")) {
       const eq = word.indexOf("=");
       const def = BY_LONG.get(eq < 0 ? word.slice(2) : word.slice(2, eq));
@@ -300,9 +321,12 @@ export function parse(args: string[], name: string): ParseResult {
     }
   }
 
+  command = [...early, ...command];
   const has = (long: string) => given.some((g) => g.def.long === long);
   if (has("help")) return { action: "exit", status: 0, stdout: helpText(name), stderr: "" };
-  if (has("version")) return { action: "exit", status: 0, stdout: versionText(), stderr: "" };
+  if (has("version")) {
+    return { action: "exit", status: 0, stdout: versionText(usSpelling()), stderr: "" };
+  }
   if (has("debug-options")) {
     return { action: "exit", status: 0, stdout: debugText(given, command), stderr: "" };
   }

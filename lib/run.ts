@@ -9,7 +9,7 @@
 import { Command, execInPlace } from "./child.ts";
 import { type Options, parse, programName } from "./cli.ts";
 import { Cron } from "./cron.ts";
-import { die, ensureStdFds, invocation, setBlocking, writeAll } from "./ffi.ts";
+import { die, ensureStdFds, invocation, messagesLocale, setBlocking, writeAll } from "./ffi.ts";
 import {
   commandStatus,
   decodeWaitStatus,
@@ -34,7 +34,7 @@ export function main(entry: "dtee" | "cronty"): number {
     const { argv0, args } = invocation();
     const name = programName(argv0, entry);
     reporter = new Reporter(name);
-    const parsed = parse(args, name);
+    const parsed = parse(args, name, () => messagesLocale().startsWith("en_US"));
     if (parsed.action === "exit") {
       if (parsed.stdout) writeAll(1, encode(parsed.stdout));
       if (parsed.stderr) writeAll(2, encode(parsed.stderr));

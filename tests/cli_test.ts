@@ -340,7 +340,6 @@ Deno.test("grouped short options", () => {
 Deno.test("unknown long options are reported as given", () => {
   deepStrictEqual(parse(["--bogus"], "dtee"), usageError("unrecognised option '--bogus'"));
   deepStrictEqual(parse(["--bogus=1", "x"], "dtee"), usageError("unrecognised option '--bogus=1'"));
-  deepStrictEqual(parse(["--=x", "y"], "dtee"), usageError("unrecognised option '--=x'"));
   deepStrictEqual(parse(["---", "y"], "dtee"), usageError("unrecognised option '---'"));
   deepStrictEqual(parse(["--Cron", "y"], "dtee"), usageError("unrecognised option '--Cron'"));
   deepStrictEqual(parse(["--é", "y"], "dtee"), usageError("unrecognised option '--é'"));
@@ -705,7 +704,7 @@ Deno.test("property: random argument vectors never throw and give only documente
     const forms = new RegExp(
       `^${N}: (unrecognised option '-[^]*'` +
         `|the required argument for option '--[a-z-]+' is missing` +
-        `|option '--[a-z-]+' does not take any arguments)${tryLine}`,
+        `|option '--[a-z-]+' does not take any arguments|the argument for option should follow immediately after the equal sign)${tryLine}`,
     );
 
     if (r.action === "run") {
@@ -767,4 +766,39 @@ Deno.test("property: --debug-options agrees with the parsed options", () => {
     checked++;
   }
   ok(checked > 300, String(checked));
+});
+
+Deno.test("boost's --=WORD adds a command word without ending the options", () => {
+  const r = parse(["--=make", "-q", "-o", "log", "--=all"], "dtee");
+  ok(r.action === "run");
+  deepStrictEqual(r.options.command, ["make", "all"]);
+  deepStrictEqual(r.options.cron, true);
+  deepStrictEqual(r.options.outputs, [{ path: "log", stream: "stdout", append: true }]);
+  // Words from --= come first, then the command that ends the options.
+  const mixed = parse(["--=env", "-i", "FOO=1", "sh"], "dtee");
+  ok(mixed.action === "run");
+  deepStrictEqual(mixed.options.command, ["env", "FOO=1", "sh"]);
+  deepStrictEqual(
+    parse(["--debug-options", "--=make", "--=all"], "dtee"),
+    exit(0, "-=make\n-=all\ndebug-options=1\n", ""),
+  );
+});
+
+Deno.test("a bare --= is a usage error in boost's words", () => {
+  deepStrictEqual(
+    parse(["--=", "true"], "dtee"),
+    exit(
+      EX_USAGE,
+      "",
+      "dtee: the argument for option should follow immediately after the equal sign\n" +
+        "Try 'dtee -h' for more information.\n",
+    ),
+  );
+});
+
+Deno.test("--version spells License the US way only when asked to", () => {
+  match(versionText(true), /^License MIT/m);
+  match(versionText(false), /^Licence MIT/m);
+  const r = parse(["-V"], "dtee", () => true);
+  ok(r.action === "exit" && r.stdout.includes("License MIT"));
 });

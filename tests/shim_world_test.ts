@@ -231,3 +231,19 @@ Deno.test({
       equal(await messagesLocale({ LOCPATH: dir, LC_ALL: "", LANG: "", LC_MESSAGES: "" }), "C");
     }),
 });
+
+Deno.test("--version says License under en_US, as the C tool does, and Licence otherwise", async () => {
+  await withTempDir(async (dir) => {
+    await buildLocales(dir, ["en_US.UTF-8", "en_GB.UTF-8"]);
+    for (
+      const [lang, word] of [["en_US.UTF-8", "License"], ["en_GB.UTF-8", "Licence"], [
+        "C",
+        "Licence",
+      ]]
+    ) {
+      const r = await run(DTEE, ["-V"], { env: { LOCPATH: dir, LANG: lang, LC_ALL: "" } });
+      equal(r.code, 0, r.err);
+      equal(r.out.split("\n")[2], `${word} MIT: <https://opensource.org/license/mit>.`, lang);
+    }
+  });
+});
