@@ -118,21 +118,19 @@ export function parseTime(text: string): bigint | string {
   const m = TIME.exec(text);
   if (!m) return `bad time ${JSON.stringify(text)} (not RFC 3339)`;
   const [, year, month, day, hour, minute, second, fraction = "", sign, offH, offM] = m;
+  const outside = `bad time ${JSON.stringify(text)} (outside the years 1677 to 2262)`;
+  // Also keeps Date.UTC away from years 0-99, which it would take as 1900-1999.
+  if (+year < 1677 || +year > 2262) return outside;
   const ms = Date.UTC(+year, +month - 1, +day, +hour, +minute, +second);
   const date = new Date(ms);
   // Date.UTC rolls Feb 30 over into March; a real date survives the round trip.
-  // Year 0-99 would be taken as 1900-1999 by Date.UTC: the years that fit 64-bit ns
-  // (1677-2262) never need that.
   const real = date.getUTCFullYear() === +year && date.getUTCMonth() === +month - 1 &&
     date.getUTCDate() === +day && +hour < 24 && +minute < 60 && +second < 60 &&
     (sign === undefined || (+offH < 24 && +offM < 60));
   if (!real) return `bad time ${JSON.stringify(text)} (no such date or time)`;
   const offset = sign === undefined ? 0 : (sign === "+" ? 1 : -1) * (+offH * 3600 + +offM * 60);
   const ns = BigInt(ms / 1000 - offset) * NS_PER_S + BigInt(fraction.padEnd(9, "0"));
-  if (ns < INT64_MIN || ns > INT64_MAX) {
-    return `bad time ${JSON.stringify(text)} (outside the years 1677 to 2262)`;
-  }
-  return ns;
+  return ns < INT64_MIN || ns > INT64_MAX ? outside : ns;
 }
 
 /** Strict base64 (padded, no whitespace): the bytes, or undefined. */
@@ -163,7 +161,10 @@ export class LogReader {
   #line = 0;
   #run: RunStart | undefined;
   #finish: RunFinish | undefined;
-  /** The error found while filling a batch that already held messages: thrown next. */
+  /**
+   * The first bad record found: thrown by every later call, also when it was found while
+   * filling a batch that already held messages (that batch is returned first).
+   */
   #pending: LogError | undefined;
 
   constructor(
@@ -171,11 +172,6 @@ export class LogReader {
     readonly read: ReadFn,
     readonly close: () => void = () => {},
   ) {}
-
-  /** The line number of the last line read. */
-  get line(): number {
-    return this.#line;
-  }
 
   /** The final record of the run that `fill` has finished, else undefined. */
   get finish(): RunFinish | undefined {
@@ -240,7 +236,6 @@ export class LogReader {
       }
     } catch (error) {
       if (!(error instanceof LogError) || count === 0) throw error;
-      this.#pending = error;
     }
     return count;
   }
@@ -250,7 +245,8 @@ export class LogReader {
   }
 
   #error(what: string, line = this.#line): LogError {
-    return new LogError(this.file, line, what);
+    this.#pending = new LogError(this.file, line, what);
+    return this.#pending;
   }
 
   /** The next record as a JSON object with a known `type` (absent: a message), or null at the end. */

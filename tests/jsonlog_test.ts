@@ -119,6 +119,16 @@ function readAll(reader: LogReader, slots = 32, slotSize?: number): Run[] {
   return runs;
 }
 
+/** What `fn` throws. */
+function caught(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("nothing was thrown");
+}
+
 // --- encoding ------------------------------------------------------------------------------
 
 Deno.test("a message record: Docker's json-file keys first, in order, one line", () => {
@@ -205,6 +215,25 @@ Deno.test("times: RFC 3339 UTC with 9 digits, before 1970 and at the ends of 64-
       equal(parseTime(formatTime(t)), t);
     }
   }
+});
+
+Deno.test("parseTime: the range of 64-bit ns since the epoch, to the ns", () => {
+  equal(parseTime("1677-09-21T00:12:43.145224192Z"), -(1n << 63n));
+  equal(parseTime("2262-04-11T23:47:16.854775807Z"), (1n << 63n) - 1n);
+  for (const t of ["1677-09-21T00:12:43.145224191Z", "2262-04-11T23:47:16.854775808Z"]) {
+    equal(parseTime(t), `bad time "${t}" (outside the years 1677 to 2262)`);
+  }
+  // Not 1950, as Date.UTC alone would have it.
+  equal(
+    parseTime("0050-01-01T00:00:00Z"),
+    'bad time "0050-01-01T00:00:00Z" (outside the years 1677 to 2262)',
+  );
+  equal(
+    parseTime("2024-02-29T23:59:59.1+23:59"),
+    BigInt(Date.UTC(2024, 1, 29, 0, 0, 59)) * 1_000_000n + 100_000_000n,
+  );
+  match(parseTime("2024-02-29T12:00:00+24:00") as string, /no such date or time/);
+  match(parseTime("2024-02-29T12:00:60Z") as string, /no such date or time/);
 });
 
 Deno.test("control characters, NUL, quotes and backslashes are escaped as JSON.stringify does", () => {
@@ -438,10 +467,16 @@ Deno.test("reading is incremental: messages before a bad line come first, then t
   const batch = receiver(32);
   equal(reader.fill(batch), 3);
   deepStrictEqual([...batch.lens.subarray(0, 3)], [1, 1, 1]);
-  const error = throws(() => reader.fill(batch), LogError);
+  const error = caught(() => reader.fill(batch));
+  ok(error instanceof LogError && error.line === 5, String(error));
   // The same error again: nothing after it is read.
-  throws(() => reader.fill(batch), (e) => e === error || (e instanceof LogError && e.line === 5));
-  throws(() => reader.nextRun(), LogError);
+  equal(caught(() => reader.fill(batch)), error);
+  equal(caught(() => reader.nextRun()), error);
+  // An error found by nextRun() is as final.
+  const broken = readerOf(`${M}\n${START}\n`);
+  const first = caught(() => broken.nextRun());
+  ok(first instanceof LogError && first.line === 1, String(first));
+  equal(caught(() => broken.nextRun()), first);
 });
 
 /** The error reading `log` runs into, after delivering `delivered` messages. */
