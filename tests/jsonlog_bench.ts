@@ -5,9 +5,11 @@
  *   .deno/bin/deno run tests/jsonlog_bench.ts
  *
  * Prints the best of several rounds per workload and encoder, in ns per message and MB/s of
- * message bytes, and checks that both encoders produce the same bytes.
+ * message bytes, and checks that both encoders produce the same bytes. Then the cost of
+ * reading the log back for replay (lib/replay.ts), for comparison.
  */
 import { formatTime, JsonLogEncoder, type MessageBatch } from "../lib/jsonlog.ts";
+import { LogReader } from "../lib/replay.ts";
 import { prng } from "./helpers.ts";
 
 const SLOTS = 32;
@@ -142,6 +144,11 @@ function measure(
   return { ns: best * 1e6, bytes };
 }
 
+function row(workload: string, what: string, nsPerMessage: number, extra: string): void {
+  const ns = `${nsPerMessage.toFixed(0)} ns/msg`;
+  console.log(`${workload.padEnd(36)} ${what.padEnd(15)} ${ns.padStart(16)} ${extra}`);
+}
+
 const random = prng(20261201);
 const workloads: Workload[] = [
   { name: "100000 x 200 B printable", messages: printable(random, 100_000, 200) },
@@ -162,15 +169,42 @@ for (const { name, messages } of workloads) {
       throw new Error(`${name}: the encoders disagree`);
     }
   }
+  const log: Uint8Array[] = [];
+  for (const b of work) log.push(byHand.messages(b, 0, b.lens.length).slice());
+  log.unshift(byHand.start(0n, 1, ["bench"]).slice());
+  log.push(byHand.end(0n, { kind: "exited", code: 0 }).slice());
   for (const [label, encoder] of [["byte-level", byHand], ["JSON.stringify", stringify]] as const) {
     const { ns, bytes } = measure(encoder, work);
-    console.log(
-      `${name.padEnd(36)} ${label.padEnd(15)} ${
-        (ns / messages.length).toFixed(0).padStart(8)
-      } ns/msg` +
-        `  ${(input / ns * 1e3).toFixed(0).padStart(5)} MB/s in  (${
-          (bytes / 1e6).toFixed(1)
-        } MB out)`,
+    const rate = `${(input / ns * 1e3).toFixed(0)} MB/s in`;
+    row(
+      name,
+      label,
+      ns / messages.length,
+      `${rate.padStart(12)}  (${(bytes / 1e6).toFixed(1)} MB out)`,
     );
   }
+  let best = Infinity;
+  for (let round = 0; round < ROUNDS; round++) {
+    let part = 0;
+    let offset = 0;
+    const reader = new LogReader("bench", (buf) => {
+      while (part < log.length && offset === log[part].length) {
+        part++;
+        offset = 0;
+      }
+      if (part === log.length) return 0;
+      const n = Math.min(buf.length, log[part].length - offset);
+      buf.set(log[part].subarray(offset, offset + n));
+      offset += n;
+      return n;
+    });
+    const into = { ...work[0], data: new Uint8Array(work[0].data.length) };
+    const t0 = performance.now();
+    let count = 0;
+    reader.nextRun();
+    for (let n = reader.fill(into); n > 0; n = reader.fill(into)) count += n;
+    best = Math.min(best, performance.now() - t0);
+    if (count !== messages.length) throw new Error(`${name}: read back ${count} messages`);
+  }
+  row(name, "read back", best * 1e6 / messages.length, "");
 }

@@ -695,6 +695,13 @@ Deno.test("a truncated last line, an empty log, a line that is not UTF-8", () =>
   reader.nextRun();
   equal(reader.fill(receiver(4)), 1);
   throws(() => reader.fill(receiver(4)), { message: "job.jsonl:3: not valid UTF-8" });
+  // In the middle of what one read brought in, with good lines after it.
+  const middle = text.encode(`${START}\n${M}\n${M}\n${M}\n${M}\n${END}\n`);
+  middle[text.encode(`${START}\n${M}\n${M}\n{"log":"`).length] = 0xc0;
+  const again = readerOf(middle, 1 << 16, "job.jsonl");
+  again.nextRun();
+  equal(again.fill(receiver(8)), 2);
+  throws(() => again.fill(receiver(8)), { message: "job.jsonl:4: not valid UTF-8" });
 });
 
 Deno.test("a message longer than a replay slot is an error at its line", () => {
