@@ -802,7 +802,9 @@ function has(cmd: string, args: string[]): boolean {
   }
 }
 
-const HAS_JSONSCHEMA = has("python3", ["-c", "import jsonschema"]);
+// Debian's python3-jsonschema is for the system's python3; a python3 first in PATH may be another.
+const PYTHON = ["/usr/bin/python3", "python3"].find((p) => has(p, ["-c", "import jsonschema"]));
+const HAS_JSONSCHEMA = PYTHON !== undefined;
 const HAS_JQ = has("jq", ["--version"]);
 if (!HAS_JSONSCHEMA) {
   console.log(
@@ -846,7 +848,7 @@ function sampleLog(): Uint8Array {
 
 /** Each line of `log` checked against the schema by python3-jsonschema: "ok" or why not. */
 async function validate(log: Uint8Array): Promise<string[]> {
-  const child = new Deno.Command("python3", {
+  const child = new Deno.Command(PYTHON!, {
     args: ["-c", VALIDATE, `${ROOT}/docs/jsonlog.schema.json`],
     stdin: "piped",
     stdout: "piped",
