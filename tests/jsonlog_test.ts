@@ -4,7 +4,18 @@
  * (docs/jsonlog.schema.json, checked by Debian's python3-jsonschema) and jq.
  */
 import { deepStrictEqual, equal, match, ok, throws } from "node:assert/strict";
-import { decodeBytes } from "../lib/ffi.ts";
+import {
+  Batch,
+  close,
+  decodeBytes,
+  Event,
+  openOutput,
+  openSockets,
+  spawn,
+  wait,
+  writeAll,
+} from "../lib/ffi.ts";
+import { decodeWaitStatus } from "../lib/status.ts";
 import { formatTime, JsonLogEncoder, type MessageBatch, type RunEnd } from "../lib/jsonlog.ts";
 import {
   LogError,
@@ -772,6 +783,73 @@ Deno.test("misuse of the reader is a programming error, not a log error", () => 
   equal(reader.fill(receiver(4)), 0);
   equal(reader.fill(receiver(4)), 0);
   equal(reader.nextRun(), null);
+});
+
+Deno.test("a real command through the real receive path, logged to a file and read back", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const sockets = openSockets(`${dir}/dteeXXXXXXXXIXXXXXX`);
+    if (!("input" in sockets)) throw new Error(JSON.stringify(sockets));
+    const script =
+      "printf 'one\\n'; printf 'b\\377d\\n' >&2; printf '\\342\\200\\250\\t\\033[0m'; " +
+      "head -c 300000 /dev/zero; kill -s TERM $$";
+    const command = ["sh", "-c", script];
+    const child = spawn(command, sockets.stdout, sockets.stderr);
+    if (typeof child === "number") throw new Error(`spawn: ${child}`);
+    close(sockets.stdout);
+    close(sockets.stderr);
+    const path = `${dir}/log.jsonl`;
+    const fd = openOutput(path, false);
+    ok(fd >= 0, `open: ${fd}`);
+    const encoder = new JsonLogEncoder();
+    const now = () => BigInt(Date.now()) * 1_000_000n;
+    equal(writeAll(fd, encoder.start(now(), Deno.pid, command)), 0);
+    const batch = new Batch(sockets.sendBuffer, 16);
+    // Stands in for the kernel's timestamps until the receive path reports them.
+    const times = new BigInt64Array(16);
+    const received: Message[] = [];
+    let status: number | undefined;
+    while (status === undefined || batch.count > 0) {
+      const n = batch.receive(sockets.input, status === undefined ? child.pidfd : -1, 5000);
+      ok(n >= 0, `recv: ${n}`);
+      for (let i = 0; i < n; i++) {
+        times[i] = now() + BigInt(received.length);
+        const at = i * batch.slotSize;
+        received.push(msg(batch.data.slice(at, at + batch.lens[i]), batch.streams[i], times[i]));
+      }
+      const logged = { ...batch, times };
+      const records = encoder.messages(logged, 0, n);
+      // The shim's write of nothing is EIO (a write(2) that wrote 0 bytes).
+      if (records.length > 0) equal(writeAll(fd, records), 0);
+      if (status === undefined && batch.events[0] & Event.child) status = wait(child.pid, false)[1];
+    }
+    close(sockets.input);
+    const ended = decodeWaitStatus(status!);
+    equal(writeAll(fd, encoder.end(now(), ended, "Terminated")), 0);
+    close(fd);
+
+    const log = openLog(path);
+    if (!(log instanceof LogReader)) throw new Error(`openLog: ${log.errno}`);
+    const [run, ...more] = readAll(log, 3, 1 << 20);
+    log.close();
+    equal(more.length, 0);
+    deepStrictEqual(run.start.command, command);
+    equal(run.start.pid, Deno.pid);
+    deepStrictEqual(run.messages, received);
+    const bytes = (s: number) =>
+      received.filter((m) => m.stream === s).map((m) => [...m.bytes]).flat();
+    deepStrictEqual(bytes(2), [..."b"].map((c) => c.charCodeAt(0)).concat([0xff, 0x64, 0x0a]));
+    equal(bytes(1).length, 4 + 8 + 300000);
+    deepStrictEqual(run.finish.end, {
+      kind: "signaled",
+      signal: 15,
+      signalName: "Terminated",
+      coreDumped: false,
+    });
+    equal(recordedStatus(run.finish.end), 143);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 // --- pacing ---------------------------------------------------------------------------------
