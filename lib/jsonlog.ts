@@ -95,11 +95,10 @@ export class JsonLogEncoder {
   #pos = 0;
   /** The second whose `YYYY-MM-DDTHH:MM:SS.` is cached in #date: most messages share it. */
   #second = 0n;
-  #date = new Uint8Array(20);
+  #date = ascii("1970-01-01T00:00:00.");
 
   constructor(initialSize = 1 << 16) {
     this.#buf = new Uint8Array(initialSize);
-    this.#cacheSecond(0n);
   }
 
   /** The records of messages from..to of `batch` (foreign senders left out). */
