@@ -15,21 +15,34 @@ export interface OutputSpec {
   append: boolean;
 }
 
+/** A JSON Lines log of both streams (docs/behaviour.md B3, docs/jsonlog.md). */
+export interface JsonLogSpec {
+  path: string;
+  append: boolean;
+}
+
 export interface Options {
   /** Every -o -O -e -E -c -C in command-line order. */
   outputs: OutputSpec[];
+  /** Every -j -J in command-line order. */
+  jsonLogs: JsonLogSpec[];
   /** -i */
   ignoreInterrupts: boolean;
   /** -q/--cron, or basename(name) === "cronty" */
   cron: boolean;
   /** --init (dtee also acts as an init process when it is process 1) */
   init: boolean;
-  /** Non-empty: the command word and its arguments. */
+  /** The command word and its arguments: non-empty, except for a replay (always empty). */
   command: string[];
 }
 
 export type ParseResult =
   | { action: "run"; options: Options }
+  /**
+   * --replay FILE (docs/behaviour.md B4): deliver the log's messages through `options`'
+   * outputs instead of running a command; `realtime`: keep the recorded gaps (--realtime).
+   */
+  | { action: "replay"; options: Options; log: string; realtime: boolean }
   /** Hidden --debug-limits: show the socket buffer sizes and the largest write. */
   | { action: "limits" }
   | { action: "exit"; status: number; stdout: string; stderr: string };
@@ -38,13 +51,19 @@ export const VERSION = "0.1.0";
 
 const CRON_NAME = "cronty";
 
-export type Group = "Output files" | "Options" | "Miscellaneous";
+export type Group = "Output files" | "Options" | "Replay" | "Miscellaneous";
 
 export interface OptionDef {
   long: string;
   short?: string;
-  /** Present for the output file options, which are the only ones that take a value. */
+  /** Takes a value, FILE: the output files, the JSON logs and the log to replay. */
+  file?: true;
+  /** An output file for one or both streams. */
   output?: { stream: Stream; append: boolean };
+  /** A JSON Lines log. */
+  json?: { append: boolean };
+  /** Given twice is an error (boost's variables_map refuses a second value for one key). */
+  once?: true;
   group?: Group;
   help?: string;
   /** -q is pointless to advertise when the name already selects cron mode. */
@@ -56,6 +75,7 @@ export const OPTIONS: readonly OptionDef[] = [
   {
     long: "out-append",
     short: "o",
+    file: true,
     output: { stream: "stdout", append: true },
     group: "Output files",
     help: "add standard output to the end of FILE",
@@ -63,6 +83,7 @@ export const OPTIONS: readonly OptionDef[] = [
   {
     long: "out-overwrite",
     short: "O",
+    file: true,
     output: { stream: "stdout", append: false },
     group: "Output files",
     help: "replace FILE with standard output",
@@ -70,6 +91,7 @@ export const OPTIONS: readonly OptionDef[] = [
   {
     long: "err-append",
     short: "e",
+    file: true,
     output: { stream: "stderr", append: true },
     group: "Output files",
     help: "add standard error to the end of FILE",
@@ -77,6 +99,7 @@ export const OPTIONS: readonly OptionDef[] = [
   {
     long: "err-overwrite",
     short: "E",
+    file: true,
     output: { stream: "stderr", append: false },
     group: "Output files",
     help: "replace FILE with standard error",
@@ -84,6 +107,7 @@ export const OPTIONS: readonly OptionDef[] = [
   {
     long: "combined-append",
     short: "c",
+    file: true,
     output: { stream: "combined", append: true },
     group: "Output files",
     help: "add both streams in order to the end of FILE",
@@ -91,9 +115,27 @@ export const OPTIONS: readonly OptionDef[] = [
   {
     long: "combined-overwrite",
     short: "C",
+    file: true,
     output: { stream: "combined", append: false },
     group: "Output files",
     help: "replace FILE with both streams in order",
+  },
+  {
+    long: "json-append",
+    short: "j",
+    file: true,
+    json: { append: true },
+    group: "Output files",
+    help: "add a JSON Lines log to the end of FILE: every write of both streams " +
+      "with its time, and how the command ended",
+  },
+  {
+    long: "json-overwrite",
+    short: "J",
+    file: true,
+    json: { append: false },
+    group: "Output files",
+    help: "replace FILE with a JSON Lines log",
   },
   {
     long: "ignore-interrupts",
@@ -114,6 +156,19 @@ export const OPTIONS: readonly OptionDef[] = [
     group: "Options",
     help: "act as an init process: forward signals to the command and reap orphans " +
       "(automatic when dtee is process 1)",
+  },
+  {
+    long: "replay",
+    file: true,
+    once: true,
+    group: "Replay",
+    help: "instead of running a command, deliver the writes recorded in the JSON Lines " +
+      "log FILE (from -j or -J) to every output; exit with the recorded status",
+  },
+  {
+    long: "realtime",
+    group: "Replay",
+    help: "with --replay: wait as long between messages as the command did",
   },
   { long: "help", short: "h", group: "Miscellaneous", help: "show this help and exit" },
   {
@@ -162,7 +217,7 @@ const MIN_DESCRIPTION_LENGTH = 40;
 
 function optionColumn(d: OptionDef): string {
   const names = d.short ? `-${d.short} [ --${d.long} ]` : `--${d.long}`;
-  return `  ${names} ${d.output ? "FILE" : ""}`;
+  return `  ${names} ${d.file ? "FILE" : ""}`;
 }
 
 /**
@@ -186,7 +241,7 @@ function optionsText(cronFromName: boolean): string {
   const visible = OPTIONS.filter((d) => d.group && !(cronFromName && d.hiddenInCron));
   const longest = Math.max(...visible.map((d) => optionColumn(d).length));
   const column = Math.min(longest, LINE_LENGTH - MIN_DESCRIPTION_LENGTH - 1) + 1;
-  const groups: Group[] = ["Output files", "Options", "Miscellaneous"];
+  const groups: Group[] = ["Output files", "Options", "Replay", "Miscellaneous"];
   return groups.map((group) => {
     const lines = [`${group}:`];
     for (const d of visible.filter((d) => d.group === group)) {
@@ -215,7 +270,8 @@ export function helpText(name: string): string {
       "in the order they were written, while passing both through to standard output\n" +
       "and standard error as usual.\n";
   // The blank line at the very end is the original's (boost's listing, then endl).
-  return `Usage: ${name} [OPTION]... COMMAND [ARG]...\n\n${description}\n` +
+  return `Usage: ${name} [OPTION]... COMMAND [ARG]...\n  or:  ${name} [OPTION]... --replay FILE\n\n` +
+    `${description}\n` +
     optionsText(cronFromName) + "\n";
 }
 
@@ -258,6 +314,13 @@ export function parse(args: string[], name: string, usSpelling = () => false): P
   let command: string[] = [];
   const missing = (d: OptionDef) =>
     usageError(name, `the required argument for option '--${d.long}' is missing`);
+  /** Records an option; a usage error if it may be given only once and was given before. */
+  const add = (g: Given): ParseResult | undefined => {
+    if (g.def.once && given.some((h) => h.def === g.def)) {
+      return usageError(name, `option '--${g.def.long}' cannot be specified more than once`);
+    }
+    given.push(g);
+  };
 
   for (let i = 0; i < args.length; i++) {
     const word = args[i];
@@ -286,19 +349,21 @@ export function parse(args: string[], name: string, usSpelling = () => false): P
       const eq = word.indexOf("=");
       const def = BY_LONG.get(eq < 0 ? word.slice(2) : word.slice(2, eq));
       if (!def) return usageError(name, `unrecognised option '${word}'`);
-      if (!def.output) {
+      let error: ParseResult | undefined;
+      if (!def.file) {
         // boost's wording, which the original prints for this case.
         if (eq >= 0) return usageError(name, `option '--${def.long}' does not take any arguments`);
-        given.push({ def });
+        error = add({ def });
       } else if (eq >= 0) {
         // "--out-append=" gives an empty name, just as `-o ""` does; opening it then fails
         // like any other bad file name (the original rejected it as a usage error).
-        given.push({ def, value: word.slice(eq + 1) });
+        error = add({ def, value: word.slice(eq + 1) });
       } else if (i + 1 < args.length) {
-        given.push({ def, value: args[++i] });
+        error = add({ def, value: args[++i] });
       } else {
         return missing(def);
       }
+      if (error) return error;
       continue;
     }
 
@@ -309,7 +374,8 @@ export function parse(args: string[], name: string, usSpelling = () => false): P
       // The bad character alone, as boost reports it: in "-qx" the user mistyped "-x",
       // and echoing the whole group would not say which letter is wrong.
       if (!def) return usageError(name, `unrecognised option '-${chars[j]}'`);
-      if (!def.output) {
+      // Every option given only once is long-only: no group can repeat one.
+      if (!def.file) {
         given.push({ def });
         continue;
       }
@@ -331,24 +397,35 @@ export function parse(args: string[], name: string, usSpelling = () => false): P
     return { action: "exit", status: 0, stdout: debugText(given, command), stderr: "" };
   }
   if (has("debug-limits")) return { action: "limits" };
+
+  const options: Options = {
+    outputs: given.filter((g) => g.def.output).map((g) => ({
+      path: g.value!,
+      stream: g.def.output!.stream,
+      append: g.def.output!.append,
+    })),
+    jsonLogs: given.filter((g) => g.def.json).map((g) => ({
+      path: g.value!,
+      append: g.def.json!.append,
+    })),
+    ignoreInterrupts: has("ignore-interrupts"),
+    cron: has("cron") || isCronName(name),
+    init: has("init"),
+    command,
+  };
+  const replay = given.find((g) => g.def.long === "replay");
+  if (replay) {
+    // The log names the command; another one would be ignored, so it is refused.
+    if (command.length > 0) {
+      return usageError(name, "option '--replay' cannot be used with a command");
+    }
+    return { action: "replay", options, log: replay.value!, realtime: has("realtime") };
+  }
+  if (has("realtime")) return usageError(name, "option '--realtime' requires option '--replay'");
   if (command.length === 0) {
     return { action: "exit", status: USAGE_STATUS, stdout: helpText(name), stderr: "" };
   }
-
-  return {
-    action: "run",
-    options: {
-      outputs: given.filter((g) => g.def.output).map((g) => ({
-        path: g.value!,
-        stream: g.def.output!.stream,
-        append: g.def.output!.append,
-      })),
-      ignoreInterrupts: has("ignore-interrupts"),
-      cron: has("cron") || isCronName(name),
-      init: has("init"),
-      command,
-    },
-  };
+  return { action: "run", options };
 }
 
 /** The original lists boost's variables_map, a std::map: keys in byte order, "-" first. */
@@ -357,7 +434,7 @@ function debugText(given: Given[], command: string[]): string {
   for (const g of given) {
     const list = values.get(g.def.long) ?? [];
     // A flag is a bool in the original: given any number of times, it prints once.
-    if (g.def.output) list.push(g.value!);
+    if (g.def.file) list.push(g.value!);
     else list[0] = "1";
     values.set(g.def.long, list);
   }

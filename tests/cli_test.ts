@@ -4,6 +4,7 @@ import { USAGE_STATUS as EX_USAGE } from "../lib/failures.ts";
 import {
   helpText,
   isCronName,
+  type JsonLogSpec,
   type Options,
   type OutputSpec,
   parse,
@@ -38,6 +39,7 @@ const err = (path: string, append = true): OutputSpec => ({ path, stream: "stder
 const both = (path: string, append = true): OutputSpec => ({ path, stream: "combined", append });
 
 const HELP = `Usage: dtee [OPTION]... COMMAND [ARG]...
+  or:  dtee [OPTION]... --replay FILE
 
 Run COMMAND with its standard output and standard error copied to each FILE,
 in the order they were written, while passing both through to standard output
@@ -50,6 +52,10 @@ Output files:
   -E [ --err-overwrite ] FILE      replace FILE with standard error
   -c [ --combined-append ] FILE    add both streams in order to the end of FILE
   -C [ --combined-overwrite ] FILE replace FILE with both streams in order
+  -j [ --json-append ] FILE        add a JSON Lines log to the end of FILE:
+                                   every write of both streams with its time,
+                                   and how the command ended
+  -J [ --json-overwrite ] FILE     replace FILE with a JSON Lines log
 
 Options:
   -i [ --ignore-interrupts ]       ignore SIGINT; the command still receives it
@@ -60,6 +66,14 @@ Options:
                                    the command and reap orphans (automatic when
                                    dtee is process 1)
 
+Replay:
+  --replay FILE                    instead of running a command, deliver the
+                                   writes recorded in the JSON Lines log FILE
+                                   (from -j or -J) to every output; exit with
+                                   the recorded status
+  --realtime                       with --replay: wait as long between messages
+                                   as the command did
+
 Miscellaneous:
   -h [ --help ]                    show this help and exit
   -V [ --version ]                 show the version and licence and exit
@@ -67,6 +81,7 @@ Miscellaneous:
 `;
 
 const CRONTY_HELP = `Usage: /usr/bin/cronty [OPTION]... COMMAND [ARG]...
+  or:  /usr/bin/cronty [OPTION]... --replay FILE
 
 Run COMMAND with its standard output and standard error copied to each FILE,
 printing nothing unless the command writes to standard error or exits with a
@@ -80,12 +95,24 @@ Output files:
   -E [ --err-overwrite ] FILE      replace FILE with standard error
   -c [ --combined-append ] FILE    add both streams in order to the end of FILE
   -C [ --combined-overwrite ] FILE replace FILE with both streams in order
+  -j [ --json-append ] FILE        add a JSON Lines log to the end of FILE:
+                                   every write of both streams with its time,
+                                   and how the command ended
+  -J [ --json-overwrite ] FILE     replace FILE with a JSON Lines log
 
 Options:
   -i [ --ignore-interrupts ]       ignore SIGINT; the command still receives it
   --init                           act as an init process: forward signals to
                                    the command and reap orphans (automatic when
                                    dtee is process 1)
+
+Replay:
+  --replay FILE                    instead of running a command, deliver the
+                                   writes recorded in the JSON Lines log FILE
+                                   (from -j or -J) to every output; exit with
+                                   the recorded status
+  --realtime                       with --replay: wait as long between messages
+                                   as the command did
 
 Miscellaneous:
   -h [ --help ]                    show this help and exit
@@ -105,6 +132,7 @@ This is free software: you are free to change and redistribute it.
 Deno.test("a bare command runs with defaults", () => {
   deepStrictEqual(run(["ls"]), {
     outputs: [],
+    jsonLogs: [],
     ignoreInterrupts: false,
     init: false,
     cron: false,
@@ -124,6 +152,7 @@ Deno.test("everything after the command word belongs to the command", () => {
   ]);
   deepStrictEqual(run(["-q", "ls", "--bogus"]), {
     outputs: [],
+    jsonLogs: [],
     ignoreInterrupts: false,
     init: false,
     cron: true,
@@ -137,6 +166,7 @@ Deno.test("-- ends the options and is dropped; a later -- goes to the command", 
   deepStrictEqual(run(["--", "--", "x"]).command, ["--", "x"]);
   deepStrictEqual(run(["-i", "--", "ls", "--", "-la"]), {
     outputs: [],
+    jsonLogs: [],
     ignoreInterrupts: true,
     init: false,
     cron: false,
@@ -154,6 +184,7 @@ Deno.test("an empty word ends the options and is the command", () => {
   deepStrictEqual(run([""]).command, [""]);
   deepStrictEqual(run(["", "-q"]), {
     outputs: [],
+    jsonLogs: [],
     ignoreInterrupts: false,
     init: false,
     cron: false,
@@ -166,6 +197,7 @@ Deno.test("a lone - is the command word, and options after it are its arguments"
   deepStrictEqual(run(["-"]).command, ["-"]);
   deepStrictEqual(run(["-q", "-", "-o", "x"]), {
     outputs: [],
+    jsonLogs: [],
     ignoreInterrupts: false,
     init: false,
     cron: true,
@@ -225,6 +257,7 @@ Deno.test("a value is always the next word, even when empty or starting with -",
   deepStrictEqual(run(["-o", "", "x"]).outputs, [out("")]);
   deepStrictEqual(run(["-o", "--", "x"]), {
     outputs: [out("--")],
+    jsonLogs: [],
     ignoreInterrupts: false,
     init: false,
     cron: false,
@@ -232,6 +265,7 @@ Deno.test("a value is always the next word, even when empty or starting with -",
   });
   deepStrictEqual(run(["-o", "-q", "x"]), {
     outputs: [out("-q")],
+    jsonLogs: [],
     ignoreInterrupts: false,
     init: false,
     cron: false,
@@ -273,11 +307,132 @@ Deno.test("repeated output options keep every value, in order across kinds", () 
         err("7"),
         out("8"),
       ],
+      jsonLogs: [],
       ignoreInterrupts: true,
       init: false,
       cron: true,
       command: ["cmd"],
     },
+  );
+});
+
+// --- JSON logs and replay (docs/behaviour.md B3, B4) ---
+
+const json = (path: string, append = true): JsonLogSpec => ({ path, append });
+
+Deno.test("-j and -J: short and long, every value style, repeatable, in order", () => {
+  deepStrictEqual(run(["-j", "a", "x"]).jsonLogs, [json("a")]);
+  deepStrictEqual(run(["-J", "a", "x"]).jsonLogs, [json("a", false)]);
+  deepStrictEqual(run(["-jfile", "x"]).jsonLogs, [json("file")]);
+  deepStrictEqual(run(["-j", "-q", "x"]).jsonLogs, [json("-q")]);
+  deepStrictEqual(run(["--json-overwrite=", "x"]).jsonLogs, [json("", false)]);
+  deepStrictEqual(run(["--json-append", "a", "--json-overwrite=b", "-qJc", "-j", "a", "x"]), {
+    outputs: [],
+    jsonLogs: [json("a"), json("b", false), json("c", false), json("a")],
+    ignoreInterrupts: false,
+    init: false,
+    cron: true,
+    command: ["x"],
+  });
+  // A log is not an output of some streams: each kind keeps its own list.
+  const mixed = run(["-o", "o", "-j", "j", "-c", "c", "-J", "J", "x"]);
+  deepStrictEqual(mixed.outputs, [out("o"), both("c")]);
+  deepStrictEqual(mixed.jsonLogs, [json("j"), json("J", false)]);
+});
+
+Deno.test("-j and -J need a value", () => {
+  for (const [short, long] of [["-j", "json-append"], ["-J", "json-overwrite"]]) {
+    const expected = usageError(`the required argument for option '--${long}' is missing`);
+    deepStrictEqual(parse([short], "dtee"), expected);
+    deepStrictEqual(parse([`-i${short[1]}`], "dtee"), expected);
+    deepStrictEqual(parse([`--${long}`], "dtee"), expected);
+  }
+});
+
+const NO_OPTIONS: Options = {
+  outputs: [],
+  jsonLogs: [],
+  ignoreInterrupts: false,
+  init: false,
+  cron: false,
+  command: [],
+};
+
+Deno.test("--replay FILE: no command; the outputs and flags given with it apply", () => {
+  deepStrictEqual(parse(["--replay", "log"], "dtee"), {
+    action: "replay",
+    options: NO_OPTIONS,
+    log: "log",
+    realtime: false,
+  });
+  deepStrictEqual(
+    parse(["-q", "--replay=my log", "-c", "all", "-j", "again", "--realtime", "-i"], "dtee"),
+    {
+      action: "replay",
+      options: {
+        ...NO_OPTIONS,
+        outputs: [both("all")],
+        jsonLogs: [json("again")],
+        ignoreInterrupts: true,
+        cron: true,
+      },
+      log: "my log",
+      realtime: true,
+    },
+  );
+  const cronty = parse(["--replay", "log"], "/usr/bin/cronty");
+  ok(cronty.action === "replay" && cronty.options.cron);
+  // A value is always the next word; `--` with nothing after it is still no command.
+  deepStrictEqual(parse(["--replay", "-q"], "dtee"), {
+    action: "replay",
+    options: NO_OPTIONS,
+    log: "-q",
+    realtime: false,
+  });
+  equal(parse(["--replay", "log", "--"], "dtee").action, "replay");
+  equal(parse(["--replay=", "--"], "dtee").action, "replay");
+});
+
+Deno.test("--replay twice, with a command, or --realtime without it: usage errors", () => {
+  const twice = usageError("option '--replay' cannot be specified more than once");
+  deepStrictEqual(parse(["--replay", "a", "--replay", "a"], "dtee"), twice);
+  deepStrictEqual(parse(["--replay=a", "-q", "--replay", "b", "x"], "dtee"), twice);
+  // Found while parsing, so before help, and the first error wins.
+  deepStrictEqual(parse(["-h", "--replay", "a", "--replay=b", "-x"], "dtee"), twice);
+  const command = usageError("option '--replay' cannot be used with a command");
+  deepStrictEqual(parse(["--replay", "log", "ls"], "dtee"), command);
+  deepStrictEqual(parse(["--replay", "log", "--", "ls", "-la"], "dtee"), command);
+  deepStrictEqual(parse(["--replay", "log", ""], "dtee"), command);
+  const realtime = usageError("option '--realtime' requires option '--replay'");
+  deepStrictEqual(parse(["--realtime", "ls"], "dtee"), realtime);
+  deepStrictEqual(parse(["--realtime"], "dtee"), realtime);
+  deepStrictEqual(
+    parse(["--replay"], "dtee"),
+    usageError("the required argument for option '--replay' is missing"),
+  );
+  deepStrictEqual(
+    parse(["--replay", "log", "--realtime=1"], "dtee"),
+    usageError("option '--realtime' does not take any arguments"),
+  );
+});
+
+Deno.test("--replay: help, version, debug-options and debug-limits come first", () => {
+  deepStrictEqual(parse(["-h", "--replay", "log", "ls"], "dtee"), exit(0, HELP, ""));
+  deepStrictEqual(parse(["--realtime", "-V"], "dtee"), exit(0, VERSION_TEXT, ""));
+  deepStrictEqual(parse(["--replay", "log", "--debug-limits", "ls"], "dtee"), {
+    action: "limits",
+  });
+  deepStrictEqual(
+    debug(["--replay", "log", "--realtime", "ls"]),
+    "-=ls\ndebug-options=1\nrealtime=1\nreplay=log\n",
+  );
+});
+
+Deno.test("--debug-options: the JSON and replay keys in byte order", () => {
+  deepStrictEqual(
+    debug(["-J", "J1", "-j", "j1", "--json-append=j2", "--replay", "r", "--realtime", "-o", "o"]),
+    "debug-options=1\njson-append=j1\njson-append=j2\njson-overwrite=J1\nout-append=o\n" +
+      "realtime=1\nreplay=r\n",
   );
 });
 
@@ -295,6 +450,7 @@ Deno.test("flags, short and long", () => {
 Deno.test("flags may be repeated", () => {
   deepStrictEqual(run(["-q", "-q", "--cron", "-qq", "-ii", "--ignore-interrupts", "x"]), {
     outputs: [],
+    jsonLogs: [],
     ignoreInterrupts: true,
     init: false,
     cron: true,
@@ -305,6 +461,7 @@ Deno.test("flags may be repeated", () => {
 Deno.test("grouped short options", () => {
   deepStrictEqual(run(["-qi", "x"]), {
     outputs: [],
+    jsonLogs: [],
     ignoreInterrupts: true,
     init: false,
     cron: true,
@@ -312,6 +469,7 @@ Deno.test("grouped short options", () => {
   });
   deepStrictEqual(run(["-qo", "file", "x"]), {
     outputs: [out("file")],
+    jsonLogs: [],
     ignoreInterrupts: false,
     init: false,
     cron: true,
@@ -321,6 +479,7 @@ Deno.test("grouped short options", () => {
   // The value swallows the rest of the group, option letters included.
   deepStrictEqual(run(["-oqi", "x"]), {
     outputs: [out("qi")],
+    jsonLogs: [],
     ignoreInterrupts: false,
     init: false,
     cron: false,
@@ -328,6 +487,7 @@ Deno.test("grouped short options", () => {
   });
   deepStrictEqual(run(["-iqC", "", "x"]), {
     outputs: [both("", false)],
+    jsonLogs: [],
     ignoreInterrupts: true,
     init: false,
     cron: true,
@@ -462,7 +622,7 @@ Deno.test("grammar errors come before help, version and debug-options", () => {
 
 Deno.test("missing command: usage on stdout, stderr empty, exit 64", () => {
   const r = parse([], "./dtee");
-  deepStrictEqual(r, exit(EX_USAGE, HELP.replace("Usage: dtee", "Usage: ./dtee"), ""));
+  deepStrictEqual(r, exit(EX_USAGE, HELP.replaceAll(" dtee [OPTION]", " ./dtee [OPTION]"), ""));
   deepStrictEqual(EX_USAGE, 64);
 });
 
@@ -483,7 +643,9 @@ Deno.test("help as cronty uses the cron description and hides -q", () => {
   deepStrictEqual(parse(["--help"], "/usr/bin/cronty"), exit(0, CRONTY_HELP, ""));
   deepStrictEqual(parse([], "/usr/bin/cronty"), exit(64, CRONTY_HELP, ""));
   const help = helpText("./cronty");
-  ok(help.startsWith("Usage: ./cronty [OPTION]... COMMAND [ARG]...\n\n"));
+  ok(help.startsWith(
+    "Usage: ./cronty [OPTION]... COMMAND [ARG]...\n  or:  ./cronty [OPTION]... --replay FILE\n\n",
+  ));
   ok(!help.includes("--cron"));
   ok(!help.includes("-q"));
   // -q is only hidden, not removed.
@@ -630,6 +792,15 @@ const WORDS = [
   "--combined-overwrite",
   "--out-append=f",
   "--combined-overwrite=",
+  "-j",
+  "-J",
+  "-qjlog",
+  "--json-append",
+  "--json-overwrite=f",
+  "--replay",
+  "--replay=log",
+  "--realtime",
+  "--realtime=1",
   "--ignore-interrupts",
   "--cron",
   "--cron=1",
@@ -674,14 +845,19 @@ function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-/** Canonical argv for options, to check that parsing what we understood gives it back. */
-function unparse(o: Options, cronFromName: boolean): string[] {
+/** Canonical argv for a parse result, to check that parsing what we understood gives it back. */
+function unparse(r: ParseResult & { options: Options }, cronFromName: boolean): string[] {
+  const o = r.options;
   const long = {
     stdout: ["out-overwrite", "out-append"],
     stderr: ["err-overwrite", "err-append"],
     combined: ["combined-overwrite", "combined-append"],
   };
   const args = o.outputs.map((s) => `--${long[s.stream][s.append ? 1 : 0]}=${s.path}`);
+  // Interleaved with the other outputs in the original: the relative order within each
+  // list is what counts.
+  args.push(...o.jsonLogs.map((s) => `--json-${s.append ? "append" : "overwrite"}=${s.path}`));
+  if (r.action === "replay") args.push(`--replay=${r.log}`, ...(r.realtime ? ["--realtime"] : []));
   if (o.ignoreInterrupts) args.push("-i");
   if (o.init) args.push("--init");
   if (o.cron && !cronFromName) args.push("-q");
@@ -704,14 +880,18 @@ Deno.test("property: random argument vectors never throw and give only documente
     const forms = new RegExp(
       `^${N}: (unrecognised option '-[^]*'` +
         `|the required argument for option '--[a-z-]+' is missing` +
-        `|option '--[a-z-]+' does not take any arguments|the argument for option should follow immediately after the equal sign)${tryLine}`,
+        `|option '--[a-z-]+' does not take any arguments` +
+        `|the argument for option should follow immediately after the equal sign` +
+        `|option '--replay' cannot be specified more than once` +
+        `|option '--replay' cannot be used with a command` +
+        `|option '--realtime' requires option '--replay')${tryLine}`,
     );
 
-    if (r.action === "run") {
-      seen.add("run");
-      ok(r.options.command.length > 0);
+    if (r.action === "run" || r.action === "replay") {
+      seen.add(r.action);
+      equal(r.options.command.length > 0, r.action === "run");
       deepStrictEqual(typeof r.options.cron, "boolean");
-      deepStrictEqual(parse(unparse(r.options, isCronName(name)), name), r);
+      deepStrictEqual(parse(unparse(r, isCronName(name)), name), r);
       continue;
     }
     if (r.action === "limits") continue;
@@ -733,7 +913,7 @@ Deno.test("property: random argument vectors never throw and give only documente
     }
   }
   // The generator must reach every kind of result, or the test proves little.
-  deepStrictEqual([...seen].sort(), ["0", "error", "run", "usage"]);
+  deepStrictEqual([...seen].sort(), ["0", "error", "replay", "run", "usage"]);
 });
 
 Deno.test("property: --debug-options agrees with the parsed options", () => {
@@ -744,7 +924,7 @@ Deno.test("property: --debug-options agrees with the parsed options", () => {
     const length = Math.floor(rand() * 10);
     for (let i = 0; i < length; i++) args.push(randomWord(rand));
     const r = parse(args, "dtee");
-    if (r.action !== "run") continue;
+    if (r.action !== "run" && r.action !== "replay") continue;
     const d = parse(["--debug-options", ...args], "dtee");
     if (d.action !== "exit" || d.status !== 0) throw new Error("debug-options must exit 0");
     const long = {
@@ -759,6 +939,9 @@ Deno.test("property: --debug-options agrees with the parsed options", () => {
       ["debug-options", "1"],
       ...(r.options.ignoreInterrupts ? [["ignore-interrupts", "1"]] : []),
       ...(r.options.init ? [["init", "1"]] : []),
+      ...r.options.jsonLogs.map((s) => [`json-${s.append ? "append" : "overwrite"}`, s.path]),
+      ...(r.action === "replay" && r.realtime ? [["realtime", "1"]] : []),
+      ...(r.action === "replay" ? [["replay", r.log]] : []),
     ];
     // A stable sort on the key alone keeps the values of one key in command-line order.
     lines.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));

@@ -875,7 +875,9 @@ function documented(line: string, name: string): boolean {
   // `--flag=value` for an option without a value (getopt's third complaint).
   if (/^option '--[a-z-]+' does not take any arguments$/.test(rest)) return true;
   // A bare `--=` (boost's form for a command word).
-  if (rest === "the argument for option should follow immediately after the equal sign") return true;
+  if (rest === "the argument for option should follow immediately after the equal sign") {
+    return true;
+  }
   if (/^.*: exited with status \d+$/s.test(rest)) return true;
   const text = rest.slice(rest.lastIndexOf(": ") + 2);
   return rest.includes(": ") && STRERROR.test(text) && !text.includes("os error");
