@@ -31,8 +31,10 @@ export class Cron implements MessageSink, ResultHandler {
   /** A broken pipe while writing out the held output. */
   #broken = false;
 
+  /** The command word as given, for the report line. */
+  #command = "";
+
   constructor(
-    readonly command: string,
     /** dtee's own stdout and stderr. */
     readonly streams: Dispatch,
     readonly reporter: Reporter,
@@ -46,7 +48,8 @@ export class Cron implements MessageSink, ResultHandler {
    * wrong before; then output runs unbuffered, so that the error and the
    * output it explains arrive together.
    */
-  started(): void {
+  started(command: readonly string[]): void {
+    this.#command = command[0];
     this.#started = true;
     if (this.#reportDue) return;
     const pattern = tempTemplate("O");
@@ -149,7 +152,7 @@ export class Cron implements MessageSink, ResultHandler {
       return true;
     }
     if (!this.release()) return false;
-    this.reporter.say(resultText(this.command, result));
+    this.reporter.say(resultText(this.#command, result));
     return true;
   }
 

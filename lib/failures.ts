@@ -10,6 +10,7 @@ import { strerror, strsignal, writeAll } from "./ffi.ts";
 import { encode } from "./text.ts";
 
 const EX_USAGE = 64;
+const EX_DATAERR = 65;
 const EX_NOINPUT = 66;
 const EX_UNAVAILABLE = 69;
 const EX_SOFTWARE = 70;
@@ -39,6 +40,10 @@ export type Failure =
   | { kind: "exec"; command: string; errno: number }
   | { kind: "waitpid"; errno: number }
   | { kind: "buffer"; stage: BufferStage; path: string; errno: number }
+  /** The log to replay could not be opened or read. */
+  | { kind: "log-read"; path: string; errno: number }
+  /** A record of the log to replay is not valid: `FILE:LINE: what`. */
+  | { kind: "log-data"; where: string }
   | { kind: "internal"; what: string };
 
 /** The message (after `NAME: `) and the exit status of a failure. */
@@ -83,6 +88,10 @@ function describe(f: Failure): [string, number] {
       }
       break;
     }
+    case "log-read":
+      return [`${f.path}: ${strerror(f.errno)}`, EX_NOINPUT];
+    case "log-data":
+      return [f.where, EX_DATAERR];
     case "internal":
       return [`internal error: ${f.what}`, EX_SOFTWARE];
   }
@@ -126,8 +135,11 @@ export function interruptedText(signal: number): string {
  */
 export interface ResultHandler {
   failed(failure: Failure): void;
-  /** The command is running. */
-  started(): void;
+  /**
+   * The command (`command`, its words as given) is running, started at
+   * `timeNs` (ns since the epoch), or a recorded run begins.
+   */
+  started(command: readonly string[], timeNs: bigint): void;
   /** false: a broken pipe stopped it (dtee is then interrupted by SIGPIPE). */
   terminated(result: CommandResult): boolean;
   /** `brokenLabel`: the output whose broken pipe is the reason, if that is the reason. */

@@ -93,6 +93,9 @@ export const symbols = {
   dtee_die: { parameters: [/* sig */ "i32"], result: "i32" },
   dtee_open_output: { parameters: [/* path */ "buffer", /* append */ "i32"], result: "i32" },
   dtee_temp_file: { parameters: [/* template */ "buffer"], result: "i32" },
+  dtee_open_input: { parameters: [/* path */ "buffer"], result: "i32" },
+  dtee_read: { parameters: [/* fd */ "i32", /* buf */ "buffer", /* cap */ "usize"], result: "i32" },
+  dtee_pause: { parameters: [/* timeout_ms */ "i32"], result: "i32" },
   dtee_replay: {
     parameters: [/* src */ "i32", /* dst */ "i32", /* limit */ "u64", /* stage[1] */ "buffer"],
     result: "i32",
@@ -309,6 +312,21 @@ export function die(signal: number): void {
 /** Opens an output file: its descriptor. */
 export function openOutput(path: string, append: boolean): Result<number> {
   return result(shim.dtee_open_output(cString(path), append ? 1 : 0));
+}
+
+/** Opens a file to read (a log to replay): its descriptor. */
+export function openInput(path: string): Result<number> {
+  return result(shim.dtee_open_input(cString(path)));
+}
+
+/** Reads into `buf`: how many bytes (0 at the end). */
+export function read(fd: number, buf: Uint8Array): Result<number> {
+  return result(shim.dtee_read(fd, buf, BigInt(buf.length)));
+}
+
+/** Waits up to `timeoutMs` for a caught signal: whether one is pending. */
+export function pause(timeoutMs: number): boolean {
+  return shim.dtee_pause(Math.max(0, Math.min(Math.ceil(timeoutMs), 0x7fffffff))) === 1;
 }
 
 /** Creates the (already unlinked) buffer file: its descriptor and name, or the name tried. */

@@ -5,8 +5,18 @@
  */
 
 import { Errno, Event } from "./abi.ts";
-import { Batch, close, openSockets, type Sockets, takeSignal } from "./ffi.ts";
-import type { Reporter } from "./failures.ts";
+import {
+  Batch,
+  close,
+  openInput as openFile,
+  openSockets,
+  pause,
+  read,
+  type Sockets,
+  takeSignal,
+} from "./ffi.ts";
+import { LogError, LogReader, LogReadError, Pacer, recordedStatus } from "./replay.ts";
+import type { Reporter, ResultHandler } from "./failures.ts";
 import type { Command } from "./child.ts";
 import type { MessageSink } from "./sink.ts";
 import type { Signals } from "./signals.ts";
@@ -44,7 +54,9 @@ export function closeCommandEnds(sockets: Sockets, reporter: Reporter): void {
 export type LoopEnd =
   | { kind: "exited"; status: number }
   | { kind: "signal"; signal: number; brokenLabel?: string }
-  | { kind: "failed" };
+  | { kind: "failed" }
+  /** Every run of a log replayed: the last one's recorded status. */
+  | { kind: "replayed"; status: number };
 
 export interface Loop {
   sockets: Sockets;
@@ -104,4 +116,80 @@ export function receiveUntilExit({ sockets, command, sink, signals, reporter }: 
       if (reaped) status = reaped.status;
     }
   }
+}
+
+/** Opens the log to replay (through the shim: dtee has no read permission), or reports why not. */
+export function openLog(path: string, reporter: Reporter): LogReader | undefined {
+  const fd = openFile(path);
+  if (!fd.ok) {
+    reporter.fail({ kind: "log-read", path, errno: fd.errno });
+    return undefined;
+  }
+  const readSome = (buf: Uint8Array) => {
+    const n = read(fd.value, buf);
+    return n.ok ? n.value : -n.errno;
+  };
+  return new LogReader(path, readSome, () => close(fd.value));
+}
+
+export interface Replay {
+  log: LogReader;
+  sink: MessageSink & ResultHandler;
+  signals: Signals;
+  reporter: Reporter;
+  /** Reproduce the recorded gaps between messages (as scriptreplay does). */
+  realtime: boolean;
+}
+
+/**
+ * Delivers every run of a log as a live run would: its messages through the
+ * sinks, then how it ended. A record that is not valid stops the replay
+ * after everything before it was delivered (reported here).
+ */
+export function replayRuns({ log, sink, signals, reporter, realtime }: Replay): LoopEnd {
+  const batch = new Batch(LARGEST_DATAGRAM, SLOTS);
+  const pacer = new Pacer();
+  let status = 0;
+  /** A caught signal that stops dtee, if one is pending. */
+  const stopping = (waitMs: number): number => {
+    if (!pause(waitMs)) return 0;
+    for (let signal = takeSignal(); signal !== 0; signal = takeSignal()) {
+      if (signals.policy(signal) === "stop") return signal;
+    }
+    return 0;
+  };
+  try {
+    for (let run = log.nextRun(); run; run = log.nextRun()) {
+      sink.started(run.command, run.timeNs);
+      pacer.startRun(run.timeNs, performance.now());
+      for (let n = log.fill(batch); n > 0; n = log.fill(batch)) {
+        // Paced, each message waits for its time; otherwise the batch goes at once.
+        for (let from = 0; from < n;) {
+          const to = realtime ? from + 1 : n;
+          const wait = realtime ? pacer.delay(batch.times[from], performance.now()) : 0;
+          const signal = stopping(wait);
+          if (signal) return { kind: "signal", signal };
+          if (sink.deliver(batch, from, to) < to) {
+            return { kind: "signal", signal: SIGPIPE, brokenLabel: sink.brokenLabel() };
+          }
+          from = to;
+        }
+      }
+      const end = log.finish!.end;
+      if (end.kind === "dtee-signaled") sink.interrupted(end.signal);
+      else if (!sink.terminated(end)) {
+        return { kind: "signal", signal: SIGPIPE, brokenLabel: sink.brokenLabel() };
+      }
+      status = recordedStatus(end);
+    }
+  } catch (e) {
+    if (e instanceof LogError) reporter.fail({ kind: "log-data", where: e.message });
+    else if (e instanceof LogReadError) {
+      reporter.fail({ kind: "log-read", path: log.file, errno: e.errno });
+    } else throw e;
+    return { kind: "failed" };
+  } finally {
+    log.close();
+  }
+  return { kind: "replayed", status };
 }

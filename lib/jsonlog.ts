@@ -74,6 +74,11 @@ const NEL = ascii("\\u0085");
 const LINE_SEPARATOR = ascii("\\u2028");
 const PARAGRAPH_SEPARATOR = ascii("\\u2029");
 
+/** Now, in ns since the epoch (the clock's own precision, about a microsecond). */
+export function nowNs(): bigint {
+  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+}
+
 /** RFC 3339 in UTC with exactly 9 fractional digits: `2026-12-01T17:24:23.123456789Z`. */
 export function formatTime(ns: bigint): string {
   let seconds = ns / NS_PER_S;

@@ -8,8 +8,18 @@
  */
 
 import { Errno, Mask, Stream } from "./abi.ts";
-import type { OutputSpec } from "./cli.ts";
-import { type Batch, close, type FdInfo, fdInfo, openOutput, sameDestination } from "./ffi.ts";
+import type { JsonLogSpec, OutputSpec } from "./cli.ts";
+import {
+  type Batch,
+  close,
+  type FdInfo,
+  fdInfo,
+  openOutput,
+  sameDestination,
+  strsignal,
+  writeAll,
+} from "./ffi.ts";
+import { JsonLogEncoder, nowNs, type RunEnd } from "./jsonlog.ts";
 import type { CommandResult, Failure, Reporter, ResultHandler } from "./failures.ts";
 import type { MessageSink } from "./sink.ts";
 
@@ -35,6 +45,11 @@ abstract class Output {
     return (this.mask & (1 << stream)) !== 0;
   }
 
+  /** Whether its writes carry the messages' bytes as they are, so that one write can serve several outputs. */
+  get mergeable(): boolean {
+    return true;
+  }
+
   /** Whether a write can fail with EPIPE (a pipe, FIFO or socket whose reader is gone). */
   get breakable(): boolean {
     return this.info.kind === "pipe" || this.info.kind === "socket";
@@ -53,6 +68,13 @@ abstract class Output {
       if (at <= i) return i;
     }
     return to;
+  }
+
+  /** Writes bytes that stand for messages from..to: `to`, or `from` on a broken pipe. */
+  protected writeBytes(bytes: Uint8Array, from: number, to: number): number {
+    if (bytes.length === 0) return to;
+    const ret = writeAll(this.fd, bytes);
+    return this.#outcome(ret.ok ? { ok: true, value: 1 } : { ...ret, done: from }, to);
   }
 
   #outcome(ret: ReturnType<Batch["write"]>, to: number): number {
@@ -97,21 +119,75 @@ export class FileOutput extends Output {
   }
 }
 
+/**
+ * A JSON Lines log (-j -J, docs/jsonlog.md): a start record when the
+ * command starts, one record per message, a final record when it ends.
+ * Each batch's records go out in one write.
+ */
+export class JsonOutput extends Output {
+  readonly #encoder = new JsonLogEncoder();
+
+  constructor(fd: number, readonly spec: JsonLogSpec, reporter: Reporter) {
+    super(fd, Mask.combined, spec.path, reporter);
+  }
+
+  override get mergeable(): boolean {
+    return false;
+  }
+
+  override write(batch: Batch, from: number, to: number): number {
+    return this.writeBytes(this.#encoder.messages(batch, from, to), from, to);
+  }
+
+  started(command: readonly string[], timeNs: bigint): void {
+    this.writeBytes(this.#encoder.start(timeNs, Deno.pid, command), 0, 0);
+  }
+
+  terminated(result: CommandResult): boolean {
+    this.#end(result);
+    return true;
+  }
+
+  interrupted(signal: number): void {
+    this.#end({ kind: "dtee-signaled", signal });
+  }
+
+  #end(ended: RunEnd): void {
+    const name = ended.kind === "exited" ? "" : strsignal(ended.signal);
+    this.writeBytes(this.#encoder.end(nowNs(), ended, name), 0, 0);
+  }
+}
+
 /** The C tool's order of opening: every -O, then -E, -C, -o, -e, -c, each in the order given. */
 const OPEN_ORDER = ["stdout", "stderr", "combined"].flatMap((stream) =>
   [false, true].map((append) => ({ stream, append }))
 ).sort((a, b) => Number(a.append) - Number(b.append));
 
-/** Opens every output file before the command starts, reporting each failure, in the C tool's order. */
-export function openFiles(specs: readonly OutputSpec[], reporter: Reporter): FileOutput[] {
+/**
+ * Opens every output file before the command starts, reporting each
+ * failure, in the C tool's order, then the JSON logs (-J, then -j).
+ */
+export function openFiles(
+  specs: readonly OutputSpec[],
+  logs: readonly JsonLogSpec[],
+  reporter: Reporter,
+): Output[] {
   const ordered = OPEN_ORDER.flatMap(({ stream, append }) =>
     specs.filter((s) => s.stream === stream && s.append === append)
   );
-  const files: FileOutput[] = [];
+  const open = (path: string, append: boolean) => {
+    const fd = openOutput(path, append);
+    if (!fd.ok) reporter.fail({ kind: "open", path, errno: fd.errno });
+    return fd.ok ? fd.value : -1;
+  };
+  const files: Output[] = [];
   for (const spec of ordered) {
-    const fd = openOutput(spec.path, spec.append);
-    if (fd.ok) files.push(new FileOutput(fd.value, spec, reporter));
-    else reporter.fail({ kind: "open", path: spec.path, errno: fd.errno });
+    const fd = open(spec.path, spec.append);
+    if (fd >= 0) files.push(new FileOutput(fd, spec, reporter));
+  }
+  for (const spec of [...logs.filter((l) => !l.append), ...logs.filter((l) => l.append)]) {
+    const fd = open(spec.path, spec.append);
+    if (fd >= 0) files.push(new JsonOutput(fd, spec, reporter));
   }
   return files;
 }
@@ -132,7 +208,7 @@ class Destination {
 
   constructor(readonly members: Output[]) {
     this.#single = members.length === 1 ? members[0] : undefined;
-    this.#merged = members.every((m) => sameDestination(members[0].fd, m.fd));
+    this.#merged = members.every((m) => m.mergeable && sameDestination(members[0].fd, m.fd));
     this.#wanting = [Stream.foreign, Stream.stdout, Stream.stderr].map((s) =>
       members.filter((m) => m.wants(s))
     );
@@ -189,6 +265,7 @@ export class Dispatch implements MessageSink, ResultHandler {
   readonly #breakable: Destination[];
   /** Position of each output in delivery order. */
   readonly #rank = new Map<Output, number>();
+  readonly #logs: JsonOutput[];
 
   /**
    * `outputs`: in delivery order; `lead`: delivered before all of them
@@ -199,6 +276,7 @@ export class Dispatch implements MessageSink, ResultHandler {
     readonly lead?: MessageSink & ResultHandler & { readonly breakable: boolean },
   ) {
     outputs.forEach((o, i) => this.#rank.set(o, i));
+    this.#logs = outputs.filter((o) => o instanceof JsonOutput);
     const streams = new Set(
       outputs.filter((o) => o instanceof StreamOutput).map((o) => o.info.identity),
     );
@@ -221,16 +299,21 @@ export class Dispatch implements MessageSink, ResultHandler {
     this.lead?.failed(failure);
   }
 
-  started(): void {
-    this.lead?.started();
+  started(command: readonly string[], timeNs: bigint): void {
+    this.lead?.started(command, timeNs);
+    for (const log of this.#logs) log.started(command, timeNs);
   }
 
   terminated(result: CommandResult): boolean {
-    return this.lead?.terminated(result) ?? true;
+    // The logs' final records come after cron mode's report, as its report comes last.
+    const done = this.lead?.terminated(result) ?? true;
+    for (const log of this.#logs) log.terminated(result);
+    return done;
   }
 
   interrupted(signal: number, brokenLabel?: string): void {
     this.lead?.interrupted(signal, brokenLabel);
+    for (const log of this.#logs) log.interrupted(signal);
   }
 
   /** Whether a write of this dispatch can meet a broken pipe. */

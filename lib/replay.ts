@@ -62,43 +62,6 @@ export type ReadFn = (buf: Uint8Array) => number;
 /** Longer lines are refused rather than buffered without bound. */
 export const MAX_LINE = 64 << 20;
 
-const EACCES = 13;
-const EIO = 5;
-const EISDIR = 21;
-
-/** The errno behind a Deno file-system error (its message ends in `(os error N)`). */
-function errnoOf(error: unknown): number {
-  const os = /\(os error (\d+)\)/.exec(String((error as Error)?.message));
-  if (os) return Number(os[1]);
-  // Deno's own permission check (no --allow-read) has no errno of its own.
-  return error instanceof Deno.errors.NotCapable ? EACCES : EIO;
-}
-
-/**
- * Opens the log at `path` with Deno's file API (needs read permission), or gives the errno.
- * A directory is refused here (EISDIR) rather than at the first read.
- */
-export function openLog(path: string): LogReader | { errno: number } {
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(path);
-    if (file.statSync().isDirectory) {
-      file.close();
-      return { errno: EISDIR };
-    }
-  } catch (error) {
-    return { errno: errnoOf(error) };
-  }
-  const read = (buf: Uint8Array) => {
-    try {
-      return file.readSync(buf) ?? 0;
-    } catch (error) {
-      return -errnoOf(error);
-    }
-  };
-  return new LogReader(path, read, () => file.close());
-}
-
 const STREAMS: Record<string, number> = { stdout: 1, stderr: 2 };
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const TIME =

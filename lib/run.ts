@@ -17,7 +17,15 @@ import {
   Reporter,
   type ResultHandler,
 } from "./failures.ts";
-import { closeCommandEnds, openInput, receiveUntilExit } from "./input.ts";
+import {
+  closeCommandEnds,
+  type LoopEnd,
+  openInput,
+  openLog,
+  receiveUntilExit,
+  replayRuns,
+} from "./input.ts";
+import { nowNs } from "./jsonlog.ts";
 import { Dispatch, openFiles, streamOutputs } from "./outputs.ts";
 import { SIGINT, Signals, SIGPIPE } from "./signals.ts";
 import type { MessageSink } from "./sink.ts";
@@ -40,7 +48,14 @@ export function main(entry: "dtee" | "cronty"): number {
       if (parsed.stderr) writeAll(2, encode(parsed.stderr));
       return parsed.status;
     }
-    return parsed.action === "limits" ? showLimits(reporter) : capture(parsed.options, reporter);
+    switch (parsed.action) {
+      case "limits":
+        return showLimits(reporter);
+      case "replay":
+        return replayLog(parsed.options, parsed.log, parsed.realtime, reporter);
+      case "run":
+        return capture(parsed.options, reporter);
+    }
   } catch (e) {
     return reporter.internal(e);
   }
@@ -59,23 +74,17 @@ function showLimits(reporter: Reporter): number {
 }
 
 function capture(options: Options, reporter: Reporter): number {
-  const cron = options.cron;
-  // A cron job runs whatever went wrong in setting up (docs/behaviour.md A4).
-  const setupFailed = () => reporter.failed && !cron;
-
-  prepareStdFds(reporter);
-  if (setupFailed()) return reporter.exitStatus();
-  const signals = new Signals({ ...options, init: options.init || Deno.pid === 1 });
-  signals.install();
-
-  const sink = openSinks(options, reporter);
-  if (setupFailed()) return reporter.exitStatus();
+  const prepared = prepare(options, reporter, options.init || Deno.pid === 1);
+  if (!prepared) return reporter.exitStatus();
+  const { signals, sink } = prepared;
 
   const sockets = openInput(reporter);
   if (!sockets) {
-    if (cron) execInPlace(options.command, reporter);
+    // A cron job must run even when it cannot be captured (docs/behaviour.md A4).
+    if (options.cron) execInPlace(options.command, reporter);
     return reporter.exitStatus();
   }
+  const startedNs = nowNs();
   const command = Command.start(
     options.command,
     sockets.stdout,
@@ -86,13 +95,49 @@ function capture(options: Options, reporter: Reporter): number {
   if (!(command instanceof Command)) {
     // The C tool's child exits 66 after the message, and cron mode reports
     // that exit like any other: mail filters look for the line.
-    if (command === "exec") sink.terminated(EXEC_FAILED);
+    if (command === "exec") {
+      sink.started(options.command, startedNs);
+      sink.terminated(EXEC_FAILED);
+    }
     return reporter.exitStatus();
   }
   closeCommandEnds(sockets, reporter);
-  sink.started();
+  sink.started(options.command, startedNs);
 
-  const end = receiveUntilExit({ sockets, command, sink, signals, reporter });
+  return finish(receiveUntilExit({ sockets, command, sink, signals, reporter }), sink, reporter);
+}
+
+/**
+ * dtee's own descriptors, signals and outputs, before anything runs; undefined
+ * when setting up failed and the run cannot go on (a cron job goes on,
+ * docs/behaviour.md A4).
+ */
+function prepare(
+  options: Options,
+  reporter: Reporter,
+  init: boolean,
+): { signals: Signals; sink: MessageSink & ResultHandler } | undefined {
+  const setupFailed = () => reporter.failed && !options.cron;
+  prepareStdFds(reporter);
+  if (setupFailed()) return undefined;
+  const signals = new Signals({ ...options, init, logs: options.jsonLogs.length > 0 });
+  signals.install();
+  const sink = openSinks(options, reporter);
+  return setupFailed() ? undefined : { signals, sink };
+}
+
+/** `dtee --replay FILE`: the recorded runs through the same sinks as a live run (docs/behaviour.md B4). */
+function replayLog(options: Options, file: string, realtime: boolean, reporter: Reporter): number {
+  const prepared = prepare(options, reporter, false);
+  if (!prepared) return reporter.exitStatus();
+  const { signals, sink } = prepared;
+  const log = openLog(file, reporter);
+  if (!log) return reporter.exitStatus();
+  return finish(replayRuns({ log, sink, signals, reporter, realtime }), sink, reporter);
+}
+
+/** How a run ends, for dtee: the status, after the sinks have heard of it. */
+function finish(end: LoopEnd, sink: MessageSink & ResultHandler, reporter: Reporter): number {
   switch (end.kind) {
     case "failed":
       return reporter.exitStatus();
@@ -105,6 +150,8 @@ function capture(options: Options, reporter: Reporter): number {
       if (!reporter.failed && result.kind === "signaled" && result.signal === SIGINT) die(SIGINT);
       return reporter.exitStatus(commandStatus(result));
     }
+    case "replayed":
+      return reporter.exitStatus(end.status);
   }
 }
 
@@ -124,10 +171,11 @@ function prepareStdFds(reporter: Reporter): void {
  */
 function openSinks(options: Options, reporter: Reporter): MessageSink & ResultHandler {
   const streams = streamOutputs(reporter);
-  if (!options.cron) return new Dispatch([...streams, ...openFiles(options.outputs, reporter)]);
-  const cron = new Cron(options.command[0], new Dispatch(streams), reporter);
+  const files = () => openFiles(options.outputs, options.jsonLogs, reporter);
+  if (!options.cron) return new Dispatch([...streams, ...files()]);
+  const cron = new Cron(new Dispatch(streams), reporter);
   reporter.listen(cron);
-  return new Dispatch(openFiles(options.outputs, reporter), cron);
+  return new Dispatch(files(), cron);
 }
 
 /** dtee dies by `signal` after the sinks have had their say. */

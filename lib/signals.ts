@@ -6,7 +6,8 @@
  * - Outside cron mode dtee keeps the default actions of SIGHUP, SIGINT and
  *   SIGTERM (it dies by them without a word) and catches SIGPIPE, which the
  *   runtime ignores, so that one sent from outside still ends it.
- * - In cron mode it catches all four: it stops, reports, then dies by it.
+ * - In cron mode it catches all four: it stops, reports, then dies by it;
+ *   so it does when writing JSON logs, whose final record says so.
  * - -i ignores SIGINT (the command still gets it from the terminal).
  * - As an init process, what `docker stop`, a terminal or an orchestrator
  *   sends goes to the command, and SIGCHLD means an orphan may need reaping.
@@ -34,15 +35,17 @@ export interface SignalOptions {
   cron: boolean;
   ignoreInterrupts: boolean;
   init: boolean;
+  /** JSON logs are written: dtee stops by SIGHUP/SIGINT/SIGTERM to write their final record first. */
+  logs: boolean;
 }
 
 export class Signals {
   readonly #policies = new Map<number, Policy>();
 
   constructor(readonly options: SignalOptions) {
-    const { cron, ignoreInterrupts, init } = options;
+    const { cron, ignoreInterrupts, init, logs } = options;
     this.#policies.set(SIGPIPE, "stop");
-    if (cron) { for (const s of [SIGHUP, SIGINT, SIGTERM]) this.#policies.set(s, "stop"); }
+    if (cron || logs) { for (const s of [SIGHUP, SIGINT, SIGTERM]) this.#policies.set(s, "stop"); }
     if (init) {
       for (const s of FORWARDED) this.#policies.set(s, "forward");
       this.#policies.set(SIGCHLD, "reap");

@@ -40,13 +40,20 @@ const groupNotes = (page: Page): Record<Group, string> => ({
     "FILE is created when missing, with mode 0666 less the umask; the append options open it " +
     "with O_APPEND, the replace options truncate it first. " +
     "All are opened before COMMAND starts, in this order: every \\fB\\-O\\fR, then " +
-    "\\fB\\-E\\fR, \\fB\\-C\\fR, \\fB\\-o\\fR, \\fB\\-e\\fR, \\fB\\-c\\fR, each in the order given. " +
+    "\\fB\\-E\\fR, \\fB\\-C\\fR, \\fB\\-o\\fR, \\fB\\-e\\fR, \\fB\\-c\\fR, " +
+    "\\fB\\-J\\fR, \\fB\\-j\\fR, each in the order given. " +
     (page === "dtee"
       ? "If one cannot be opened, \\fBdtee\\fR says so and exits with status 73 without " +
         "running COMMAND (in cron mode it runs COMMAND all the same).\n"
       : "If one cannot be opened, \\fBcronty\\fR says so, runs COMMAND all the same and exits " +
         "with status 73.\n"),
   "Options": "",
+  "Replay": "A JSON log is one record per line: a start record, one record per message with " +
+    "the keys of Docker's json-file log driver first (\\fBlog\\fR, \\fBstream\\fR, " +
+    "\\fBtime\\fR, the time the kernel queued the write), and a final record; see " +
+    "docs/jsonlog.md. \\fB\\-\\-replay\\fR delivers a log's messages through the same " +
+    "outputs as a live run and exits with the recorded status; a record that is not valid is " +
+    "reported as FILE:LINE and ends the replay with status 65, after everything before it.\n",
   "Miscellaneous": "",
 });
 

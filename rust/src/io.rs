@@ -14,6 +14,36 @@ pub fn open_output(path: &CStr, append: bool) -> Result<c_int, c_int> {
     sys::check(unsafe { sys::open(path.as_ptr(), flags, 0o666) })
 }
 
+/// Opens a file to read (a log to replay); a directory is refused here
+/// (EISDIR) rather than at the first read.
+pub fn open_input(path: &CStr) -> Result<c_int, c_int> {
+    // SAFETY: path is NUL-terminated.
+    let fd = sys::check(unsafe { sys::open(path.as_ptr(), sys::O_CLOEXEC, 0) })?;
+    let mut st = sys::statx_t::zeroed();
+    // SAFETY: the path is an empty NUL-terminated string and st is a live statx_t.
+    let ok = unsafe { sys::statx(fd, c"".as_ptr(), sys::AT_EMPTY_PATH, sys::STATX_TYPE, &mut st) };
+    if ok == 0 && st.stx_mode & sys::S_IFMT == 0o040000 {
+        close(fd)?;
+        return Err(sys::EISDIR);
+    }
+    Ok(fd)
+}
+
+/// Reads what is there (up to `buf.len()` bytes; 0 at the end), going on after EINTR.
+pub fn read(fd: c_int, buf: &mut [u8]) -> Result<usize, c_int> {
+    loop {
+        // SAFETY: buf is writable for its length.
+        let n = unsafe { sys::read(fd, buf.as_mut_ptr() as *mut c_void, buf.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        match sys::errno() {
+            sys::EINTR => continue,
+            e => return Err(e),
+        }
+    }
+}
+
 /// Waits until `fd` takes more data: a descriptor dtee made blocking can be
 /// made non-blocking again by the command through a shared description
 /// (its stdin on the same terminal or socket).

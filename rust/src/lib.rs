@@ -321,6 +321,29 @@ pub extern "C" fn dtee_open_output(path: *const u8, append: i32) -> c_int {
     boundary(|| io::open_output(unsafe { c_str(path)? }, append != 0))
 }
 
+/// Opens a file to read (a log to replay). Returns the descriptor.
+#[no_mangle]
+pub extern "C" fn dtee_open_input(path: *const u8) -> c_int {
+    // SAFETY: the caller passes a NUL-terminated path.
+    boundary(|| io::open_input(unsafe { c_str(path)? }))
+}
+
+/// Reads up to `cap` bytes from `fd` into `buf`; returns how many (0 at the end).
+#[no_mangle]
+pub extern "C" fn dtee_read(fd: i32, buf: *mut u8, cap: usize) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller passes `cap` writable bytes.
+        let buf = unsafe { slice_mut(buf, cap.min(c_int::MAX as usize))? };
+        io::read(fd, buf).map(|n| n as c_int)
+    })
+}
+
+/// Waits up to `timeout_ms` for a caught signal: 1 when one is pending, else 0.
+#[no_mangle]
+pub extern "C" fn dtee_pause(timeout_ms: i32) -> c_int {
+    boundary(|| recv::pause(timeout_ms).map(c_int::from))
+}
+
 /// Creates and unlinks the cron-mode buffer file from the mkostemp pattern
 /// `template` (NUL-terminated, rewritten in place). Returns the descriptor.
 #[no_mangle]

@@ -238,3 +238,25 @@ pub fn recv(
     }
     Ok(0)
 }
+
+/// Waits up to `timeout_ms` for a caught signal (replay's pacing): whether
+/// one is pending.
+pub fn pause(timeout_ms: c_int) -> Result<bool, c_int> {
+    if signals::pending() {
+        return Ok(true);
+    }
+    let mut pfd = pollfd {
+        fd: signals::wake_fd(),
+        events: POLLIN,
+        revents: 0,
+    };
+    // SAFETY: pfd is a live pollfd; poll ignores a negative fd (no handler yet).
+    let ready = unsafe { sys::poll(&mut pfd, 1, timeout_ms) };
+    if ready < 0 && sys::errno() != sys::EINTR {
+        return Err(sys::errno());
+    }
+    if pfd.revents != 0 {
+        signals::drain_wake_fd();
+    }
+    Ok(signals::pending())
+}

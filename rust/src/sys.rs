@@ -19,6 +19,7 @@ pub const ENOENT: c_int = 2;
 pub const ENOEXEC: c_int = 8;
 pub const ENODEV: c_int = 19;
 pub const ENOTDIR: c_int = 20;
+pub const EISDIR: c_int = 21;
 pub const ETIMEDOUT: c_int = 110;
 pub const ESTALE: c_int = 116;
 
