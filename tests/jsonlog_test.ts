@@ -5,6 +5,7 @@
  */
 import { deepStrictEqual, equal, match, ok, throws } from "node:assert/strict";
 import { decodeBytes } from "../lib/text.ts";
+import { HAS_JQ, HAS_JSONSCHEMA, validate } from "./jsonlog_checks.ts";
 import { formatTime, JsonLogEncoder, type MessageBatch, type RunEnd } from "../lib/jsonlog.ts";
 import {
   LogError,
@@ -18,7 +19,7 @@ import {
   type RunFinish,
   type RunStart,
 } from "../lib/replay.ts";
-import { prng, ROOT } from "./helpers.ts";
+import { prng } from "./helpers.ts";
 
 const text = new TextEncoder();
 const lossy = new TextDecoder();
@@ -768,25 +769,6 @@ Deno.test("pacing: deadlines count from the run's start, so delivery time does n
 
 // --- the published schema and jq ------------------------------------------------------------
 
-function has(cmd: string, args: string[]): boolean {
-  try {
-    return new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
-// Debian's python3-jsonschema is for the system's python3; a python3 first in PATH may be another.
-const PYTHON = ["/usr/bin/python3", "python3"].find((p) => has(p, ["-c", "import jsonschema"]));
-const HAS_JSONSCHEMA = PYTHON !== undefined;
-const HAS_JQ = has("jq", ["--version"]);
-if (!HAS_JSONSCHEMA) {
-  console.log(
-    "skipping the schema test: python3 with jsonschema (apt-get install python3-jsonschema) is missing",
-  );
-}
-if (!HAS_JQ) console.log("skipping the jq test: jq (apt-get install jq) is missing");
-
 /** A log with every kind of record and the awkward cases of the text. */
 function sampleLog(): Uint8Array {
   const random = prng(99);
@@ -819,37 +801,6 @@ function sampleLog(): Uint8Array {
     { command: ["c"], pid: 3, end: { kind: "dtee-signaled", signal: 15 }, messages: [msg("y", 2)] },
   ]);
 }
-
-/** Each line of `log` checked against the schema by python3-jsonschema: "ok" or why not. */
-async function validate(log: Uint8Array): Promise<string[]> {
-  const child = new Deno.Command(PYTHON!, {
-    args: ["-c", VALIDATE, `${ROOT}/docs/jsonlog.schema.json`],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(log);
-  await writer.close();
-  const { code, stdout, stderr } = await child.output();
-  equal(code, 0, lossy.decode(stderr));
-  return lossy.decode(stdout).split("\n").slice(0, -1);
-}
-
-// Also checks that str.splitlines(), which splits at U+2028 and other line breaks, finds the
-// same lines as splitting at "\n".
-const VALIDATE = `
-import json, sys, jsonschema
-schema = json.load(open(sys.argv[1]))
-jsonschema.Draft202012Validator.check_schema(schema)
-validator = jsonschema.Draft202012Validator(schema)
-text = sys.stdin.buffer.read().decode("utf-8")
-lines = text.split("\\n")[:-1]
-assert text.splitlines() == lines, "splitlines disagrees"
-for line in lines:
-    errors = list(validator.iter_errors(json.loads(line)))
-    print(errors[0].message.replace("\\n", " ") if errors else "ok")
-`;
 
 Deno.test({
   name: "every record dtee writes is valid against docs/jsonlog.schema.json (python3-jsonschema)",
