@@ -7,7 +7,7 @@
  * end. Skipped, with the reason, where scripts/containers/setup cannot make podman usable.
  */
 import assert from "node:assert/strict";
-import { ROOT, run, type RunResult, withTempDir } from "./helpers.ts";
+import { ROOT, run, type RunResult, sleep, waitUntil, withTempDir } from "./helpers.ts";
 
 const PODMAN = `${ROOT}/scripts/containers/podman`;
 const IMAGE = "localhost/dtee:test";
@@ -110,13 +110,16 @@ class Container {
     return { out: r.out, err: r.err };
   }
 
-  async waitForLog(text: string): Promise<void> {
-    for (let i = 0; i < 100; i++) {
-      const { out, err } = await this.logs();
-      if (out.includes(text) || err.includes(text)) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`${this.name} never printed ${JSON.stringify(text)}`);
+  waitForLog(text: string): Promise<boolean> {
+    return waitUntil(
+      `${this.name} to print ${JSON.stringify(text)}`,
+      async () => {
+        const { out, err } = await this.logs();
+        return out.includes(text) || err.includes(text);
+      },
+      20_000,
+      50,
+    );
   }
 
   /** Waits for the container to end; its exit status. */
@@ -281,14 +284,14 @@ test("container: orphans that exit leave no zombie", async (t) => {
         await c.start(variant, dir, words);
         await c.waitForLog("forked\n");
         // Long enough for the orphans to be sleeping (no longer `sh`); then until they are gone.
-        await new Promise((r) => setTimeout(r, 400));
+        await sleep(400);
         let [zombies, sleeping] = [-1, -1];
         for (let i = 0; i < 50; i++) {
           const r = await podman(["exec", c.name, "sh", "-c", count]);
           assert.equal(r.code, 0, r.err);
           [zombies, sleeping] = r.out.trim().split(" ").map(Number);
           if (sleeping === 1 && (variant === NONE || zombies === 0)) break;
-          await new Promise((r) => setTimeout(r, 100));
+          await sleep(100);
         }
         assert.equal(sleeping, 1, "the orphans did not exit");
         assert.equal(zombies, variant === NONE ? 3 : 0);
