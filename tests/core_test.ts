@@ -13,6 +13,7 @@ import {
   entries,
   ERRNO,
   exists,
+  exited,
   nonBlocking,
   readText,
   ROOT,
@@ -170,6 +171,12 @@ function launch(settings: string[], command: string[]): string[] {
 
 // --- Assertions ---------------------------------------------------------------
 
+/** dtee's output options for files in `dir`: "-c a -o b" gives "-c", `${dir}/a`, "-o", `${dir}/b`. */
+function files(dir: string, options: string): string[] {
+  const words = options.split(" ");
+  return words.map((word, i) => i % 2 ? `${dir}/${word}` : word);
+}
+
 /** Equality of long texts, reporting where they first differ. */
 function sameText(actual: string, expected: string, what: string): void {
   if (actual === expected) return;
@@ -191,15 +198,6 @@ function sameBytes(actual: Uint8Array, expected: Uint8Array, what: string): void
   );
 }
 
-/** The run ended with exit code `code` (not by a signal) and nothing on stderr. */
-function exited(r: RunResult, code: number, what = "dtee"): void {
-  deepStrictEqual(
-    { code: r.code, signal: r.signal },
-    { code, signal: null },
-    `${what}: status (stderr: ${JSON.stringify(r.err)})`,
-  );
-}
-
 function quiet(r: RunResult): void {
   equal(r.err, "", "dtee's stderr");
 }
@@ -210,24 +208,7 @@ Deno.test("1000 alternating 1-byte writes arrive in order in every output", asyn
   await withTempDir(async (dir) => {
     const f = (name: string) => `${dir}/${name}`;
     const r = await dtee([
-      "-c",
-      f("c1"),
-      "-c",
-      f("c2"),
-      "-C",
-      f("c3"),
-      "-o",
-      f("o1"),
-      "-o",
-      f("o2"),
-      "-O",
-      f("o3"),
-      "-e",
-      f("e1"),
-      "-e",
-      f("e2"),
-      "-E",
-      f("e3"),
+      ...files(dir, "-c c1 -c c2 -C c3 -o o1 -o o2 -O o3 -e e1 -e e2 -E e3"),
       "python3",
       "-c",
       ALTERNATE,
@@ -262,12 +243,7 @@ Deno.test("200000 numbered writes alternating streams: all present, in order, ev
   await withTempDir(async (dir) => {
     const n = 200_000;
     const r = await dtee([
-      "-c",
-      `${dir}/c`,
-      "-o",
-      `${dir}/o`,
-      "-e",
-      `${dir}/e`,
+      ...files(dir, "-c c -o o -e e"),
       "python3",
       "-c",
       NUMBERED,
@@ -307,17 +283,7 @@ Deno.test({
   ignore: !(maxWrite >= 1 << 20),
 }, async () => {
   await withTempDir(async (dir) => {
-    const r = await dtee([
-      "-C",
-      `${dir}/c`,
-      "-O",
-      `${dir}/o`,
-      "-E",
-      `${dir}/e`,
-      "python3",
-      "-c",
-      BIG_WRITES,
-    ]);
+    const r = await dtee([...files(dir, "-C c -O o -E e"), "python3", "-c", BIG_WRITES]);
     exited(r, 0);
     const block = new Uint8Array(1 << 20).map((_, i) => i % 256);
     const reversed = block.slice().reverse();
@@ -362,24 +328,7 @@ Deno.test("-o/-e/-c append to existing files, -O/-E/-C replace them, missing one
     const f = (name: string) => `${dir}/${name}`;
     for (const name of ["o", "O", "e", "E", "c", "C"]) Deno.writeTextFileSync(f(name), "old\n");
     const r = await dtee([
-      "-o",
-      f("o"),
-      "-O",
-      f("O"),
-      "-e",
-      f("e"),
-      "-E",
-      f("E"),
-      "-c",
-      f("c"),
-      "-C",
-      f("C"),
-      "-o",
-      f("new-o"),
-      "-E",
-      f("new-E"),
-      "-C",
-      f("new-C"),
+      ...files(dir, "-o o -O O -e e -E E -c c -C C -o new-o -E new-E -C new-C"),
       "sh",
       "-c",
       "echo out1; echo err1 >&2; echo out2",
@@ -427,12 +376,7 @@ Deno.test("output files are created with mode 0666 less the umask", async () => 
   await withTempDir(async (dir) => {
     const r = await sh(`umask 027; exec "$@"`, [
       DTEE,
-      "-o",
-      `${dir}/o`,
-      "-E",
-      `${dir}/E`,
-      "-c",
-      `${dir}/c`,
+      ...files(dir, "-o o -E E -c c"),
       "true",
     ]);
     exited(r, 0);
@@ -484,13 +428,8 @@ Deno.test("a failed write to a file is reported once, the rest still get everyth
 Deno.test("a stdout-only file that keeps failing is reported once, even across stderr-only messages", async () => {
   // The pauses put the stderr message on its own between two stdout ones:
   // nothing was written to the -o file then, so nothing succeeded there.
-  const r = await dtee([
-    "-o",
-    "/dev/full",
-    "sh",
-    "-c",
-    "echo out1; sleep 0.1; echo err >&2; sleep 0.1; echo out2",
-  ]);
+  const script = "echo out1; sleep 0.1; echo err >&2; sleep 0.1; echo out2";
+  const r = await dtee(["-o", "/dev/full", "sh", "-c", script]);
   equal(r.code, 74, "status");
   equal(r.out, "out1\nout2\n");
   const report = `${DTEE}: /dev/full: No space left on device\n`;
@@ -590,12 +529,8 @@ Deno.test("outside cron mode dtee dies by SIGHUP, SIGTERM, SIGINT and SIGPIPE se
 });
 
 Deno.test("-i: dtee ignores SIGINT, the command does not", async () => {
-  const r = await dtee([
-    "-i",
-    "sh",
-    "-c",
-    "kill -INT $PPID; echo still here; grep ^SigIgn: /proc/self/status",
-  ]);
+  const script = "kill -INT $PPID; echo still here; grep ^SigIgn: /proc/self/status";
+  const r = await dtee(["-i", "sh", "-c", script]);
   exited(r, 0);
   const [first, sigIgn] = r.out.split("\n");
   equal(first, "still here");
@@ -638,9 +573,7 @@ Deno.test("an output file that cannot be opened gives 73 and the command never r
       'touch "$0"; echo ran',
       marker,
     ]);
-    exited(r, 73);
-    equal(r.out, "");
-    equal(r.err, `${DTEE}: /nonexistent/dir/f: No such file or directory\n`);
+    ended(r, 73, "", `${DTEE}: /nonexistent/dir/f: No such file or directory\n`);
     ok(!exists(marker), "the command ran");
   });
 });
@@ -717,9 +650,7 @@ Deno.test("--debug-options through the launcher", async () => {
   ];
   for (const [args, expected] of cases) {
     const r = await dtee(args);
-    exited(r, 0, JSON.stringify(args));
-    equal(r.out, expected, JSON.stringify(args));
-    quiet(r);
+    ended(r, 0, expected, "", JSON.stringify(args));
   }
 });
 
@@ -735,9 +666,7 @@ Deno.test("words after the command go to it, even when they start with a dash", 
 
 Deno.test("stdin passes through to the command", async () => {
   const r = await dtee(["cat"], { stdin: "hello\n" });
-  exited(r, 0);
-  equal(r.out, "hello\n");
-  quiet(r);
+  ended(r, 0, "hello\n", "");
 });
 
 // --- A7: mechanics, seen from inside the command ------------------------------------
@@ -748,12 +677,7 @@ Deno.test("the command's stdout and stderr are datagram sockets, nothing of dtee
       "python3",
       launch(["close-fds"], [
         DTEE,
-        "-o",
-        `${dir}/o`,
-        "-C",
-        `${dir}/c`,
-        "-e",
-        `${dir}/e`,
+        ...files(dir, "-o o -C c -e e"),
         "python3",
         "-c",
         LIST_FDS,
@@ -1031,9 +955,7 @@ Deno.test("dtee makes a non-blocking stdout or stderr blocking before writing: n
 
 Deno.test("output written after the command exited (by a grandchild) is not waited for", async () => {
   const r = await dtee(["sh", "-c", "(sleep 3; echo late) & echo early"]);
-  exited(r, 0);
-  equal(r.out, "early\n");
-  quiet(r);
+  ended(r, 0, "early\n", "");
 });
 
 // --- Found in review: outputs that are not plain files -----------------------

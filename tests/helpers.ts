@@ -6,7 +6,7 @@
  * files. Every test file takes these from here.
  */
 
-import { deepStrictEqual, equal, fail } from "node:assert/strict";
+import { deepStrictEqual, fail } from "node:assert/strict";
 import { type TempKind, tempTemplate } from "../lib/temp.ts";
 
 /** The project directory (no trailing slash). */
@@ -179,14 +179,22 @@ export async function waitUntil<T>(
   }
 }
 
+/** Checks that a run exited with `code`, not by a signal. */
+export function exited(result: RunResult, code: number, what = "dtee"): void {
+  deepStrictEqual(
+    { code: result.code, signal: result.signal },
+    { code, signal: null },
+    `${what}: status (stderr: ${JSON.stringify(result.err)})`,
+  );
+}
+
 /** Checks how a run ended: exit code (not a signal), stdout and stderr exactly. */
 export function ended(result: RunResult, code: number, out: string, err: string, what = ""): void {
-  const where = what ? `${what}: ` : "";
-  equal(result.signal, null, `${where}killed by ${result.signal}; stderr: ${result.err}`);
+  exited(result, code, what || "dtee");
   deepStrictEqual(
-    { code: result.code, out: result.out, err: result.err },
-    { code, out, err },
-    `${where}unexpected end`,
+    { out: result.out, err: result.err },
+    { out, err },
+    `${what ? `${what}: ` : ""}unexpected output`,
   );
 }
 
