@@ -620,14 +620,16 @@ function randomWord(rand: () => number): string {
   return (rand() < 0.5 ? "--out-append=" : "") + "x".repeat(Math.floor(rand() * 100_000));
 }
 
+/** The long name of each output option: [overwrite, append] by stream. */
+const LONG = {
+  stdout: ["out-overwrite", "out-append"],
+  stderr: ["err-overwrite", "err-append"],
+  combined: ["combined-overwrite", "combined-append"],
+};
+
 /** Canonical argv for options, to check that parsing what we understood gives it back. */
 function unparse(o: Options, cronFromName: boolean): string[] {
-  const long = {
-    stdout: ["out-overwrite", "out-append"],
-    stderr: ["err-overwrite", "err-append"],
-    combined: ["combined-overwrite", "combined-append"],
-  };
-  const args = o.outputs.map((s) => `--${long[s.stream][s.append ? 1 : 0]}=${s.path}`);
+  const args = o.outputs.map((s) => `--${LONG[s.stream][s.append ? 1 : 0]}=${s.path}`);
   if (o.ignoreInterrupts) args.push("-i");
   if (o.init) args.push("--init");
   if (o.cron && !cronFromName) args.push("-q");
@@ -694,14 +696,9 @@ Deno.test("property: --debug-options agrees with the parsed options", () => {
     if (r.action !== "run") continue;
     const d = parse(["--debug-options", ...args], "dtee");
     if (d.action !== "exit" || d.status !== 0) throw new Error("debug-options must exit 0");
-    const long = {
-      stdout: ["out-overwrite", "out-append"],
-      stderr: ["err-overwrite", "err-append"],
-      combined: ["combined-overwrite", "combined-append"],
-    };
     const lines = [
       ...r.options.command.map((w) => ["-", w]),
-      ...r.options.outputs.map((s) => [long[s.stream][s.append ? 1 : 0], s.path]),
+      ...r.options.outputs.map((s) => [LONG[s.stream][s.append ? 1 : 0], s.path]),
       ...(r.options.cron ? [["cron", "1"]] : []),
       ["debug-options", "1"],
       ...(r.options.ignoreInterrupts ? [["ignore-interrupts", "1"]] : []),
