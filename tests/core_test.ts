@@ -814,7 +814,7 @@ Deno.test("$TMPDIR missing or too long for a socket path: clear message, 69, the
       m,
       69,
       "",
-      `${DTEE}: unable to create temporary directory ${tempName("I", m.pid, missing)}: ${
+      `${DTEE}: unable to create temporary directory ${tempName("I", missing, m.pid)}: ${
         ERRNO.ENOENT[1]
       }\n`,
     );
@@ -862,7 +862,7 @@ Deno.test({
       Deno.chmodSync(ro, 0o555);
       const env = { TMPDIR: ro, HOME: home, DENO_DIR: `${home}/deno` };
       const message = (name: string, pid: number) =>
-        `${name}: unable to create temporary directory ${tempName("I", pid, ro)}: ${
+        `${name}: unable to create temporary directory ${tempName("I", ro, pid)}: ${
           ERRNO.EACCES[1]
         }\n`;
       const as = (launcher: string) => {

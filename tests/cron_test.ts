@@ -563,7 +563,7 @@ Deno.test(
     const env = { TMPDIR: tmpdir };
     const errorLine = (pid: number) =>
       `${CRONTY}: unable to create temporary directory ${
-        tempName("I", pid, tmpdir)
+        tempName("I", tmpdir, pid)
       }: No such file or directory\n`;
     const pattern = new RegExp(
       `^${escapeRegExp(CRONTY)}: unable to create temporary directory ${

@@ -109,7 +109,7 @@ const SETUP: [string, string, Errno][] = [
 ];
 
 function setupMessage(name: string, what: string, errno: Errno, tmp: string, pid: number) {
-  const subject = what.startsWith("unable") ? `${what} ${tempName("I", pid, tmp)}` : what;
+  const subject = what.startsWith("unable") ? `${what} ${tempName("I", tmp, pid)}` : what;
   return `${name}: ${subject}: ${E[errno][1]}\n`;
 }
 
@@ -311,7 +311,7 @@ Deno.test("cron mode, buffer file cannot be created: message, unbuffered, report
     const c = `${tmp}/c`;
     const spec = fp("mkostemp", 1, "ENOSPC");
     const r = await cronJob(spec, tmp, c, "echo out; echo err >&2; echo more");
-    const message = `unable to create temporary file ${tempName("O", r.pid, tmp)}`;
+    const message = `unable to create temporary file ${tempName("O", tmp, r.pid)}`;
     ended(r, 73, "out\nmore\n", `${CRONTY}: ${message}: ${E.ENOSPC[1]}\nerr\n${REPORT_0}`);
     equal(readText(c), "out\nerr\nmore\n");
   });

@@ -1,9 +1,8 @@
 /**
- * Small generic helpers for end-to-end tests: run a real process (dtee
- * through its launcher, or anything else), collect what it printed and how
- * it ended, with a bounded wait so that a hang fails instead of blocking;
- * wait for a condition, check how a run ended, and name dtee's temporary
- * files. Every test file takes these from here.
+ * The one home of what the test files share: running a real process (dtee
+ * through its launcher, or anything else) with a bounded wait so that a hang
+ * fails instead of blocking, waiting for a condition, checking how a run
+ * ended, and naming dtee's temporary files as lib/temp.ts does.
  */
 
 import { deepStrictEqual, fail } from "node:assert/strict";
@@ -224,7 +223,7 @@ const hexPid = (pid: number) => pid.toString(16).toUpperCase().padStart(8, "0");
  * messages give it (`.../dtee<pid>IXXXXXX`): lib/temp.ts's own template,
  * which can only be made for this process, with `pid` in place of its pid.
  */
-export function tempName(kind: TempKind, pid: number, dir: string): string {
+export function tempName(kind: TempKind, dir: string, pid: number): string {
   const mine = tempTemplate(kind, dir);
   const field = `dtee${hexPid(Deno.pid)}${kind}XXXXXX`;
   if (!mine.endsWith(field)) throw new Error(`lib/temp.ts's layout changed: ${mine}`);
@@ -242,7 +241,7 @@ export function tempPattern(
   pid?: number,
   random = "[A-Za-z0-9]{6}",
 ): string {
-  const [head, tail] = escapeRegExp(tempName(kind, 0, dir)).split(`dtee${hexPid(0)}${kind}`);
+  const [head, tail] = escapeRegExp(tempName(kind, dir, 0)).split(`dtee${hexPid(0)}${kind}`);
   const pidField = pid === undefined ? "([0-9A-F]{8})" : hexPid(pid);
   return `${head}dtee${pidField}${kind}${tail.replace("XXXXXX", random)}`;
 }

@@ -75,7 +75,7 @@ Deno.test("cron mode's exec in place (no sockets) also runs a script without #!"
     equal(r.code, 4, r.err);
     equal(r.out, `ran ${dir}/plain\n`);
     const message = `${CRONTY}: unable to create temporary directory ${
-      tempName("I", r.pid, tmp)
+      tempName("I", tmp, r.pid)
     }: `;
     ok(r.err.startsWith(message), r.err);
   });
