@@ -1,5 +1,5 @@
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
-import { prng } from "./helpers.ts";
+import { CRONTY, DTEE, escapeRegExp, prng, run as runProcess, withTempDir } from "./helpers.ts";
 import { USAGE_STATUS as EX_USAGE } from "../lib/failures.ts";
 import {
   helpText,
@@ -32,6 +32,19 @@ function debug(args: string[], name = "dtee"): string {
   const r = parse(["--debug-options", ...args], name);
   deepStrictEqual({ ...r, stdout: "" }, exit(0, "", ""));
   return (r as { stdout: string }).stdout;
+}
+
+/** The options of a run: the defaults, except what `given` says. */
+function options(given: Partial<Options>): Options {
+  return {
+    outputs: [],
+    jsonLogs: [],
+    ignoreInterrupts: false,
+    init: false,
+    cron: false,
+    command: [],
+    ...given,
+  };
 }
 
 const out = (path: string, append = true): OutputSpec => ({ path, stream: "stdout", append });
@@ -130,14 +143,7 @@ This is free software: you are free to change and redistribute it.
 // --- plain runs ---
 
 Deno.test("a bare command runs with defaults", () => {
-  deepStrictEqual(run(["ls"]), {
-    outputs: [],
-    jsonLogs: [],
-    ignoreInterrupts: false,
-    init: false,
-    cron: false,
-    command: ["ls"],
-  });
+  deepStrictEqual(run(["ls"]), options({ command: ["ls"] }));
 });
 
 Deno.test("everything after the command word belongs to the command", () => {
@@ -150,28 +156,20 @@ Deno.test("everything after the command word belongs to the command", () => {
     "--",
     "-q",
   ]);
-  deepStrictEqual(run(["-q", "ls", "--bogus"]), {
-    outputs: [],
-    jsonLogs: [],
-    ignoreInterrupts: false,
-    init: false,
-    cron: true,
-    command: ["ls", "--bogus"],
-  });
+  deepStrictEqual(
+    run(["-q", "ls", "--bogus"]),
+    options({ cron: true, command: ["ls", "--bogus"] }),
+  );
 });
 
 Deno.test("-- ends the options and is dropped; a later -- goes to the command", () => {
   deepStrictEqual(run(["--", "ls"]).command, ["ls"]);
   deepStrictEqual(run(["--", "-q"]).command, ["-q"]);
   deepStrictEqual(run(["--", "--", "x"]).command, ["--", "x"]);
-  deepStrictEqual(run(["-i", "--", "ls", "--", "-la"]), {
-    outputs: [],
-    jsonLogs: [],
-    ignoreInterrupts: true,
-    init: false,
-    cron: false,
-    command: ["ls", "--", "-la"],
-  });
+  deepStrictEqual(
+    run(["-i", "--", "ls", "--", "-la"]),
+    options({ ignoreInterrupts: true, command: ["ls", "--", "-la"] }),
+  );
   deepStrictEqual(run(["--", ""]).command, [""]);
 });
 
@@ -182,27 +180,13 @@ Deno.test("-- with nothing after it is a missing command", () => {
 
 Deno.test("an empty word ends the options and is the command", () => {
   deepStrictEqual(run([""]).command, [""]);
-  deepStrictEqual(run(["", "-q"]), {
-    outputs: [],
-    jsonLogs: [],
-    ignoreInterrupts: false,
-    init: false,
-    cron: false,
-    command: ["", "-q"],
-  });
+  deepStrictEqual(run(["", "-q"]), options({ command: ["", "-q"] }));
   deepStrictEqual(run(["-i", "", "--", "x"]).command, ["", "--", "x"]);
 });
 
 Deno.test("a lone - is the command word, and options after it are its arguments", () => {
   deepStrictEqual(run(["-"]).command, ["-"]);
-  deepStrictEqual(run(["-q", "-", "-o", "x"]), {
-    outputs: [],
-    jsonLogs: [],
-    ignoreInterrupts: false,
-    init: false,
-    cron: true,
-    command: ["-", "-o", "x"],
-  });
+  deepStrictEqual(run(["-q", "-", "-o", "x"]), options({ cron: true, command: ["-", "-o", "x"] }));
 });
 
 Deno.test("command words keep their exact content", () => {
@@ -255,22 +239,8 @@ Deno.test("--name= gives an empty value", () => {
 
 Deno.test("a value is always the next word, even when empty or starting with -", () => {
   deepStrictEqual(run(["-o", "", "x"]).outputs, [out("")]);
-  deepStrictEqual(run(["-o", "--", "x"]), {
-    outputs: [out("--")],
-    jsonLogs: [],
-    ignoreInterrupts: false,
-    init: false,
-    cron: false,
-    command: ["x"],
-  });
-  deepStrictEqual(run(["-o", "-q", "x"]), {
-    outputs: [out("-q")],
-    jsonLogs: [],
-    ignoreInterrupts: false,
-    init: false,
-    cron: false,
-    command: ["x"],
-  });
+  deepStrictEqual(run(["-o", "--", "x"]), options({ outputs: [out("--")], command: ["x"] }));
+  deepStrictEqual(run(["-o", "-q", "x"]), options({ outputs: [out("-q")], command: ["x"] }));
   deepStrictEqual(run(["--err-overwrite", "--help", "x"]).outputs, [err("--help", false)]);
   deepStrictEqual(run(["--combined-append", "-", "x"]).outputs, [both("-")]);
   deepStrictEqual(run(["-c", "--bogus", "x"]).outputs, [both("--bogus")]);
@@ -295,7 +265,7 @@ Deno.test("repeated output options keep every value, in order across kinds", () 
       "-io8",
       "cmd",
     ]),
-    {
+    options({
       outputs: [
         out("1"),
         err("2", false),
@@ -309,10 +279,9 @@ Deno.test("repeated output options keep every value, in order across kinds", () 
       ],
       jsonLogs: [],
       ignoreInterrupts: true,
-      init: false,
       cron: true,
       command: ["cmd"],
-    },
+    }),
   );
 });
 
@@ -448,51 +417,28 @@ Deno.test("flags, short and long", () => {
 });
 
 Deno.test("flags may be repeated", () => {
-  deepStrictEqual(run(["-q", "-q", "--cron", "-qq", "-ii", "--ignore-interrupts", "x"]), {
-    outputs: [],
-    jsonLogs: [],
-    ignoreInterrupts: true,
-    init: false,
-    cron: true,
-    command: ["x"],
-  });
+  deepStrictEqual(
+    run(["-q", "-q", "--cron", "-qq", "-ii", "--ignore-interrupts", "x"]),
+    options({ ignoreInterrupts: true, cron: true, command: ["x"] }),
+  );
 });
 
 Deno.test("grouped short options", () => {
-  deepStrictEqual(run(["-qi", "x"]), {
-    outputs: [],
-    jsonLogs: [],
-    ignoreInterrupts: true,
-    init: false,
-    cron: true,
-    command: ["x"],
-  });
-  deepStrictEqual(run(["-qo", "file", "x"]), {
-    outputs: [out("file")],
-    jsonLogs: [],
-    ignoreInterrupts: false,
-    init: false,
-    cron: true,
-    command: ["x"],
-  });
+  deepStrictEqual(
+    run(["-qi", "x"]),
+    options({ ignoreInterrupts: true, cron: true, command: ["x"] }),
+  );
+  deepStrictEqual(
+    run(["-qo", "file", "x"]),
+    options({ outputs: [out("file")], cron: true, command: ["x"] }),
+  );
   deepStrictEqual(run(["-qofile", "x"]).outputs, [out("file")]);
   // The value swallows the rest of the group, option letters included.
-  deepStrictEqual(run(["-oqi", "x"]), {
-    outputs: [out("qi")],
-    jsonLogs: [],
-    ignoreInterrupts: false,
-    init: false,
-    cron: false,
-    command: ["x"],
-  });
-  deepStrictEqual(run(["-iqC", "", "x"]), {
-    outputs: [both("", false)],
-    jsonLogs: [],
-    ignoreInterrupts: true,
-    init: false,
-    cron: true,
-    command: ["x"],
-  });
+  deepStrictEqual(run(["-oqi", "x"]), options({ outputs: [out("qi")], command: ["x"] }));
+  deepStrictEqual(
+    run(["-iqC", "", "x"]),
+    options({ outputs: [both("", false)], ignoreInterrupts: true, cron: true, command: ["x"] }),
+  );
 });
 
 // --- errors ---
@@ -840,20 +786,17 @@ function randomWord(rand: () => number): string {
   return (rand() < 0.5 ? "--out-append=" : "") + "x".repeat(Math.floor(rand() * 100_000));
 }
 
-// Each escaped for a RegExp: NAME may be anything.
-function escape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
+/** The long name of each output option: [overwrite, append] by stream. */
+const LONG = {
+  stdout: ["out-overwrite", "out-append"],
+  stderr: ["err-overwrite", "err-append"],
+  combined: ["combined-overwrite", "combined-append"],
+};
 
-/** Canonical argv for a parse result, to check that parsing what we understood gives it back. */
+/** Canonical argv for options, to check that parsing what we understood gives it back. */
 function unparse(r: ParseResult & { options: Options }, cronFromName: boolean): string[] {
   const o = r.options;
-  const long = {
-    stdout: ["out-overwrite", "out-append"],
-    stderr: ["err-overwrite", "err-append"],
-    combined: ["combined-overwrite", "combined-append"],
-  };
-  const args = o.outputs.map((s) => `--${long[s.stream][s.append ? 1 : 0]}=${s.path}`);
+  const args = o.outputs.map((s) => `--${LONG[s.stream][s.append ? 1 : 0]}=${s.path}`);
   // Interleaved with the other outputs in the original: the relative order within each
   // list is what counts.
   args.push(...o.jsonLogs.map((s) => `--json-${s.append ? "append" : "overwrite"}=${s.path}`));
@@ -875,7 +818,8 @@ Deno.test("property: random argument vectors never throw and give only documente
     for (let i = 0; i < length; i++) args.push(randomWord(rand));
 
     const r = parse(args, name);
-    const N = escape(name);
+    // Escaped for a RegExp: NAME may be anything.
+    const N = escapeRegExp(name);
     const tryLine = `\nTry '${N} -h' for more information\\.\n$`;
     const forms = new RegExp(
       `^${N}: (unrecognised option '-[^]*'` +
@@ -927,14 +871,9 @@ Deno.test("property: --debug-options agrees with the parsed options", () => {
     if (r.action !== "run" && r.action !== "replay") continue;
     const d = parse(["--debug-options", ...args], "dtee");
     if (d.action !== "exit" || d.status !== 0) throw new Error("debug-options must exit 0");
-    const long = {
-      stdout: ["out-overwrite", "out-append"],
-      stderr: ["err-overwrite", "err-append"],
-      combined: ["combined-overwrite", "combined-append"],
-    };
     const lines = [
       ...r.options.command.map((w) => ["-", w]),
-      ...r.options.outputs.map((s) => [long[s.stream][s.append ? 1 : 0], s.path]),
+      ...r.options.outputs.map((s) => [LONG[s.stream][s.append ? 1 : 0], s.path]),
       ...(r.options.cron ? [["cron", "1"]] : []),
       ["debug-options", "1"],
       ...(r.options.ignoreInterrupts ? [["ignore-interrupts", "1"]] : []),
@@ -951,37 +890,130 @@ Deno.test("property: --debug-options agrees with the parsed options", () => {
   ok(checked > 300, String(checked));
 });
 
-Deno.test("boost's --=WORD adds a command word without ending the options", () => {
-  const r = parse(["--=make", "-q", "-o", "log", "--=all"], "dtee");
-  ok(r.action === "run");
-  deepStrictEqual(r.options.command, ["make", "all"]);
-  deepStrictEqual(r.options.cron, true);
-  deepStrictEqual(r.options.outputs, [{ path: "log", stream: "stdout", append: true }]);
-  // Words from --= come first, then the command that ends the options.
-  const mixed = parse(["--=env", "-i", "FOO=1", "sh"], "dtee");
-  ok(mixed.action === "run");
-  deepStrictEqual(mixed.options.command, ["env", "FOO=1", "sh"]);
-  deepStrictEqual(
-    parse(["--debug-options", "--=make", "--=all"], "dtee"),
-    exit(0, "-=make\n-=all\ndebug-options=1\n", ""),
-  );
-});
+// --- bad command lines, end to end through the launcher ---
 
-Deno.test("a bare --= is a usage error in boost's words", () => {
-  deepStrictEqual(
-    parse(["--=", "true"], "dtee"),
-    exit(
-      EX_USAGE,
-      "",
-      "dtee: the argument for option should follow immediately after the equal sign\n" +
-        "Try 'dtee -h' for more information.\n",
-    ),
-  );
-});
+const OPTION_WORDS = [
+  ..."oOeEcCiqhV".split("").map((c) => `-${c}`),
+  ...[
+    "out-append",
+    "out-overwrite",
+    "err-append",
+    "err-overwrite",
+    "combined-append",
+    "combined-overwrite",
+    "ignore-interrupts",
+    "cron",
+    "help",
+    "version",
+    "debug-options",
+    "debug-limits",
+  ].map((l) => `--${l}`),
+  "--",
+  "-",
+  "---",
+  "-x",
+  "-qi",
+  "-iq",
+  "-io",
+  "-qo",
+  "-Z",
+  "--bogus",
+  "--out",
+  "--cron=1",
+  "--help=",
+  "--out-append=",
+  "--combined-append=f",
+];
+/** No `.` (no `..`), `/` only inside words: nothing outside the run's directory. */
+const ALPHABET = "abcdefghijklmnopqrstuvwxyzABCXYZ0123456789-_=+ ,:'\"é日本🙂\u00a0\t";
+const COMMANDS = ["true", "false", "echo"];
 
-Deno.test("--version spells License the US way only when asked to", () => {
-  match(versionText(true), /^License MIT/m);
-  match(versionText(false), /^Licence MIT/m);
-  const r = parse(["-V"], "dtee", () => true);
-  ok(r.action === "exit" && r.stdout.includes("License MIT"));
+function argVector(next: () => number): string[] {
+  const pick = <T>(list: readonly T[]) => list[Math.floor(next() * list.length)];
+  const word = (): string => {
+    const kind = next();
+    if (kind < 0.1) return "";
+    const len = kind < 0.15 ? 1000 + Math.floor(next() * 4000) : 1 + Math.floor(next() * 12);
+    let w = "";
+    for (let i = 0; i < len; i++) w += pick([...ALPHABET]);
+    if (kind > 0.9) w = `${w}/${w}`;
+    return w;
+  };
+  const args: string[] = [];
+  const n = Math.floor(next() * 7);
+  for (let i = 0; i < n; i++) {
+    const r = next();
+    if (r < 0.45) args.push(pick(OPTION_WORDS));
+    else if (r < 0.55) {
+      args.push(`${pick(OPTION_WORDS.filter((o) => o.startsWith("--")))}=${word()}`);
+    } else if (r < 0.65) args.push(`-${pick([..."oOeEcC"])}${word()}`);
+    else if (r < 0.8) args.push(pick(COMMANDS));
+    else args.push(word());
+  }
+  if (next() < 0.6) {
+    args.push(pick(COMMANDS), ...Array.from({ length: Math.floor(next() * 3) }, word));
+  }
+  return args;
+}
+
+const STRERROR = /^[A-Z][A-Za-z ,/'-]*[a-z]$/;
+
+/** Whether `line` is one of dtee's documented messages (docs/behaviour.md A2, A4, A6) for `name`. */
+function documented(line: string, name: string): boolean {
+  const prefix = `${name}: `;
+  if (line === `Try '${name} -h' for more information.`) return true;
+  if (!line.startsWith(prefix)) return false;
+  const rest = line.slice(prefix.length);
+  if (/^unrecognised option '.*'$/s.test(rest)) return true;
+  if (/^the required argument for option '--[a-z-]+' is missing$/.test(rest)) return true;
+  // `--flag=value` for an option without a value (getopt's third complaint).
+  if (/^option '--[a-z-]+' does not take any arguments$/.test(rest)) return true;
+  // A bare `--=` (boost's form for a command word), and --replay's rules.
+  if (rest === "the argument for option should follow immediately after the equal sign") {
+    return true;
+  }
+  if (/^option '--re(play|altime)' (cannot|requires) [^\n]*$/.test(rest)) return true;
+  if (/^.*: exited with status \d+$/s.test(rest)) return true;
+  const text = rest.slice(rest.lastIndexOf(": ") + 2);
+  return rest.includes(": ") && STRERROR.test(text) && !text.includes("os error");
+}
+
+Deno.test("random command lines through the real launcher: no crash, documented statuses and messages", async () => {
+  const seed = Number(Deno.env.get("DTEE_FUZZ_SEED") ?? Date.now() % 1_000_000);
+  const count = Number(Deno.env.get("DTEE_FUZZ_COUNT") ?? 1000);
+  const next = prng(seed);
+  const vectors = Array.from({ length: count }, () => argVector(next));
+  await withTempDir(async (dir) => {
+    // Only harmless programs can be found: a random word never runs anything.
+    const bin = `${dir}/bin`;
+    Deno.mkdirSync(bin);
+    const which = await runProcess("sh", [
+      "-c",
+      "for c in bash readlink true false echo; do for d in /usr/local/bin /usr/bin /bin; do " +
+      '[ -x "$d/$c" ] && { echo "$d/$c"; break; }; done; done',
+    ]);
+    for (const path of which.out.trim().split("\n")) {
+      Deno.symlinkSync(path, `${bin}/${path.slice(path.lastIndexOf("/") + 1)}`);
+    }
+    Deno.symlinkSync(Deno.execPath(), `${bin}/deno`);
+    const cwd = `${dir}/cwd`;
+    Deno.mkdirSync(cwd);
+    let index = 0;
+    const worker = async () => {
+      while (index < vectors.length) {
+        const i = index++;
+        const args = vectors[i];
+        const launcher = i % 5 === 0 ? CRONTY : DTEE;
+        const r = await runProcess(launcher, args, { cwd, env: { PATH: bin, TMPDIR: dir } });
+        const what = `seed ${seed} #${i}: ${launcher} ${JSON.stringify(args).slice(0, 300)}`;
+        equal(r.signal, null, `${what}: killed by ${r.signal}`);
+        ok([0, 1, 64, 66, 73].includes(r.code), `${what}: exit ${r.code}: ${r.err.slice(0, 500)}`);
+        ok(!/error:|Uncaught|\n\s+at /.test(r.err), `${what}: runtime error: ${r.err}`);
+        for (const line of r.err.split("\n").slice(0, -1)) {
+          ok(documented(line, launcher), `${what}: undocumented message ${JSON.stringify(line)}`);
+        }
+      }
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+  });
 });

@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { checkEntries } from "./entry_checks.ts";
-import { ROOT, run, withTempDir } from "./helpers.ts";
+import { ROOT, run, tempPattern, withTempDir } from "./helpers.ts";
 import { COMPILE_FLAGS } from "../scripts/release.ts";
 import { SHIM_FILE, viaMemfd, viaTempFile } from "../lib/shim_loader.ts";
 import { ABI_VERSION } from "../lib/abi.ts";
@@ -90,8 +90,7 @@ Deno.test("temporary-file fallback: private while loaded, gone right after", () 
       assert.equal(Deno.dlopen(p, abiVersion).symbols.dtee_abi_version(), ABI_VERSION);
     }, dir);
     assert.equal(mode, 0o700);
-    const pid = Deno.pid.toString(16).toUpperCase().padStart(8, "0");
-    assert.match(path, new RegExp(`^${dir}/dtee${pid}L[A-Za-z0-9]{6}$`));
+    assert.match(path, new RegExp(`^${tempPattern("L", dir, Deno.pid)}$`));
     assert.deepEqual([...Deno.readDirSync(dir)], []);
     // The file is gone, yet the path still names the loaded library, as bind() needs.
     assert.equal(strsignalVia(path), "Terminated");

@@ -7,7 +7,7 @@
  * end. Skipped, with the reason, where scripts/containers/setup cannot make podman usable.
  */
 import assert from "node:assert/strict";
-import { ROOT, run, type RunResult, withTempDir } from "./helpers.ts";
+import { ROOT, run, type RunResult, sleep, waitUntil, withTempDir } from "./helpers.ts";
 
 const PODMAN = `${ROOT}/scripts/containers/podman`;
 const IMAGE = "localhost/dtee:test";
@@ -84,6 +84,18 @@ async function check(
     }));
 }
 
+/** Runs check() for each of `variants`, each in a fresh container. */
+async function inContainers(
+  t: Deno.TestContext,
+  name: string,
+  variants: Variant[],
+  fn: (c: Container, variant: Variant, dir: string) => Promise<string>,
+): Promise<void> {
+  for (const variant of variants) {
+    await check(t, name, variant, (dir) => withContainer((c) => fn(c, variant, dir)));
+  }
+}
+
 let serial = 0;
 
 /** A detached container, removed by `remove()`. */
@@ -110,13 +122,16 @@ class Container {
     return { out: r.out, err: r.err };
   }
 
-  async waitForLog(text: string): Promise<void> {
-    for (let i = 0; i < 100; i++) {
-      const { out, err } = await this.logs();
-      if (out.includes(text) || err.includes(text)) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`${this.name} never printed ${JSON.stringify(text)}`);
+  waitForLog(text: string): Promise<boolean> {
+    return waitUntil(
+      `${this.name} to print ${JSON.stringify(text)}`,
+      async () => {
+        const { out, err } = await this.logs();
+        return out.includes(text) || err.includes(text);
+      },
+      20_000,
+      50,
+    );
   }
 
   /** Waits for the container to end; its exit status. */
@@ -138,6 +153,23 @@ async function withContainer<T>(fn: (c: Container) => Promise<T>): Promise<T> {
   } finally {
     await c.remove();
   }
+}
+
+/** Starts `words` in `c`, waits for `started`, then stops it with `podman stop -t grace`: ms taken. */
+async function startThenStop(
+  c: Container,
+  variant: Variant,
+  dir: string,
+  words: string[],
+  grace: number,
+): Promise<number> {
+  await c.start(variant, dir, words);
+  await c.waitForLog("started\n");
+  const start = performance.now();
+  const stop = await podman(["stop", "-t", String(grace), c.name]);
+  const took = ms(start);
+  assert.equal(stop.code, 0, stop.err);
+  return took;
 }
 
 async function readLog(variant: Variant, dir: string): Promise<string | undefined> {
@@ -222,45 +254,29 @@ test("container: messages name the program as invoked, dtee or cronty", async ()
 
 test("container: podman stop -t 10: the command's last words, within 2 s", async (t) => {
   const words = ["sh", "-c", "trap 'echo last words; exit 3' TERM; echo started; sleep 30 & wait"];
-  for (const variant of [DTEE, CATATONIT]) {
-    await check(t, "stop -t 10 (trap TERM)", variant, (dir) =>
-      withContainer(async (c) => {
-        await c.start(variant, dir, words);
-        await c.waitForLog("started\n");
-        const start = performance.now();
-        const stop = await podman(["stop", "-t", "10", c.name]);
-        const took = ms(start);
-        assert.equal(stop.code, 0, stop.err);
-        assert.ok(took < 2000, `the container took ${took} ms to stop`);
-        assert.equal(await c.status(), 3);
-        assert.equal((await c.logs()).out, "started\nlast words\n");
-        const log = await readLog(variant, dir);
-        if (log !== undefined) assert.equal(log, "started\nlast words\n");
-        return `3, last words, stop ${took} ms`;
-      }));
-  }
+  await inContainers(t, "stop -t 10 (trap TERM)", [DTEE, CATATONIT], async (c, variant, dir) => {
+    const took = await startThenStop(c, variant, dir, words, 10);
+    assert.ok(took < 2000, `the container took ${took} ms to stop`);
+    assert.equal(await c.status(), 3);
+    assert.equal((await c.logs()).out, "started\nlast words\n");
+    const log = await readLog(variant, dir);
+    if (log !== undefined) assert.equal(log, "started\nlast words\n");
+    return `3, last words, stop ${took} ms`;
+  });
 });
 
 test("container: a command that ignores SIGTERM: SIGKILL after the grace period, no later", async (t) => {
   // A 2 s grace period instead of 10 keeps the test short; what counts is what comes after.
   const words = ["sh", "-c", "trap '' TERM; echo started; sleep 30"];
-  for (const variant of [DTEE, CATATONIT]) {
-    await check(t, "stop -t 2 (TERM ignored)", variant, (dir) =>
-      withContainer(async (c) => {
-        await c.start(variant, dir, words);
-        await c.waitForLog("started\n");
-        const start = performance.now();
-        const stop = await podman(["stop", "-t", "2", c.name]);
-        const took = ms(start);
-        assert.equal(stop.code, 0, stop.err);
-        assert.ok(took >= 2000, `stopped after ${took} ms: the command did not ignore SIGTERM`);
-        assert.ok(took < 3500, `the container lived ${took - 2000} ms past the grace period`);
-        assert.equal(await c.status(), 137);
-        const log = await readLog(variant, dir);
-        if (log !== undefined) assert.equal(log, "started\n");
-        return `137 (SIGKILL), stop ${took} ms`;
-      }));
-  }
+  await inContainers(t, "stop -t 2 (TERM ignored)", [DTEE, CATATONIT], async (c, variant, dir) => {
+    const took = await startThenStop(c, variant, dir, words, 2);
+    assert.ok(took >= 2000, `stopped after ${took} ms: the command did not ignore SIGTERM`);
+    assert.ok(took < 3500, `the container lived ${took - 2000} ms past the grace period`);
+    assert.equal(await c.status(), 137);
+    const log = await readLog(variant, dir);
+    if (log !== undefined) assert.equal(log, "started\n");
+    return `137 (SIGKILL), stop ${took} ms`;
+  });
 });
 
 test("container: orphans that exit leave no zombie", async (t) => {
@@ -275,49 +291,48 @@ test("container: orphans that exit leave no zombie", async (t) => {
       [ "$st" != Z ] && [ "$name" = sleep ] && s=$((s + 1))
     done
     echo "$z $s"`;
-  for (const variant of [DTEE, CATATONIT, NONE]) {
-    await check(t, "zombies after 3 orphans exit", variant, (dir) =>
-      withContainer(async (c) => {
-        await c.start(variant, dir, words);
-        await c.waitForLog("forked\n");
-        // Long enough for the orphans to be sleeping (no longer `sh`); then until they are gone.
-        await new Promise((r) => setTimeout(r, 400));
-        let [zombies, sleeping] = [-1, -1];
-        for (let i = 0; i < 50; i++) {
-          const r = await podman(["exec", c.name, "sh", "-c", count]);
-          assert.equal(r.code, 0, r.err);
-          [zombies, sleeping] = r.out.trim().split(" ").map(Number);
-          if (sleeping === 1 && (variant === NONE || zombies === 0)) break;
-          await new Promise((r) => setTimeout(r, 100));
-        }
-        assert.equal(sleeping, 1, "the orphans did not exit");
-        assert.equal(zombies, variant === NONE ? 3 : 0);
-        return `${zombies} zombies`;
-      }));
-  }
+  await inContainers(
+    t,
+    "zombies after 3 orphans exit",
+    [DTEE, CATATONIT, NONE],
+    async (c, variant, dir) => {
+      await c.start(variant, dir, words);
+      await c.waitForLog("forked\n");
+      // Long enough for the orphans to be sleeping (no longer `sh`); then until they are gone.
+      await sleep(400);
+      let [zombies, sleeping] = [-1, -1];
+      for (let i = 0; i < 50; i++) {
+        const r = await podman(["exec", c.name, "sh", "-c", count]);
+        assert.equal(r.code, 0, r.err);
+        [zombies, sleeping] = r.out.trim().split(" ").map(Number);
+        if (sleeping === 1 && (variant === NONE || zombies === 0)) break;
+        await sleep(100);
+      }
+      assert.equal(sleeping, 1, "the orphans did not exit");
+      assert.equal(zombies, variant === NONE ? 3 : 0);
+      return `${zombies} zombies`;
+    },
+  );
 });
 
 test("container: podman kill -s INT, HUP, USR1 reach the command", async (t) => {
   const signals = ["INT", "HUP", "USR1"];
   const traps = signals.map((s) => `trap 'echo got ${s}' ${s};`).join(" ");
   const words = ["sh", "-c", `${traps} echo ready; while :; do sleep 0.1; done`];
-  for (const variant of [DTEE, CATATONIT]) {
-    await check(t, "kill -s INT, HUP, USR1", variant, (dir) =>
-      withContainer(async (c) => {
-        await c.start(variant, dir, words);
-        await c.waitForLog("ready\n");
-        for (const signal of signals) {
-          const k = await podman(["kill", "-s", signal, c.name]);
-          assert.equal(k.code, 0, k.err);
-          await c.waitForLog(`got ${signal}\n`);
-        }
-        const expected = `ready\n${signals.map((s) => `got ${s}\n`).join("")}`;
-        assert.equal((await c.logs()).out, expected);
-        const log = await readLog(variant, dir);
-        if (log !== undefined) assert.equal(log, expected);
-        return "all three forwarded";
-      }));
-  }
+  await inContainers(t, "kill -s INT, HUP, USR1", [DTEE, CATATONIT], async (c, variant, dir) => {
+    await c.start(variant, dir, words);
+    await c.waitForLog("ready\n");
+    for (const signal of signals) {
+      const k = await podman(["kill", "-s", signal, c.name]);
+      assert.equal(k.code, 0, k.err);
+      await c.waitForLog(`got ${signal}\n`);
+    }
+    const expected = `ready\n${signals.map((s) => `got ${s}\n`).join("")}`;
+    assert.equal((await c.logs()).out, expected);
+    const log = await readLog(variant, dir);
+    if (log !== undefined) assert.equal(log, expected);
+    return "all three forwarded";
+  });
 });
 
 test("container: cronty as entrypoint: silent on success, the report on failure", async (t) => {

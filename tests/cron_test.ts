@@ -4,7 +4,18 @@
  * directories, real signals. Every wait is bounded so that a hang fails.
  */
 import { deepStrictEqual, equal, fail, match, ok } from "node:assert/strict";
-import { CRONTY, DTEE, exists, ROOT } from "./helpers.ts";
+import {
+  Collector,
+  CRONTY,
+  DTEE,
+  escapeRegExp,
+  exists,
+  readText,
+  ROOT,
+  tempName,
+  tempPattern,
+  waitUntil,
+} from "./helpers.ts";
 
 const CRONTY_TS = `${ROOT}/cronty.ts`;
 const PINNED_DENO = `${ROOT}/.deno/bin/deno`;
@@ -12,27 +23,6 @@ const DENO = exists(PINNED_DENO) ? PINNED_DENO : Deno.execPath();
 
 /** How long any single process or condition may take before the test fails. */
 const LIMIT_MS = 20_000;
-
-const decoder = new TextDecoder();
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `check` until it returns something other than undefined; fails after `ms`. */
-async function waitUntil<T>(
-  what: string,
-  check: () => T | undefined | Promise<T | undefined>,
-  ms = LIMIT_MS,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) fail(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** Races `promise` against a timer (always cleared); undefined on timeout. */
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
@@ -44,49 +34,6 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined
     return await Promise.race([promise, timeout]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-function readText(path: string): string {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch {
-    return "";
-  }
-}
-
-/** Reads a stream to its end in the background; its content so far is always available. */
-class Collector {
-  #chunks: Uint8Array[] = [];
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
-  readonly done: Promise<void>;
-
-  constructor(stream: ReadableStream<Uint8Array>) {
-    const reader = stream.getReader();
-    this.#reader = reader;
-    this.done = (async () => {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        this.#chunks.push(value);
-      }
-    })().catch(() => {});
-  }
-
-  get text(): string {
-    const length = this.#chunks.reduce((n, c) => n + c.length, 0);
-    const all = new Uint8Array(length);
-    let at = 0;
-    for (const c of this.#chunks) {
-      all.set(c, at);
-      at += c.length;
-    }
-    return decoder.decode(all);
-  }
-
-  async cancel(): Promise<void> {
-    await this.#reader.cancel().catch(() => {});
-    await this.done;
   }
 }
 
@@ -244,13 +191,13 @@ class Scope {
     };
     await waitUntil("the command to start", () => {
       alive();
-      return exists(`${dir}/ready`) ? true : undefined;
+      return exists(`${dir}/ready`);
     });
     proc.kill("SIGSTOP");
     try {
       Deno.writeTextFileSync(`${dir}/go`, "");
       await waitUntil("the command to write everything", () => {
-        return exists(`${dir}/written`) ? true : undefined;
+        return exists(`${dir}/written`);
       });
     } finally {
       proc.kill("SIGCONT");
@@ -294,14 +241,6 @@ function scoped(fn: (s: Scope, t: Deno.TestContext) => Promise<void>) {
 
 /** A shell loop that waits (bounded, ~20 s) until the file `go` exists in its cwd. */
 const WAIT_GO = 'i=0; while [ ! -e go ] && [ "$i" -lt 1000 ]; do sleep 0.02; i=$((i+1)); done';
-
-function hex8(pid: number): string {
-  return pid.toString(16).toUpperCase().padStart(8, "0");
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
 
 // ---------------------------------------------------------------------------
 
@@ -602,7 +541,7 @@ Deno.test(
     Deno.writeTextFileSync(s.path("go"), "");
     await waitUntil("'after' in the -c file (dtee still copying after SIGINT)", () => {
       if (!proc.running) fail(`dtee ended after SIGINT: ${JSON.stringify(proc.err.text)}`);
-      return readText(log).includes("after\n") ? true : undefined;
+      return readText(log).includes("after\n");
     });
     ok(proc.running, "dtee still runs after SIGINT with -i");
     Deno.kill(pid, "SIGTERM");
@@ -623,13 +562,13 @@ Deno.test(
     const tmpdir = s.path("nonexistent/dir");
     const env = { TMPDIR: tmpdir };
     const errorLine = (pid: number) =>
-      `${CRONTY}: unable to create temporary directory ${tmpdir}/dtee${
-        hex8(pid)
-      }IXXXXXX: No such file or directory\n`;
+      `${CRONTY}: unable to create temporary directory ${
+        tempName("I", tmpdir, pid)
+      }: No such file or directory\n`;
     const pattern = new RegExp(
       `^${escapeRegExp(CRONTY)}: unable to create temporary directory ${
-        escapeRegExp(tmpdir)
-      }/dtee([0-9A-F]{8})IXXXXXX: No such file or directory\n`,
+        tempPattern("I", tmpdir, undefined, "XXXXXX")
+      }: No such file or directory\n`,
     );
 
     // Live: the first line reaches dtee's stdout while the command still waits.
@@ -640,7 +579,7 @@ Deno.test(
     ], { env });
     await waitUntil("out-1 on stdout before the command ends (unbuffered)", () => {
       if (!proc.running) fail("the command ended before it was allowed to");
-      return proc.out.text.includes("out-1\n") ? true : undefined;
+      return proc.out.text.includes("out-1\n");
     });
     Deno.writeTextFileSync(s.path("go"), "");
     const r = await proc.finish();
@@ -686,7 +625,7 @@ Deno.test(
     ]);
     await waitUntil("out-1 on stdout before the command ends (unbuffered)", () => {
       if (!proc.running) fail(`dtee ended early: ${JSON.stringify(proc.err.text)}`);
-      return proc.out.text.includes("out-1\n") ? true : undefined;
+      return proc.out.text.includes("out-1\n");
     });
     Deno.writeTextFileSync(s.path("go"), "");
     const r = await proc.finish();
@@ -750,14 +689,12 @@ Deno.test(
     ]);
     await waitUntil("line-1 in the -c file while the command runs", () => {
       if (!proc.running) fail(`dtee ended early: ${JSON.stringify(proc.err.text)}`);
-      return readText(combined) === "line-1\n" ? true : undefined;
+      return readText(combined) === "line-1\n";
     });
     equal(readText(out), "line-1\n", "-o file live");
     equal(proc.out.text, "", "dtee's stdout holds back");
     // The held output lives in an unlinked file named dtee<pid>O<6 random> in TMPDIR.
-    const buffer = new RegExp(
-      `^${escapeRegExp(s.tmp)}/dtee${hex8(proc.pid)}O[A-Za-z0-9]{6} \\(deleted\\)$`,
-    );
+    const buffer = new RegExp(`^${tempPattern("O", s.tmp, proc.pid)} \\(deleted\\)$`);
     const targets: string[] = [];
     for (const entry of Deno.readDirSync(`/proc/${proc.pid}/fd`)) {
       try {

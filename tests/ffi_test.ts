@@ -17,6 +17,7 @@ import {
 } from "../lib/ffi.ts";
 import { shimPath } from "../lib/shim_loader.ts";
 import { tempTemplate } from "../lib/temp.ts";
+import { sleep } from "./helpers.ts";
 
 /** Fresh sockets in `dir`. */
 function open(dir: string): Sockets {
@@ -190,7 +191,7 @@ Deno.test("datagrams carry the time the kernel queued them", async () => {
     const secondSent = performance.now();
     assert.ok(writeAll(sockets.stderr, new TextEncoder().encode("second")).ok);
     // Read well after both were sent: the times are not those of reading.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
     const batch = new Batch(4096, 4);
     assert.ok(batch.receive(sockets.input, -1, 1000).ok);
     assert.equal(batch.count, 2);

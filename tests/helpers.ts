@@ -1,8 +1,12 @@
 /**
- * Small generic helpers for end-to-end tests: run a real process (dtee
- * through its launcher, or anything else), collect what it printed and how
- * it ended, with a bounded wait so that a hang fails instead of blocking.
+ * The one home of what the test files share: running a real process (dtee
+ * through its launcher, or anything else) with a bounded wait so that a hang
+ * fails instead of blocking, waiting for a condition, checking how a run
+ * ended, and naming dtee's temporary files as lib/temp.ts does.
  */
+
+import { deepStrictEqual, fail } from "node:assert/strict";
+import { type TempKind, tempTemplate } from "../lib/temp.ts";
 
 /** The project directory (no trailing slash). */
 export const ROOT = new URL("..", import.meta.url).pathname.replace(/\/+$/, "");
@@ -149,3 +153,167 @@ export function serve(root: string): Deno.HttpServer<Deno.NetAddr> {
     }
   });
 }
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Polls `check` every `every` ms until it gives something other than false
+ * or undefined, and resolves with that; fails after `ms`, naming `what`.
+ */
+export async function waitUntil<T>(
+  what: string,
+  check: () => T | false | undefined | Promise<T | false | undefined>,
+  ms = 20_000,
+  every = 20,
+): Promise<Exclude<T, false | undefined>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== false && value !== undefined) return value as Exclude<T, false | undefined>;
+    if (Date.now() > deadline) fail(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(every);
+  }
+}
+
+/** Checks that a run exited with `code`, not by a signal. */
+export function exited(result: RunResult, code: number, what = "dtee"): void {
+  deepStrictEqual(
+    { code: result.code, signal: result.signal },
+    { code, signal: null },
+    `${what}: status (stderr: ${JSON.stringify(result.err)})`,
+  );
+}
+
+/** Checks how a run ended: exit code (not a signal), stdout and stderr exactly. */
+export function ended(result: RunResult, code: number, out: string, err: string, what = ""): void {
+  exited(result, code, what || "dtee");
+  deepStrictEqual(
+    { out: result.out, err: result.err },
+    { out, err },
+    `${what ? `${what}: ` : ""}unexpected output`,
+  );
+}
+
+/** The file's text, or "" while it does not exist. */
+export function readText(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return "";
+  }
+}
+
+/** The names in `dir`, sorted. */
+export function entries(dir: string): string[] {
+  return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+}
+
+/** `text` as a RegExp source that matches exactly it. */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+const hexPid = (pid: number) => pid.toString(16).toUpperCase().padStart(8, "0");
+
+/**
+ * The template of a temporary name of process `pid` in `dir`, as dtee's
+ * messages give it (`.../dtee<pid>IXXXXXX`): lib/temp.ts's own template,
+ * which can only be made for this process, with `pid` in place of its pid.
+ */
+export function tempName(kind: TempKind, dir: string, pid: number): string {
+  const mine = tempTemplate(kind, dir);
+  const field = `dtee${hexPid(Deno.pid)}${kind}XXXXXX`;
+  if (!mine.endsWith(field)) throw new Error(`lib/temp.ts's layout changed: ${mine}`);
+  return `${mine.slice(0, -field.length)}dtee${hexPid(pid)}${kind}XXXXXX`;
+}
+
+/**
+ * A RegExp source for the names tempName() is the template of, the XXXXXX
+ * filled in by mkdtemp/mkostemp (`random`: "XXXXXX" matches the template
+ * itself); without `pid`, any pid, captured as group 1.
+ */
+export function tempPattern(
+  kind: TempKind,
+  dir: string,
+  pid?: number,
+  random = "[A-Za-z0-9]{6}",
+): string {
+  const [head, tail] = escapeRegExp(tempName(kind, dir, 0)).split(`dtee${hexPid(0)}${kind}`);
+  const pidField = pid === undefined ? "([0-9A-F]{8})" : hexPid(pid);
+  return `${head}dtee${pidField}${kind}${tail.replace("XXXXXX", random)}`;
+}
+
+/** Reads a stream to its end in the background; its content so far is always available. */
+export class Collector {
+  #chunks: Uint8Array[] = [];
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly done: Promise<void>;
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    const reader = stream.getReader();
+    this.#reader = reader;
+    this.done = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        this.#chunks.push(value);
+      }
+    })().catch(() => {});
+  }
+
+  get text(): string {
+    const length = this.#chunks.reduce((n, c) => n + c.length, 0);
+    const all = new Uint8Array(length);
+    let at = 0;
+    for (const c of this.#chunks) {
+      all.set(c, at);
+      at += c.length;
+    }
+    return decoder.decode(all);
+  }
+
+  async cancel(): Promise<void> {
+    await this.#reader.cancel().catch(() => {});
+    await this.done;
+  }
+}
+
+/** Runs `args` under python3 with O_NONBLOCK set on each of `fds` first. */
+export function nonBlocking(
+  fds: number[],
+  args: string[],
+  options: RunOptions = {},
+): Promise<RunResult> {
+  return run("python3", [
+    "-c",
+    "import os, sys\nfor fd in sys.argv[1].split(','): os.set_blocking(int(fd), False)\n" +
+    "os.execv(sys.argv[2], sys.argv[2:])",
+    fds.join(","),
+    ...args,
+  ], options);
+}
+
+/** glibc's strerror(3) texts of the errno values the tests use: [number, text]. */
+export const ERRNO = {
+  EPERM: [1, "Operation not permitted"],
+  ENOENT: [2, "No such file or directory"],
+  EIO: [5, "Input/output error"],
+  EBADF: [9, "Bad file descriptor"],
+  ECHILD: [10, "No child processes"],
+  EAGAIN: [11, "Resource temporarily unavailable"],
+  ENOMEM: [12, "Cannot allocate memory"],
+  EACCES: [13, "Permission denied"],
+  EINVAL: [22, "Invalid argument"],
+  EMFILE: [24, "Too many open files"],
+  ENOSPC: [28, "No space left on device"],
+  EPIPE: [32, "Broken pipe"],
+  ENAMETOOLONG: [36, "File name too long"],
+  EMSGSIZE: [90, "Message too long"],
+  EADDRINUSE: [98, "Address already in use"],
+  ENOBUFS: [105, "No buffer space available"],
+  ENOTCONN: [107, "Transport endpoint is not connected"],
+  ECONNREFUSED: [111, "Connection refused"],
+} as const;

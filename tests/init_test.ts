@@ -4,7 +4,7 @@
  * and orphans.
  */
 import assert from "node:assert/strict";
-import { CRONTY, DTEE, run, withTempDir } from "./helpers.ts";
+import { CRONTY, DTEE, readText, run, waitUntil, withTempDir } from "./helpers.ts";
 
 /** Whether this machine lets us make a PID namespace (root, unshare present). */
 async function namespacesAvailable(): Promise<string | undefined> {
@@ -31,14 +31,8 @@ for i in 1 2 3; do (sleep 0.1 &); done
 sleep 1
 echo "zombies: $(zombies_of $PPID | wc -l)"`;
 
-async function waitFor(path: string, text: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await Deno.readTextFile(path)).includes(text)) return;
-    } catch { /* not there yet */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${path} never showed ${JSON.stringify(text)}`);
+function waitFor(path: string, text: string): Promise<boolean> {
+  return waitUntil(`${path} to show ${JSON.stringify(text)}`, () => readText(path).includes(text));
 }
 
 Deno.test({

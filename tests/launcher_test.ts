@@ -15,6 +15,7 @@ import {
   run,
   type RunOptions,
   serve,
+  sleep,
   withTempDir,
 } from "./helpers.ts";
 import { URL_RUN_FLAGS } from "../scripts/release.ts";
@@ -268,7 +269,7 @@ Deno.test({
       // Through the shell entry as well.
       const script = await run(`${root}/scripts/dtee`, ["true"], { env });
       deepStrictEqual([script.code, script.err], [0, ""]);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
       touch();
       const changed = await job();
       match(changed.err, /cargo not found/, "said again after the sources changed");
