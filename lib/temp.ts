@@ -7,7 +7,12 @@
 /** I: the socket directory; O: cron mode's buffer file; L: the shim written out to be loaded. */
 export type TempKind = "I" | "O" | "L";
 
-export function tempTemplate(kind: TempKind, dir = Deno.env.get("TMPDIR") || "/tmp"): string {
-  const pid = Deno.pid.toString(16).toUpperCase().padStart(8, "0");
-  return `${dir.replace(/\/+$/, "") || "/"}/dtee${pid}${kind}XXXXXX`;
+/** `pid`: another process's (the tests name dtee's files from outside). */
+export function tempTemplate(
+  kind: TempKind,
+  dir = Deno.env.get("TMPDIR") || "/tmp",
+  pid = Deno.pid,
+): string {
+  const hex = pid.toString(16).toUpperCase().padStart(8, "0");
+  return `${dir.replace(/\/+$/, "") || "/"}/dtee${hex}${kind}XXXXXX`;
 }

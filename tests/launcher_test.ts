@@ -301,3 +301,19 @@ Deno.test("deno run from a URL: the command's environment and closed stdin are d
     }
   });
 });
+
+Deno.test("scripts/cronty needs no readlink(1): a cron job's PATH may have no coreutils", async () => {
+  await withTempDir(async (dir) => {
+    Deno.symlinkSync("/usr/bin/env", `${dir}/env`);
+    const r = await run("/usr/bin/env", ["-i", `PATH=${dir}`, CRONTY, "env"]);
+    deepStrictEqual([r.code, r.out, r.err], [0, "", ""]);
+    const failing = await run("/usr/bin/env", ["-i", `PATH=${dir}`, CRONTY, "env", "false"]);
+    equal(failing.code, 127);
+    match(failing.err, /exited with status 127\n$/);
+  });
+});
+
+Deno.test("the command gets the limit of open files dtee was started with, not the runtime's raised one", async () => {
+  const r = await run("bash", ["-c", 'ulimit -Sn 1000; "$1" sh -c "ulimit -Sn"', "bash", DTEE]);
+  deepStrictEqual([r.code, r.out, r.err], [0, "1000\n", ""]);
+});

@@ -31,6 +31,7 @@ use std::sync::OnceLock;
 /// are rust/src/bin/dtee.rs's.
 const ENVIRON_FD: &[u8] = b"DTEE_ENVIRON_FD=";
 const CLOSED_FDS: &[u8] = b"DTEE_CLOSED_FDS=";
+const NOFILE: &[u8] = b"DTEE_NOFILE=";
 /// The memfd's name as /proc/self/fd shows it.
 const MEMFD_LINK: &[u8] = b"/memfd:dtee-environ";
 
@@ -41,6 +42,8 @@ struct Start {
     envp: Vec<*const c_char>,
     /// Bit N: fd N was closed when dtee started.
     closed: u8,
+    /// The soft limit of open files dtee was started with, where known.
+    nofile: Option<u64>,
 }
 
 // SAFETY: the pointers point into `block`, which is never changed or
@@ -53,6 +56,10 @@ static START: OnceLock<Start> = OnceLock::new();
 fn start() -> &'static Start {
     START.get_or_init(|| {
         let own = std::fs::read("/proc/self/environ").ok();
+        let nofile = own
+            .as_deref()
+            .and_then(|own| value(own, NOFILE))
+            .and_then(|v| std::str::from_utf8(v).ok()?.parse().ok());
         let (block, closed) = match own.as_deref().and_then(from_launcher) {
             Some(found) => found,
             None => (own.unwrap_or_else(current_environ), runtime_nulls()),
@@ -61,6 +68,7 @@ fn start() -> &'static Start {
             envp: Vec::new(),
             block,
             closed,
+            nofile,
         };
         start.envp = entries(&start.block)
             .map(|e| e.as_ptr() as *const c_char)
@@ -74,6 +82,12 @@ fn start() -> &'static Start {
 /// valid for the rest of the process's life.
 pub fn command_env() -> *const *const c_char {
     start().envp.as_ptr()
+}
+
+/// The soft limit of open files dtee was started with, which the runtime
+/// raised: known under the native launcher only (README, "Limits").
+pub fn nofile_soft_limit() -> Option<u64> {
+    start().nofile
 }
 
 /// The mask (bit N for fd N) of fds 0-2 that were closed when dtee

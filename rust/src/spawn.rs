@@ -164,6 +164,8 @@ struct Job {
     defaults: u64,
     /// An exec failure to pretend (failpoint `exec`), or 0.
     fake_exec_errno: c_int,
+    /// The limit of open files to give back: [soft, hard], or None to keep dtee's.
+    nofile: Option<[u64; 2]>,
     stage: c_int,
     errno: c_int,
 }
@@ -184,6 +186,40 @@ unsafe fn install(fd: c_int, target: c_int) -> Result<(), c_int> {
     Ok(())
 }
 
+/// The soft limit of open files dtee was started with, and the hard limit as
+/// it is: the runtime raised the soft one at start-up (docs/behaviour.md A7).
+fn nofile_to_restore() -> Option<[u64; 2]> {
+    let soft = crate::environ::nofile_soft_limit()?;
+    let mut now = [0u64; 2];
+    // SAFETY: prlimit64 reads into a live struct rlimit64 (two u64).
+    let ret = unsafe {
+        sys::syscall(
+            sys::SYS_PRLIMIT64,
+            0 as std::ffi::c_long,
+            sys::RLIMIT_NOFILE,
+            ptr::null::<u64>(),
+            now.as_mut_ptr(),
+        )
+    };
+    (ret == 0 && soft < now[0]).then_some([soft, now[1]])
+}
+
+/// Sets the limit of open files; a failure leaves the raised one.
+///
+/// # Safety
+/// Async-signal-safe: one raw system call.
+unsafe fn restore_nofile(limit: Option<[u64; 2]>) {
+    if let Some(limit) = limit {
+        sys::syscall(
+            sys::SYS_PRLIMIT64,
+            0 as std::ffi::c_long,
+            sys::RLIMIT_NOFILE,
+            limit.as_ptr(),
+            ptr::null_mut::<u64>(),
+        );
+    }
+}
+
 extern "C" fn child(arg: *mut c_void) -> c_int {
     // SAFETY: arg is the parent's Job, which outlives this child: the parent
     // is suspended (CLONE_VFORK) until the child execs or exits. Only raw
@@ -191,6 +227,7 @@ extern "C" fn child(arg: *mut c_void) -> c_int {
     unsafe {
         let job = &mut *(arg as *mut Job);
         signals::reset_in_child(job.defaults);
+        restore_nofile(job.nofile);
         if let Err(errno) = install(job.out_fd, 1).and_then(|_| install(job.err_fd, 2)) {
             job.stage = spawn_stage::FORK;
             job.errno = errno;
@@ -224,6 +261,7 @@ pub fn spawn(
         err_fd,
         defaults: signals::defaults(),
         fake_exec_errno: crate::failpoints::exec_errno(),
+        nofile: nofile_to_restore(),
         stage: spawn_stage::NONE,
         errno: 0,
     });
@@ -270,5 +308,8 @@ pub fn spawn(
 pub fn exec(program: &mut Program) -> c_int {
     signals::reset_for_exec();
     // SAFETY: nothing else runs here that the exec could cut short.
-    unsafe { program.run() }
+    unsafe {
+        restore_nofile(nofile_to_restore());
+        program.run()
+    }
 }

@@ -41,10 +41,12 @@ extern "C" {
     fn execve(path: *const c_char, argv: *const *const c_char, envp: *const *const c_char)
         -> c_int;
     fn strerror(errnum: c_int) -> *const c_char;
+    fn getrlimit(resource: c_int, limit: *mut [u64; 2]) -> c_int;
     fn __errno_location() -> *mut c_int;
 }
 
 const F_GETFD: c_int = 1;
+const RLIMIT_NOFILE: c_int = 7;
 const F_DUPFD: c_int = 0;
 const EX_SOFTWARE: c_int = 70;
 
@@ -59,7 +61,8 @@ fn for_deno(entry: &[u8]) -> bool {
     let name = entry.split(|&b| b == b'=').next().unwrap_or(entry);
     matches!(name, b"PATH" | b"TMPDIR" | b"TZ" | b"LANG" | b"LANGUAGE" | b"LOCPATH")
         || name.starts_with(b"LC_")
-        || (name.starts_with(b"DTEE_") && name != b"DTEE_ENVIRON_FD" && name != b"DTEE_CLOSED_FDS")
+        || (name.starts_with(b"DTEE_")
+            && !matches!(name, b"DTEE_ENVIRON_FD" | b"DTEE_CLOSED_FDS" | b"DTEE_NOFILE"))
 }
 
 fn errno() -> c_int {
@@ -288,6 +291,13 @@ pub unsafe extern "C" fn main(
         c"DENO_NO_UPDATE_CHECK=1".to_owned(),
         CString::new(format!("DTEE_CLOSED_FDS={closed}")).unwrap_or_default(),
     ];
+    // Deno raises its soft limit of open files at start-up; the command
+    // gets the one dtee was started with (docs/behaviour.md A7).
+    let mut nofile = [0u64; 2];
+    // SAFETY: nofile is a live struct rlimit (two rlim_t).
+    if unsafe { getrlimit(RLIMIT_NOFILE, &mut nofile) } == 0 {
+        own.push(CString::new(format!("DTEE_NOFILE={}", nofile[0])).unwrap_or_default());
+    }
     if memfd >= 0 {
         own.push(CString::new(format!("DTEE_ENVIRON_FD={memfd}")).unwrap_or_default());
     }
