@@ -21,7 +21,15 @@ pub fn open_input(path: &CStr) -> Result<c_int, c_int> {
     let fd = sys::check(unsafe { sys::open(path.as_ptr(), sys::O_CLOEXEC, 0) })?;
     let mut st = sys::statx_t::zeroed();
     // SAFETY: the path is an empty NUL-terminated string and st is a live statx_t.
-    let ok = unsafe { sys::statx(fd, c"".as_ptr(), sys::AT_EMPTY_PATH, sys::STATX_TYPE, &mut st) };
+    let ok = unsafe {
+        sys::statx(
+            fd,
+            c"".as_ptr(),
+            sys::AT_EMPTY_PATH,
+            sys::STATX_TYPE,
+            &mut st,
+        )
+    };
     if ok == 0 && st.stx_mode & sys::S_IFMT == 0o040000 {
         close(fd)?;
         return Err(sys::EISDIR);

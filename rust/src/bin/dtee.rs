@@ -59,10 +59,15 @@ const SCRIPT_NAME: &[u8] = b"--dtee-launched-as=";
 /// searched in PATH); every other one reaches only the command.
 fn for_deno(entry: &[u8]) -> bool {
     let name = entry.split(|&b| b == b'=').next().unwrap_or(entry);
-    matches!(name, b"PATH" | b"TMPDIR" | b"TZ" | b"LANG" | b"LANGUAGE" | b"LOCPATH")
-        || name.starts_with(b"LC_")
+    matches!(
+        name,
+        b"PATH" | b"TMPDIR" | b"TZ" | b"LANG" | b"LANGUAGE" | b"LOCPATH"
+    ) || name.starts_with(b"LC_")
         || (name.starts_with(b"DTEE_")
-            && !matches!(name, b"DTEE_ENVIRON_FD" | b"DTEE_CLOSED_FDS" | b"DTEE_NOFILE"))
+            && !matches!(
+                name,
+                b"DTEE_ENVIRON_FD" | b"DTEE_CLOSED_FDS" | b"DTEE_NOFILE"
+            ))
 }
 
 fn errno() -> c_int {
