@@ -74,6 +74,9 @@ export function receiveUntilExit({ sockets, command, sink, signals, reporter }: 
     }
     const n = batch.count;
     if (n > 0 && sink.deliver(batch, 0, n) < n) {
+      // A write interrupted by a signal that stops dtee, or a broken pipe.
+      const stop = signals.takeStop();
+      if (stop) return { kind: "signal", signal: stop };
       return { kind: "signal", signal: SIGPIPE, brokenLabel: sink.brokenLabel() };
     }
     const events = got.value.events;
