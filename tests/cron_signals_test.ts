@@ -16,7 +16,8 @@ import { CRONTY, DTEE, run } from "./helpers.ts";
  * `python3 -c DRIVER PROGRAM STAGE SIGNAL [block=N] [ignore=N] -- COMMAND...`
  * STAGE: `full` waits until dtee has filled the unread stdout pipe; `marker`
  * waits until the command has created $MARKER (its output received by
- * dtee); `started` waits 1 s. Then SIGNAL (0: none) goes to dtee, and the
+ * dtee); `started` waits 1 s. Then SIGNAL (0: none) goes to dtee (with
+ * `drain`, the pipe is then read to its end 0.3 s later), and the
  * driver prints JSON: how dtee ended (`status`, negative for a signal, or
  * null while it still runs after 3 s, when it is then killed), the seconds
  * from the signal to its end, and its stderr.
@@ -26,6 +27,7 @@ import fcntl, json, os, signal, struct, subprocess, sys, tempfile, termios, time
 program, stage, sig = sys.argv[1], sys.argv[2], int(sys.argv[3])
 rest = sys.argv[4:]
 block = [int(a[6:]) for a in rest if a.startswith("block=")]
+drain = "drain" in rest
 ignore = [int(a[7:]) for a in rest if a.startswith("ignore=")]
 command = rest[rest.index("--") + 1:]
 marker = tempfile.mktemp()
@@ -52,6 +54,13 @@ else:
 time.sleep(0.2)
 start = time.time()
 if sig: p.send_signal(sig)
+got = 0
+if drain:
+    time.sleep(0.3)
+    while True:
+        chunk = os.read(r, 1 << 16)
+        if not chunk: break
+        got += len(chunk)
 try:
     status = p.wait(timeout=3)
 except subprocess.TimeoutExpired:
@@ -60,7 +69,7 @@ except subprocess.TimeoutExpired:
     p.wait()
 err.seek(0)
 print(json.dumps({"status": status, "seconds": time.time() - start,
-                  "stderr": err.read().decode(), "queued": queued()}))
+                  "stderr": err.read().decode(), "queued": queued(), "drained": got}))
 `;
 
 interface Outcome {
@@ -69,6 +78,8 @@ interface Outcome {
   stderr: string;
   /** Bytes dtee had put in the unread pipe. */
   queued: number;
+  /** With `drain`: every byte read from the pipe after the signal, to its end. */
+  drained: number;
 }
 
 async function drive(
@@ -142,6 +153,15 @@ Deno.test("normal mode: SIGTERM during a blocked pass-through write still kills 
   const got = await drive(DTEE, "full", 15, holdThen("exec sleep 30"));
   assert.equal(got.status, -15, JSON.stringify(got));
   assert.ok(got.seconds < 1, `ended after ${got.seconds} s`);
+  assert.equal(got.stderr, "");
+});
+
+Deno.test("init: a forwarded SIGTERM does not cut short a write to a reader that is behind", async () => {
+  // The command ignores SIGTERM, so the forwarded one changes nothing for it.
+  const command = ["sh", "-c", `trap '' TERM; head -c ${MIB} /dev/zero`];
+  const got = await drive(DTEE, "full", 15, ["--init", ...command], ["drain"]);
+  assert.equal(got.status, 0, JSON.stringify(got));
+  assert.equal(got.drained, MIB);
   assert.equal(got.stderr, "");
 });
 
