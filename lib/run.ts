@@ -100,9 +100,11 @@ function capture(options: Options, reporter: Reporter): number {
       return interrupted(sink, end.signal, end.brokenLabel);
     case "exited": {
       const result = decodeWaitStatus(end.status);
-      if (!sink.terminated(result)) {
-        return interrupted(sink, signals.takeStop() || SIGPIPE, sink.brokenLabel());
-      }
+      const delivered = sink.terminated(result);
+      // A signal that stopped the last writes (held output, report line) is taken now.
+      const stop = signals.takeStop();
+      if (stop) return interrupted(sink, stop);
+      if (!delivered) return interrupted(sink, SIGPIPE, sink.brokenLabel());
       // Killed by SIGINT, so that a calling shell stops too (docs/behaviour.md A5).
       if (!reporter.failed && result.kind === "signaled" && result.signal === SIGINT) die(SIGINT);
       return reporter.exitStatus(commandStatus(result));

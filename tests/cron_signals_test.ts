@@ -17,7 +17,8 @@ import { CRONTY, DTEE, run } from "./helpers.ts";
  * STAGE: `full` waits until dtee has filled the unread stdout pipe; `marker`
  * waits until the command has created $MARKER (its output received by
  * dtee); `started` waits 1 s. Then SIGNAL (0: none) goes to dtee (with
- * `drain`, the pipe is then read to its end 0.3 s later), and the
+ * `drain`, the pipe is then read to its end 0.3 s later; with `errfull`
+ * dtee's stderr is a pipe that is full from the start), and the
  * driver prints JSON: how dtee ended (`status`, negative for a signal, or
  * null while it still runs after 3 s, when it is then killed), the seconds
  * from the signal to its end, and its stderr.
@@ -28,11 +29,21 @@ program, stage, sig = sys.argv[1], sys.argv[2], int(sys.argv[3])
 rest = sys.argv[4:]
 block = [int(a[6:]) for a in rest if a.startswith("block=")]
 drain = "drain" in rest
+# errfull: stderr is a pipe already full, read only at the end.
+errfull = "errfull" in rest
 ignore = [int(a[7:]) for a in rest if a.startswith("ignore=")]
 command = rest[rest.index("--") + 1:]
 marker = tempfile.mktemp()
 r, w = os.pipe()
 err = tempfile.TemporaryFile()
+if errfull:
+    er, err = os.pipe()
+    os.set_blocking(err, False)
+    prefill = 0
+    try:
+        while True: prefill += os.write(err, b"x" * 4096)
+    except BlockingIOError:
+        os.set_blocking(err, True)
 def setup():
     for s in ignore:
         signal.signal(s, signal.SIG_IGN)
@@ -67,9 +78,20 @@ except subprocess.TimeoutExpired:
     status = None
     p.kill()
     p.wait()
-err.seek(0)
-print(json.dumps({"status": status, "seconds": time.time() - start,
-                  "stderr": err.read().decode(), "queued": queued(), "drained": got}))
+seconds = time.time() - start
+if errfull:
+    os.close(err)
+    text = b""
+    while True:
+        chunk = os.read(er, 1 << 16)
+        if not chunk: break
+        text += chunk
+    text = text[prefill:]
+else:
+    err.seek(0)
+    text = err.read()
+print(json.dumps({"status": status, "seconds": seconds,
+                  "stderr": text.decode(), "queued": queued(), "drained": got}))
 `;
 
 interface Outcome {
@@ -147,6 +169,12 @@ Deno.test("cron: a signal during pass-through to a reader that is not reading en
   assert.equal(got.status, -15, JSON.stringify(got));
   assert.ok(got.seconds < 1, `ended after ${got.seconds} s`);
   assert.equal(got.stderr, `oops\n${CRONTY}: received signal 15: Terminated\n`);
+});
+
+Deno.test("cron: a signal ends dtee while its report line waits for a reader", async () => {
+  const got = await drive(CRONTY, "started", 15, ["sh", "-c", "exit 1"], ["errfull"]);
+  assert.equal(got.status, -15, JSON.stringify(got));
+  assert.ok(got.seconds < 1, `ended after ${got.seconds} s`);
 });
 
 Deno.test("normal mode: SIGTERM during a blocked pass-through write still kills dtee silently", async () => {
