@@ -77,7 +77,9 @@ fn wait_writable(fd: c_int, timeout_ms: c_int) -> Result<bool, c_int> {
 /// stop is pending and once dtee is stopping, it is careful instead: poll()
 /// on the fd and the signal self-pipe, then at most PIPE_BUF at a time,
 /// which a pipe that poll() calls writable takes without sleeping, so that
-/// a signal cannot find it asleep in the kernel with nothing to wake it.
+/// a signal cannot find it asleep in the kernel with nothing to wake it
+/// (whole writes where that would split a datagram, or where EAGAIN showed
+/// that the description does not sleep).
 /// The plain writev sleeps in the kernel when the reader is behind, and a
 /// signal that stops dtee ends that sleep (it is caught without SA_RESTART,
 /// signals.rs); one that lands in the instant between the check and that
@@ -91,6 +93,10 @@ fn write_all_vectored(fd: c_int, mut iovs: &mut [iovec]) -> Result<(), (usize, c
     let empty = left == 0;
     let stopping = signals::stopping();
     let mut behind = false;
+    // The most one careful write asks for, decided at the first one: a
+    // message to a datagram socket must go whole (its boundaries are the
+    // messages), and a non-blocking description (EAGAIN) never sleeps.
+    let mut limit: Option<usize> = None;
     loop {
         let careful = behind || stopping || signals::interrupt_due();
         if careful {
@@ -100,20 +106,36 @@ fn write_all_vectored(fd: c_int, mut iovs: &mut [iovec]) -> Result<(), (usize, c
             }
         }
         let count = iovs.len().min(1024) as c_int;
+        let most = if careful {
+            *limit.get_or_insert_with(|| {
+                if keeps_boundaries(fd) {
+                    usize::MAX
+                } else {
+                    CAREFUL_CHUNK
+                }
+            })
+        } else {
+            usize::MAX
+        };
         // SAFETY: iovs describes live, readable memory; an empty write reads none.
         let mut done = unsafe {
             if empty {
                 sys::write(fd, iovs[0].iov_base, 0)
-            } else if careful {
+            } else if most < usize::MAX {
                 let first = iovs.iter().find(|iov| iov.iov_len > 0).unwrap_or(&iovs[0]);
-                sys::write(fd, first.iov_base, first.iov_len.min(CAREFUL_CHUNK))
+                sys::write(fd, first.iov_base, first.iov_len.min(most))
             } else {
                 sys::writev(fd, iovs.as_ptr(), count)
             }
         };
         if done < 0 {
             match sys::errno() {
-                sys::EINTR | sys::EAGAIN => {
+                sys::EAGAIN => {
+                    behind = true;
+                    limit = Some(usize::MAX);
+                    continue;
+                }
+                sys::EINTR => {
                     behind = true;
                     continue;
                 }
