@@ -17,7 +17,8 @@ import { CRONTY, DTEE, run } from "./helpers.ts";
  * STAGE: `full` waits until dtee has filled the unread stdout pipe; `marker`
  * waits until the command has created $MARKER (its output received by
  * dtee); `started` waits 1 s. Then SIGNAL (0: none) goes to dtee (with
- * `drain`, the pipe is then read to its end 0.3 s later; with `errfull`
+ * `drain`, the pipe is then read to its end 0.3 s later, with `slow` 64 KiB
+ * every 50 ms from the start; with `errfull`
  * dtee's stderr is a pipe that is full from the start), and the
  * driver prints JSON: how dtee ended (`status`, negative for a signal, or
  * null while it still runs after 3 s, when it is then killed), the seconds
@@ -29,6 +30,8 @@ program, stage, sig = sys.argv[1], sys.argv[2], int(sys.argv[3])
 rest = sys.argv[4:]
 block = [int(a[6:]) for a in rest if a.startswith("block=")]
 drain = "drain" in rest
+# slow: after the signal, read the pipe 64 KiB every 50 ms to its end.
+slow = "slow" in rest
 # errfull: stderr is a pipe already full, read only at the end.
 errfull = "errfull" in rest
 ignore = [int(a[7:]) for a in rest if a.startswith("ignore=")]
@@ -66,12 +69,13 @@ time.sleep(0.2)
 start = time.time()
 if sig: p.send_signal(sig)
 got = 0
-if drain:
-    time.sleep(0.3)
+if drain or slow:
+    time.sleep(0.3 if drain else 0.05)
     while True:
         chunk = os.read(r, 1 << 16)
         if not chunk: break
         got += len(chunk)
+        if slow: time.sleep(0.05)
 try:
     status = p.wait(timeout=3)
 except subprocess.TimeoutExpired:
@@ -162,6 +166,13 @@ Deno.test("cron: a signal while holding ends dtee though the held output finds n
   }
 });
 
+Deno.test("cron: a signal while holding still writes the held output to a reader that reads slowly", async () => {
+  const got = await drive(CRONTY, "marker", 15, holdThen(': > "$MARKER"; exec sleep 30'), ["slow"]);
+  assert.equal(got.status, -15, JSON.stringify(got));
+  assert.equal(got.drained, MIB);
+  assert.equal(got.stderr, `${CRONTY}: received signal 15: Terminated\n`);
+});
+
 Deno.test("cron: a signal during pass-through to a reader that is not reading ends dtee", async () => {
   // The first stderr message switches to reporting: what follows passes straight through.
   const command = ["sh", "-c", `echo oops >&2; head -c ${MIB} /dev/zero; exec sleep 30`];
@@ -180,6 +191,13 @@ Deno.test("cron: a signal ends dtee while its report line waits for a reader", a
 Deno.test("normal mode: SIGTERM during a blocked pass-through write still kills dtee silently", async () => {
   const got = await drive(DTEE, "full", 15, holdThen("exec sleep 30"));
   assert.equal(got.status, -15, JSON.stringify(got));
+  assert.ok(got.seconds < 1, `ended after ${got.seconds} s`);
+  assert.equal(got.stderr, "");
+});
+
+Deno.test("normal mode: a SIGPIPE sent while a write waits for the reader ends dtee silently", async () => {
+  const got = await drive(DTEE, "full", 13, holdThen("exec sleep 30"));
+  assert.equal(got.status, -13, JSON.stringify(got));
   assert.ok(got.seconds < 1, `ended after ${got.seconds} s`);
   assert.equal(got.stderr, "");
 });
