@@ -2,7 +2,7 @@
 // Change rust/src/abi.rs, then run `deno run -A scripts/gen-abi.ts`.
 
 /** Must equal what the shim's dtee_abi_version() returns. */
-export const ABI_VERSION = 5;
+export const ABI_VERSION = 6;
 
 /** Bits of the `events` word of `dtee_recv`. */
 export const Event = {
@@ -35,6 +35,12 @@ export const Disposition = {
   ignore: 1,
   /** The signal becomes pending and wakes `dtee_recv`. */
   catch: 2,
+  /**
+   * As CATCH, and while it is pending dtee's own writes stop short with
+   * EINTR instead of waiting for a reader (docs/behaviour.md A7): a
+   * signal whose policy is to stop dtee.
+   */
+  interrupt: 3,
 } as const;
 
 /** `fail[0]` of `dtee_open_sockets`: what a setup failure is about. */

@@ -7,7 +7,7 @@
  */
 
 import { Errno, Mask, Stream } from "./abi.ts";
-import { type Batch, close, replay, tempFile } from "./ffi.ts";
+import { type Batch, close, replay, setStopping, tempFile } from "./ffi.ts";
 import {
   type CommandResult,
   type Failure,
@@ -119,7 +119,11 @@ export class Cron implements MessageSink, ResultHandler {
     return true;
   }
 
-  /** Writes out what is held and passes everything straight through from now on; false on a broken pipe. */
+  /**
+   * Writes out what is held and passes everything straight through from
+   * now on; false on a broken pipe, or when a signal that stops dtee
+   * interrupted it (the signal is still pending: the caller takes it).
+   */
   release(): boolean {
     if (this.#buffer < 0) return true;
     const buffer = this.#buffer;
@@ -136,6 +140,10 @@ export class Cron implements MessageSink, ResultHandler {
       });
     } else if (ret.errno === Errno.EPIPE) {
       this.#broken = true;
+      return false;
+    } else if (ret.errno === Errno.EINTR) {
+      // What is left of the held output is not written: dtee is to stop
+      // promptly (docs/behaviour.md A7).
       return false;
     } else {
       this.reporter.fail({ kind: "write", label: "stdout: write", errno: ret.errno });
@@ -156,8 +164,12 @@ export class Cron implements MessageSink, ResultHandler {
     return true;
   }
 
-  /** dtee itself was interrupted: write out what is held and say so. */
+  /**
+   * dtee itself was interrupted: write out what is held and say so, giving
+   * up on a reader that makes no room (docs/behaviour.md A7).
+   */
   interrupted(signal: number, brokenLabel?: string): void {
+    setStopping();
     if (brokenLabel) this.reporter.fail({ kind: "write", label: brokenLabel, errno: Errno.EPIPE });
     this.release();
     this.reporter.say(interruptedText(signal));

@@ -88,6 +88,8 @@ export const symbols = {
   },
   dtee_signal_set: { parameters: [/* sig */ "i32", /* disposition */ "i32"], result: "i32" },
   dtee_signal_take: { parameters: [], result: "i32" },
+  dtee_signal_unblock: { parameters: [/* sig */ "i32"], result: "i32" },
+  dtee_signal_stopping: { parameters: [], result: "i32" },
   dtee_kill: { parameters: [/* pid */ "i32", /* sig */ "i32"], result: "i32" },
   dtee_set_subreaper: { parameters: [], result: "i32" },
   dtee_die: { parameters: [/* sig */ "i32"], result: "i32" },
@@ -192,7 +194,7 @@ export function messagesLocale(): string {
   return decodeText(textBuf.subarray(0, Math.max(n, 0)));
 }
 
-/** Writes all of `bytes` to `fd`. */
+/** Writes all of `bytes` to `fd`; EINTR: a signal that stops dtee is pending. */
 export function writeAll(fd: number, bytes: Uint8Array): Result<number> {
   return result(shim.dtee_write(fd, bytes, BigInt(bytes.length)));
 }
@@ -292,6 +294,19 @@ export function setSignal(
 /** The lowest caught signal still pending (now taken), or 0. */
 export function takeSignal(): number {
   return shim.dtee_signal_take();
+}
+
+/** Unblocks `signal` for dtee, its disposition (an inherited SIG_IGN too) unchanged. */
+export function unblockSignal(signal: number): Result<number> {
+  return result(shim.dtee_signal_unblock(signal));
+}
+
+/**
+ * dtee is going the interrupted way: its writes stop waiting for a reader
+ * that makes no room (docs/behaviour.md A7).
+ */
+export function setStopping(): void {
+  shim.dtee_signal_stopping();
 }
 
 /** Sends `signal` to process `pid`. */

@@ -51,6 +51,13 @@ export function closeCommandEnds(sockets: Sockets, reporter: Reporter): void {
   }
 }
 
+/** A delivery stopped short: a write interrupted by a signal that stops dtee, or a broken pipe. */
+function stoppedShort(sink: MessageSink, signals: Signals): LoopEnd {
+  const stop = signals.takeStop();
+  if (stop) return { kind: "signal", signal: stop };
+  return { kind: "signal", signal: SIGPIPE, brokenLabel: sink.brokenLabel() };
+}
+
 export type LoopEnd =
   | { kind: "exited"; status: number }
   | { kind: "signal"; signal: number; brokenLabel?: string }
@@ -85,9 +92,7 @@ export function receiveUntilExit({ sockets, command, sink, signals, reporter }: 
       return { kind: "failed" };
     }
     const n = batch.count;
-    if (n > 0 && sink.deliver(batch, 0, n) < n) {
-      return { kind: "signal", signal: SIGPIPE, brokenLabel: sink.brokenLabel() };
-    }
+    if (n > 0 && sink.deliver(batch, 0, n) < n) return stoppedShort(sink, signals);
     const events = got.value.events;
     if (events & Event.truncated) reporter.fail({ kind: "recv", errno: Errno.EMSGSIZE });
     let reap = status === undefined && (events & Event.child || (command.pidfd < 0 && n === 0));
@@ -150,14 +155,8 @@ export function replayRuns({ log, sink, signals, reporter, realtime }: Replay): 
   const batch = new Batch(LARGEST_DATAGRAM, SLOTS);
   const pacer = new Pacer();
   let status = 0;
-  /** A caught signal that stops dtee, if one is pending. */
-  const stopping = (waitMs: number): number => {
-    if (!pause(waitMs)) return 0;
-    for (let signal = takeSignal(); signal !== 0; signal = takeSignal()) {
-      if (signals.policy(signal) === "stop") return signal;
-    }
-    return 0;
-  };
+  /** A caught signal that stops dtee, if one comes within `waitMs`. */
+  const stopping = (waitMs: number): number => pause(waitMs) ? signals.takeStop() : 0;
   try {
     for (let run = log.nextRun(); run; run = log.nextRun()) {
       sink.started(run.command, run.timeNs);
@@ -169,17 +168,13 @@ export function replayRuns({ log, sink, signals, reporter, realtime }: Replay): 
           const wait = realtime ? pacer.delay(batch.times[from], performance.now()) : 0;
           const signal = stopping(wait);
           if (signal) return { kind: "signal", signal };
-          if (sink.deliver(batch, from, to) < to) {
-            return { kind: "signal", signal: SIGPIPE, brokenLabel: sink.brokenLabel() };
-          }
+          if (sink.deliver(batch, from, to) < to) return stoppedShort(sink, signals);
           from = to;
         }
       }
       const end = log.finish!.end;
       if (end.kind === "dtee-signaled") sink.interrupted(end.signal);
-      else if (!sink.terminated(end)) {
-        return { kind: "signal", signal: SIGPIPE, brokenLabel: sink.brokenLabel() };
-      }
+      else if (!sink.terminated(end)) return stoppedShort(sink, signals);
       status = recordedStatus(end);
     }
   } catch (e) {

@@ -83,7 +83,8 @@ abstract class Output {
       if (ret.value > 0) this.#failing = false;
       return to;
     }
-    if (ret.errno === Errno.EPIPE) return ret.done;
+    // EINTR: a signal that stops dtee ended the write (lib/signals.ts).
+    if (ret.errno === Errno.EPIPE || ret.errno === Errno.EINTR) return ret.done;
     this.failed(ret.errno);
     return to;
   }

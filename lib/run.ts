@@ -104,7 +104,11 @@ function capture(options: Options, reporter: Reporter): number {
   closeCommandEnds(sockets, reporter);
   sink.started(options.command, startedNs);
 
-  return finish(receiveUntilExit({ sockets, command, sink, signals, reporter }), sink, reporter);
+  return finish(
+    receiveUntilExit({ sockets, command, sink, signals, reporter }),
+    prepared,
+    reporter,
+  );
 }
 
 /**
@@ -133,11 +137,15 @@ function replayLog(options: Options, file: string, realtime: boolean, reporter: 
   const { signals, sink } = prepared;
   const log = openLog(file, reporter);
   if (!log) return reporter.exitStatus();
-  return finish(replayRuns({ log, sink, signals, reporter, realtime }), sink, reporter);
+  return finish(replayRuns({ log, sink, signals, reporter, realtime }), prepared, reporter);
 }
 
 /** How a run ends, for dtee: the status, after the sinks have heard of it. */
-function finish(end: LoopEnd, sink: MessageSink & ResultHandler, reporter: Reporter): number {
+function finish(
+  end: LoopEnd,
+  { sink, signals }: { sink: MessageSink & ResultHandler; signals: Signals },
+  reporter: Reporter,
+): number {
   switch (end.kind) {
     case "failed":
       return reporter.exitStatus();
@@ -145,7 +153,11 @@ function finish(end: LoopEnd, sink: MessageSink & ResultHandler, reporter: Repor
       return interrupted(sink, end.signal, end.brokenLabel);
     case "exited": {
       const result = decodeWaitStatus(end.status);
-      if (!sink.terminated(result)) return interrupted(sink, SIGPIPE, sink.brokenLabel());
+      const delivered = sink.terminated(result);
+      // A signal that stopped the last writes (held output, report line) is taken now.
+      const stop = signals.takeStop();
+      if (stop) return interrupted(sink, stop);
+      if (!delivered) return interrupted(sink, SIGPIPE, sink.brokenLabel());
       // Killed by SIGINT, so that a calling shell stops too (docs/behaviour.md A5).
       if (!reporter.failed && result.kind === "signaled" && result.signal === SIGINT) die(SIGINT);
       return reporter.exitStatus(commandStatus(result));

@@ -8,13 +8,19 @@
  *   runtime ignores, so that one sent from outside still ends it.
  * - In cron mode it catches all four: it stops, reports, then dies by it;
  *   so it does when writing JSON logs, whose final record says so.
+ * - A signal that stops dtee also interrupts a write of dtee's that waits
+ *   for a reader (Disposition.interrupt), so that a reader that is not
+ *   reading cannot hold dtee (docs/behaviour.md A7).
+ * - SIGHUP, SIGINT, SIGTERM and SIGPIPE are unblocked whatever their
+ *   disposition, as the C tool does: started with them blocked, dtee would
+ *   otherwise never die by them (an inherited SIG_IGN stays, e.g. nohup).
  * - -i ignores SIGINT (the command still gets it from the terminal).
  * - As an init process, what `docker stop`, a terminal or an orchestrator
  *   sends goes to the command, and SIGCHLD means an orphan may need reaping.
  */
 
 import { Disposition, Signal } from "./abi.ts";
-import { setSignal } from "./ffi.ts";
+import { setSignal, takeSignal, unblockSignal } from "./ffi.ts";
 
 export const { SIGHUP, SIGINT, SIGPIPE, SIGTERM, SIGCHLD } = Signal;
 
@@ -53,10 +59,28 @@ export class Signals {
     if (ignoreInterrupts) this.#policies.delete(SIGINT);
   }
 
-  /** Sets every disposition: caught where there is a policy, SIGINT ignored with -i. */
+  /**
+   * Sets every disposition: caught where there is a policy (interrupting
+   * dtee's writes where that policy is to stop), SIGINT ignored with -i;
+   * then unblocks the four that end dtee.
+   */
   install(): void {
-    for (const signal of this.#policies.keys()) setSignal(signal, Disposition.catch);
+    for (const [signal, policy] of this.#policies) {
+      setSignal(signal, policy === "stop" ? Disposition.interrupt : Disposition.catch);
+    }
     if (this.options.ignoreInterrupts) setSignal(SIGINT, Disposition.ignore);
+    for (const signal of [SIGHUP, SIGINT, SIGTERM, SIGPIPE]) unblockSignal(signal);
+  }
+
+  /**
+   * After a write of dtee's was interrupted: the pending signal that stops
+   * dtee, or 0. Others pending now are dropped, as dtee is about to stop.
+   */
+  takeStop(): number {
+    for (let signal = takeSignal(); signal !== 0; signal = takeSignal()) {
+      if (this.policy(signal) === "stop") return signal;
+    }
+    return 0;
   }
 
   policy(signal: number): Policy {

@@ -9,7 +9,7 @@
 //! says "C names" keeps the names as they are (`Errno.EPIPE`).
 
 /// Bumped whenever an export's meaning or signature changes (README, "The C ABI").
-pub const ABI_VERSION: u32 = 5;
+pub const ABI_VERSION: u32 = 6;
 
 /// Bits of the `events` word of `dtee_recv`.
 pub mod event {
@@ -42,6 +42,10 @@ pub mod disposition {
     pub const IGNORE: i32 = 1;
     /// The signal becomes pending and wakes `dtee_recv`.
     pub const CATCH: i32 = 2;
+    /// As CATCH, and while it is pending dtee's own writes stop short with
+    /// EINTR instead of waiting for a reader (docs/behaviour.md A7): a
+    /// signal whose policy is to stop dtee.
+    pub const INTERRUPT: i32 = 3;
 }
 
 /// `fail[0]` of `dtee_open_sockets`: what a setup failure is about.

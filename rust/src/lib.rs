@@ -214,6 +214,8 @@ pub extern "C" fn dtee_recv(
 /// (docs/behaviour.md A7). Returns how many messages that was: 0 means
 /// nothing was written, not a success. On failure `done` = the index of
 /// the message being written then (all wanted ones before it went out whole).
+/// -EINTR: a signal caught with `disposition::INTERRUPT` is pending (or dtee
+/// is stopping and the reader stalled); it stays pending for the caller.
 #[no_mangle]
 pub extern "C" fn dtee_write_batch(
     fd: i32,
@@ -249,7 +251,7 @@ pub extern "C" fn dtee_write_batch(
     })
 }
 
-/// Writes all `len` bytes at `buf` to `fd`.
+/// Writes all `len` bytes at `buf` to `fd`; -EINTR as for `dtee_write_batch`.
 #[no_mangle]
 pub extern "C" fn dtee_write(fd: i32, buf: *const u8, len: usize) -> c_int {
     // SAFETY: the caller passes `len` readable bytes.
@@ -281,6 +283,24 @@ pub extern "C" fn dtee_wait(pid: i32, nohang: i32, status: *mut i32) -> c_int {
 #[no_mangle]
 pub extern "C" fn dtee_signal_set(sig: i32, disposition: i32) -> c_int {
     boundary(|| signals::set(sig, disposition).map(|_| 0))
+}
+
+/// Unblocks `sig` in the calling thread without changing its disposition:
+/// outside cron mode a signal dtee keeps at its default action (or that it
+/// inherited ignored) must not stay blocked either (docs/behaviour.md A5, A7).
+#[no_mangle]
+pub extern "C" fn dtee_signal_unblock(sig: i32) -> c_int {
+    boundary(|| signals::unblock(sig).map(|_| 0))
+}
+
+/// dtee is going the interrupted way: from now on its writes give up when
+/// the reader makes no room for a while, instead of waiting for it.
+#[no_mangle]
+pub extern "C" fn dtee_signal_stopping() -> c_int {
+    boundary(|| {
+        signals::set_stopping();
+        Ok(0)
+    })
 }
 
 /// The lowest caught signal still pending (now taken), or 0.
@@ -353,7 +373,8 @@ pub extern "C" fn dtee_temp_file(template: *mut u8) -> c_int {
 }
 
 /// Copies the first `limit` bytes of the buffer file `src` to `dst`. On
-/// failure `stage` = the step that failed (`abi::replay_stage`).
+/// failure `stage` = the step that failed (`abi::replay_stage`); a WRITE
+/// that fails with -EINTR was stopped as `dtee_write_batch` is.
 #[no_mangle]
 pub extern "C" fn dtee_replay(src: i32, dst: i32, limit: u64, stage: *mut i32) -> c_int {
     boundary(|| {

@@ -5,13 +5,18 @@ use crate::abi::disposition;
 use crate::sys::{self, kernel_sigaction, sigaction_t, siginfo_t, sigset_t};
 use crate::sys::{SIGCHLD, SIGKILL, SIGMAX, SIGPIPE, SIGSTOP};
 use std::ffi::{c_int, c_void};
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 
 /// Caught signals not yet taken by the front end: bit N-1 for signal N.
 static PENDING: AtomicU64 = AtomicU64::new(0);
 /// Every signal whose disposition the shim changed; the command gets the
 /// default disposition for each of them (and for SIGPIPE and SIGCHLD).
 static TOUCHED: AtomicU64 = AtomicU64::new(0);
+/// The signals caught with `disposition::INTERRUPT`: pending, they stop
+/// dtee's own writes (`interrupt_due`).
+static INTERRUPTING: AtomicU64 = AtomicU64::new(0);
+/// Set once the front end goes the interrupted way (`set_stopping`).
+static STOPPING: AtomicBool = AtomicBool::new(false);
 static WAKE_READ: AtomicI32 = AtomicI32::new(-1);
 static WAKE_WRITE: AtomicI32 = AtomicI32::new(-1);
 
@@ -71,6 +76,23 @@ pub fn pending() -> bool {
     PENDING.load(Ordering::SeqCst) != 0
 }
 
+/// Whether a signal that stops dtee is pending: its writes then give up
+/// (docs/behaviour.md A7). One atomic load, cheap enough before every write.
+pub fn interrupt_due() -> bool {
+    PENDING.load(Ordering::SeqCst) & INTERRUPTING.load(Ordering::SeqCst) != 0
+}
+
+/// dtee has taken a signal that stops it and is writing out what it still
+/// owes (held output, the report line): from now on no write may wait
+/// long for a reader that is not reading.
+pub fn set_stopping() {
+    STOPPING.store(true, Ordering::SeqCst);
+}
+
+pub fn stopping() -> bool {
+    STOPPING.load(Ordering::SeqCst)
+}
+
 /// The lowest pending signal, now no longer pending, or 0.
 pub fn take() -> c_int {
     let mut current = PENDING.load(Ordering::SeqCst);
@@ -104,7 +126,9 @@ fn empty_set() -> sigset_t {
     set
 }
 
-fn unblock(sig: c_int) -> Result<(), c_int> {
+/// Unblocks `sig` in the calling thread, its disposition unchanged.
+pub fn unblock(sig: c_int) -> Result<(), c_int> {
+    valid(sig)?;
     let mut set = empty_set();
     // SAFETY: set is a valid sigset_t; pthread_sigmask returns an errno value.
     match unsafe {
@@ -135,11 +159,29 @@ pub fn set(sig: c_int, disposition: c_int) -> Result<(), c_int> {
             action.sa_handler = on_signal as *const () as usize;
             action.sa_flags = sys::SA_SIGINFO | sys::SA_RESTART;
         }
+        // Without SA_RESTART a blocking write(2) that sleeps for a reader
+        // returns (EINTR, or a short count) when the signal arrives, so the
+        // write loop (io.rs) sees it pending and gives up; a forwarded or
+        // reaping signal keeps SA_RESTART and never disturbs a write. The
+        // kernel offers a process-directed signal to the main thread (the
+        // one that writes) first, and `set` unblocks it there. A per-write
+        // O_NONBLOCK instead would change the open file description that
+        // dtee shares with other processes.
+        disposition::INTERRUPT => {
+            ensure_wake_pipe()?;
+            action.sa_handler = on_signal as *const () as usize;
+            action.sa_flags = sys::SA_SIGINFO;
+        }
         _ => return Err(sys::EINVAL),
     }
     // SAFETY: action is fully initialised; the old action is not wanted.
     sys::check(unsafe { sys::sigaction(sig, &action, std::ptr::null_mut()) })?;
     TOUCHED.fetch_or(bit(sig), Ordering::SeqCst);
+    if disposition == disposition::INTERRUPT {
+        INTERRUPTING.fetch_or(bit(sig), Ordering::SeqCst);
+    } else {
+        INTERRUPTING.fetch_and(!bit(sig), Ordering::SeqCst);
+    }
     if disposition != disposition::IGNORE {
         unblock(sig)?;
     }
