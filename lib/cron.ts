@@ -7,7 +7,7 @@
  */
 
 import { Errno, Mask, Stream } from "./abi.ts";
-import { type Batch, close, replay, setStopping, tempFile } from "./ffi.ts";
+import { type Batch, close, replay, tempFile } from "./ffi.ts";
 import {
   type CommandResult,
   type Failure,
@@ -15,6 +15,7 @@ import {
   type Reporter,
   type ResultHandler,
   resultText,
+  type RunInfo,
 } from "./failures.ts";
 import type { Dispatch } from "./outputs.ts";
 import type { MessageSink } from "./sink.ts";
@@ -42,15 +43,21 @@ export class Cron implements MessageSink, ResultHandler {
 
   /** Whether the command has started (the buffer file then exists, if it can). */
   #started = false;
+  /** Something went wrong before the first run started: every run is reported, unbuffered. */
+  #setupFailed = false;
 
   /**
    * The command has started: create the buffer file, unless something went
    * wrong before; then output runs unbuffered, so that the error and the
    * output it explains arrive together.
    */
-  started(command: readonly string[]): void {
-    this.#command = command[0];
+  started(run: RunInfo): void {
+    // A replayed log may hold several runs: each starts afresh.
+    this.#command = run.command[0];
     this.#started = true;
+    this.#held = 0;
+    this.#broken = false;
+    this.#reportDue = this.#setupFailed;
     if (this.#reportDue) return;
     const pattern = tempTemplate("O");
     const file = tempFile(pattern);
@@ -67,14 +74,21 @@ export class Cron implements MessageSink, ResultHandler {
   }
 
   failed(failure: Failure): void {
+    if (!this.#started) this.#setupFailed = true;
     if (!this.#started || failure.kind === "buffer") this.#reportDue = true;
-    // Nothing received may be lost: write out what is held.
-    if (failure.kind === "recv" || failure.kind === "waitpid") this.release();
+    // Nothing received (or replayed) may be lost: write out what is held.
+    if (["recv", "waitpid", "log-data", "log-read"].includes(failure.kind)) this.release();
   }
 
-  /** Holding, it writes to its buffer file; passing through, to dtee's own streams. */
-  get breakable(): boolean {
-    return this.#buffer < 0 && this.streams.breakable;
+  /**
+   * Whether delivering from..to can meet a broken pipe: passing through, or
+   * releasing what it holds at a stderr message, it writes to dtee's own streams.
+   */
+  breakableFor(batch: Batch, from: number, to: number): boolean {
+    if (!this.streams.breakableFor()) return false;
+    if (this.#buffer < 0) return true;
+    const firstError = batch.streams.indexOf(Stream.stderr, from);
+    return firstError >= 0 && firstError < to;
   }
 
   brokenLabel(): string | undefined {
@@ -168,8 +182,7 @@ export class Cron implements MessageSink, ResultHandler {
    * dtee itself was interrupted: write out what is held and say so, giving
    * up on a reader that makes no room (docs/behaviour.md A7).
    */
-  interrupted(signal: number, brokenLabel?: string): void {
-    setStopping();
+  interrupted(signal: number, _timeNs: bigint, brokenLabel?: string): void {
     if (brokenLabel) this.reporter.fail({ kind: "write", label: brokenLabel, errno: Errno.EPIPE });
     this.release();
     this.reporter.say(interruptedText(signal));

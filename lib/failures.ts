@@ -128,6 +128,15 @@ export function interruptedText(signal: number): string {
   return `received signal ${signal}: ${strsignal(signal)}`;
 }
 
+/** A run as the sinks hear of it: the command's words as given, when and by whom it was started. */
+export interface RunInfo {
+  command: readonly string[];
+  /** ns since the epoch. */
+  timeNs: bigint;
+  /** dtee's pid (the recorded one, in a replay). */
+  pid: number;
+}
+
 /**
  * What the sinks hear besides messages (the original's ResultHandler): a
  * failure of dtee's (already reported), how the command ended, and that
@@ -135,15 +144,15 @@ export function interruptedText(signal: number): string {
  */
 export interface ResultHandler {
   failed(failure: Failure): void;
+  /** The command is running, or a recorded run begins. */
+  started(run: RunInfo): void;
   /**
-   * The command (`command`, its words as given) is running, started at
-   * `timeNs` (ns since the epoch), or a recorded run begins.
+   * The command ended (at `timeNs`). false: a broken pipe or a signal cut
+   * the last writes short (dtee is then interrupted).
    */
-  started(command: readonly string[], timeNs: bigint): void;
-  /** false: a broken pipe stopped it (dtee is then interrupted by SIGPIPE). */
-  terminated(result: CommandResult): boolean;
+  terminated(result: CommandResult, timeNs: bigint): boolean;
   /** `brokenLabel`: the output whose broken pipe is the reason, if that is the reason. */
-  interrupted(signal: number, brokenLabel?: string): void;
+  interrupted(signal: number, timeNs: bigint, brokenLabel?: string): void;
 }
 
 /**

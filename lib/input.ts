@@ -159,7 +159,7 @@ export function replayRuns({ log, sink, signals, reporter, realtime }: Replay): 
   const stopping = (waitMs: number): number => pause(waitMs) ? signals.takeStop() : 0;
   try {
     for (let run = log.nextRun(); run; run = log.nextRun()) {
-      sink.started(run.command, run.timeNs);
+      sink.started(run);
       pacer.startRun(run.timeNs, performance.now());
       for (let n = log.fill(batch); n > 0; n = log.fill(batch)) {
         // Paced, each message waits for its time; otherwise the batch goes at once.
@@ -172,9 +172,9 @@ export function replayRuns({ log, sink, signals, reporter, realtime }: Replay): 
           from = to;
         }
       }
-      const end = log.finish!.end;
-      if (end.kind === "dtee-signaled") sink.interrupted(end.signal);
-      else if (!sink.terminated(end)) return stoppedShort(sink, signals);
+      const { end, timeNs } = log.finish!;
+      if (end.kind === "dtee-signaled") sink.interrupted(end.signal, timeNs);
+      else if (!sink.terminated(end, timeNs)) return stoppedShort(sink, signals);
       status = recordedStatus(end);
     }
   } catch (e) {

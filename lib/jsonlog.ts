@@ -8,6 +8,7 @@
  * choice).
  */
 
+import { Stream } from "./abi.ts";
 import { encode } from "./text.ts";
 import type { CommandResult } from "./failures.ts";
 
@@ -25,9 +26,7 @@ export interface MessageBatch {
 /** How a run ended: the command's own end, or dtee itself dying by a caught signal. */
 export type RunEnd = CommandResult | { kind: "dtee-signaled"; signal: number };
 
-/** Stream numbers as the receive path reports them (lib/ffi.ts `Stream`). */
-const STDOUT = 1;
-const STDERR = 2;
+const { stdout: STDOUT, stderr: STDERR } = Stream;
 
 const NS_PER_S = 1_000_000_000n;
 
@@ -134,7 +133,7 @@ export class JsonLogEncoder {
 
   /**
    * The start record. `command`: the words as given, in the project's text form for bytes
-   * that are not UTF-8 (lib/ffi.ts `decodeBytes`), which come out as U+FFFD in `command`
+   * that are not UTF-8 (lib/text.ts `decodeBytes`), which come out as U+FFFD in `command`
    * and exactly in `command_base64`.
    */
   start(timeNs: bigint, pid: number, command: readonly string[]): Uint8Array {

@@ -11,7 +11,6 @@ import { Errno, Mask, Stream } from "./abi.ts";
 import type { JsonLogSpec, OutputSpec } from "./cli.ts";
 import {
   type Batch,
-  close,
   type FdInfo,
   fdInfo,
   openOutput,
@@ -19,8 +18,8 @@ import {
   strsignal,
   writeAll,
 } from "./ffi.ts";
-import { JsonLogEncoder, nowNs, type RunEnd } from "./jsonlog.ts";
-import type { CommandResult, Failure, Reporter, ResultHandler } from "./failures.ts";
+import { JsonLogEncoder, type RunEnd } from "./jsonlog.ts";
+import type { CommandResult, Failure, Reporter, ResultHandler, RunInfo } from "./failures.ts";
 import type { MessageSink } from "./sink.ts";
 
 /** One descriptor and the streams it wants. */
@@ -70,10 +69,15 @@ abstract class Output {
     return to;
   }
 
-  /** Writes bytes that stand for messages from..to: `to`, or `from` on a broken pipe. */
+  /** Whether the last write of writeBytes stopped short. */
+  protected interruptedLast = false;
+
+  /** Writes bytes that stand for messages from..to: `to`, or `from` on a broken pipe or a stop. */
   protected writeBytes(bytes: Uint8Array, from: number, to: number): number {
+    this.interruptedLast = false;
     if (bytes.length === 0) return to;
     const ret = writeAll(this.fd, bytes);
+    this.interruptedLast = !ret.ok && (ret.errno === Errno.EPIPE || ret.errno === Errno.EINTR);
     return this.#outcome(ret.ok ? { ok: true, value: 1 } : { ...ret, done: from }, to);
   }
 
@@ -91,7 +95,7 @@ abstract class Output {
 
   /** A failed write is reported once, then again only after one has succeeded. */
   failed(errno: number): void {
-    if (errno === Errno.EPIPE || this.#failing) return;
+    if (this.#failing) return;
     this.#failing = true;
     this.reporter.fail({ kind: "write", label: this.label, errno });
   }
@@ -111,14 +115,12 @@ export class StreamOutput extends Output {
 
 /** An output file (-o -O -e -E -c -C). */
 export class FileOutput extends Output {
-  constructor(fd: number, readonly spec: OutputSpec, reporter: Reporter) {
+  constructor(fd: number, spec: OutputSpec, reporter: Reporter) {
     super(fd, Mask[spec.stream], spec.path, reporter);
   }
-
-  close(): void {
-    close(this.fd);
-  }
 }
+
+const NEWLINE = new Uint8Array([0x0a]);
 
 /**
  * A JSON Lines log (-j -J, docs/jsonlog.md): a start record when the
@@ -127,8 +129,12 @@ export class FileOutput extends Output {
  */
 export class JsonOutput extends Output {
   readonly #encoder = new JsonLogEncoder();
+  /** The run's final record is written (one per run, whatever stops dtee after it). */
+  #ended = false;
+  /** A write was cut short (a stop signal, a reader that does not read): the line is unfinished. */
+  #torn = false;
 
-  constructor(fd: number, readonly spec: JsonLogSpec, reporter: Reporter) {
+  constructor(fd: number, spec: JsonLogSpec, reporter: Reporter) {
     super(fd, Mask.combined, spec.path, reporter);
   }
 
@@ -137,25 +143,35 @@ export class JsonOutput extends Output {
   }
 
   override write(batch: Batch, from: number, to: number): number {
-    return this.writeBytes(this.#encoder.messages(batch, from, to), from, to);
+    return this.#write(this.#encoder.messages(batch, from, to), from, to);
   }
 
-  started(command: readonly string[], timeNs: bigint): void {
-    this.writeBytes(this.#encoder.start(timeNs, Deno.pid, command), 0, 0);
+  started(run: RunInfo): void {
+    this.#ended = false;
+    this.#write(this.#encoder.start(run.timeNs, run.pid, run.command), 0, 0);
   }
 
-  terminated(result: CommandResult): boolean {
-    this.#end(result);
-    return true;
+  terminated(result: CommandResult, timeNs: bigint): void {
+    this.#end(result, timeNs);
   }
 
-  interrupted(signal: number): void {
-    this.#end({ kind: "dtee-signaled", signal });
+  interrupted(signal: number, timeNs: bigint): void {
+    this.#end({ kind: "dtee-signaled", signal }, timeNs);
   }
 
-  #end(ended: RunEnd): void {
+  #end(ended: RunEnd, timeNs: bigint): void {
+    if (this.#ended) return;
+    this.#ended = true;
     const name = ended.kind === "exited" ? "" : strsignal(ended.signal);
-    this.writeBytes(this.#encoder.end(nowNs(), ended, name), 0, 0);
+    // After a cut-short line the final record starts a line of its own.
+    if (this.#torn) this.#write(NEWLINE, 0, 0);
+    this.#write(this.#encoder.end(timeNs, ended, name), 0, 0);
+  }
+
+  #write(bytes: Uint8Array, from: number, to: number): number {
+    const at = this.writeBytes(bytes, from, to);
+    this.#torn = this.interruptedLast;
+    return at;
   }
 }
 
@@ -274,7 +290,9 @@ export class Dispatch implements MessageSink, ResultHandler {
    */
   constructor(
     outputs: Output[],
-    readonly lead?: MessageSink & ResultHandler & { readonly breakable: boolean },
+    readonly lead?: MessageSink & ResultHandler & {
+      breakableFor(batch: Batch, from: number, to: number): boolean;
+    },
   ) {
     outputs.forEach((o, i) => this.#rank.set(o, i));
     this.#logs = outputs.filter((o) => o instanceof JsonOutput);
@@ -300,33 +318,36 @@ export class Dispatch implements MessageSink, ResultHandler {
     this.lead?.failed(failure);
   }
 
-  started(command: readonly string[], timeNs: bigint): void {
-    this.lead?.started(command, timeNs);
-    for (const log of this.#logs) log.started(command, timeNs);
+  started(run: RunInfo): void {
+    this.lead?.started(run);
+    for (const log of this.#logs) log.started(run);
   }
 
-  terminated(result: CommandResult): boolean {
-    // The logs' final records come after cron mode's report, as its report comes last.
-    const done = this.lead?.terminated(result) ?? true;
-    for (const log of this.#logs) log.terminated(result);
+  terminated(result: CommandResult, timeNs: bigint): boolean {
+    // The logs' final records come after cron mode's report; when a signal
+    // or a broken pipe cut that short, the record says dtee was stopped.
+    const done = this.lead?.terminated(result, timeNs) ?? true;
+    if (done) { for (const log of this.#logs) log.terminated(result, timeNs); }
     return done;
   }
 
-  interrupted(signal: number, brokenLabel?: string): void {
-    this.lead?.interrupted(signal, brokenLabel);
-    for (const log of this.#logs) log.interrupted(signal);
+  interrupted(signal: number, timeNs: bigint, brokenLabel?: string): void {
+    this.lead?.interrupted(signal, timeNs, brokenLabel);
+    for (const log of this.#logs) log.interrupted(signal, timeNs);
   }
 
   /** Whether a write of this dispatch can meet a broken pipe. */
-  get breakable(): boolean {
-    return this.#breakable.length > 0 || (this.lead?.breakable ?? false);
+  /** Whether delivering from..to can meet a broken pipe. */
+  breakableFor(batch?: Batch, from = 0, to = 0): boolean {
+    if (this.#breakable.length > 0) return true;
+    return batch !== undefined && (this.lead?.breakableFor(batch, from, to) ?? false);
   }
 
   deliver(batch: Batch, from: number, to: number): number {
     this.broken = undefined;
     // The lead comes before every output: when it cannot break (cron mode
     // holding dtee's stdout in a file) it waits to know how far to go.
-    const leadFirst = this.lead?.breakable;
+    const leadFirst = this.lead?.breakableFor(batch, from, to) ?? false;
     if (this.lead && leadFirst) {
       const at = this.lead.deliver(batch, from, to);
       if (at < to) return this.#finish(batch, from, at, undefined, new Set(), new Set());
@@ -353,7 +374,12 @@ export class Dispatch implements MessageSink, ResultHandler {
         }
       }
     }
-    if (this.lead && !leadFirst) this.lead.deliver(batch, from, to);
+    if (this.lead && !leadFirst) {
+      const at = this.lead.deliver(batch, from, to);
+      if (at < to) {
+        return this.#finish(batch, from, at, undefined, new Set(this.#breakable), new Set());
+      }
+    }
     for (const d of this.#destinations) {
       if (!d.breakable) d.deliver(batch, from, to);
     }
@@ -375,7 +401,9 @@ export class Dispatch implements MessageSink, ResultHandler {
   ): number {
     this.broken = broken;
     const limit = broken === undefined ? -1 : this.#rank.get(broken)!;
-    if (broken && this.lead && !this.lead.breakable) this.lead.deliver(batch, from, at + 1);
+    if (broken && this.lead && !this.lead.breakableFor(batch, from, at + 1)) {
+      this.lead.deliver(batch, from, at + 1);
+    }
     for (const d of this.#destinations) {
       if (done.has(d)) continue;
       if (!ranged.has(d) && from < at) d.deliver(batch, from, at);

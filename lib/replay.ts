@@ -8,6 +8,7 @@
  * everything before the bad record was delivered).
  */
 
+import { Stream } from "./abi.ts";
 import { decodeBytes } from "./text.ts";
 import type { MessageBatch } from "./jsonlog.ts";
 
@@ -22,7 +23,7 @@ export interface RunStart {
   /** ns since the epoch */
   timeNs: bigint;
   pid: number;
-  /** The command words as given, in lib/ffi.ts `decodeBytes` form (exact bytes). */
+  /** The command words as given, in lib/text.ts `decodeBytes` form (exact bytes). */
   command: string[];
   /** Its line number in the log. */
   line: number;
@@ -62,7 +63,7 @@ export type ReadFn = (buf: Uint8Array) => number;
 /** Longer lines are refused rather than buffered without bound. */
 export const MAX_LINE = 64 << 20;
 
-const STREAMS: Record<string, number> = { stdout: 1, stderr: 2 };
+const STREAMS: Record<string, number> = { stdout: Stream.stdout, stderr: Stream.stderr };
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const TIME =
   /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;

@@ -9,7 +9,15 @@
 import { Command, execInPlace } from "./child.ts";
 import { type Options, parse, programName } from "./cli.ts";
 import { Cron } from "./cron.ts";
-import { die, ensureStdFds, invocation, messagesLocale, setBlocking, writeAll } from "./ffi.ts";
+import {
+  die,
+  ensureStdFds,
+  invocation,
+  messagesLocale,
+  setBlocking,
+  setStopping,
+  writeAll,
+} from "./ffi.ts";
 import {
   commandStatus,
   decodeWaitStatus,
@@ -96,13 +104,13 @@ function capture(options: Options, reporter: Reporter): number {
     // The C tool's child exits 66 after the message, and cron mode reports
     // that exit like any other: mail filters look for the line.
     if (command === "exec") {
-      sink.started(options.command, startedNs);
-      sink.terminated(EXEC_FAILED);
+      sink.started({ command: options.command, timeNs: startedNs, pid: Deno.pid });
+      sink.terminated(EXEC_FAILED, nowNs());
     }
     return reporter.exitStatus();
   }
   closeCommandEnds(sockets, reporter);
-  sink.started(options.command, startedNs);
+  sink.started({ command: options.command, timeNs: startedNs, pid: Deno.pid });
 
   return finish(
     receiveUntilExit({ sockets, command, sink, signals, reporter }),
@@ -153,7 +161,7 @@ function finish(
       return interrupted(sink, end.signal, end.brokenLabel);
     case "exited": {
       const result = decodeWaitStatus(end.status);
-      const delivered = sink.terminated(result);
+      const delivered = sink.terminated(result, nowNs());
       // A signal that stopped the last writes (held output, report line) is taken now.
       const stop = signals.takeStop();
       if (stop) return interrupted(sink, stop);
@@ -192,7 +200,9 @@ function openSinks(options: Options, reporter: Reporter): MessageSink & ResultHa
 
 /** dtee dies by `signal` after the sinks have had their say. */
 function interrupted(sink: ResultHandler, signal: number, brokenLabel?: string): number {
-  sink.interrupted(signal, brokenLabel);
+  // From now on a reader that makes no room cannot hold dtee (docs/behaviour.md A7).
+  setStopping();
+  sink.interrupted(signal, nowNs(), brokenLabel);
   die(signal);
   return 128 + signal;
 }

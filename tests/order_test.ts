@@ -83,3 +83,22 @@ Deno.test("an unexpected exception is an internal error: one line, no stack trac
   deepStrictEqual({ code: r.code, out: r.out }, { code: 70, out: "" });
   match(r.err, /^dtee: internal error: [^\n]*\n$/);
 });
+
+Deno.test("cron mode: a broken stdout when the held output is released is SIGPIPE, nothing later written", async () => {
+  await withTempDir(async (dir) => {
+    const script = 'sleep 0.5; printf "a\\n"; printf "b\\n" >&2; printf "c\\n"; printf "d\\n" >&2';
+    const r = await run("bash", [
+      "-c",
+      `"$2" -q -o "$1/f" sh -c '${script}' 2>"$1/err" | true; echo "\${PIPESTATUS[0]}"`,
+      "bash",
+      dir,
+      DTEE,
+    ]);
+    equal(r.out, "141\n");
+    equal(
+      Deno.readTextFileSync(`${dir}/err`),
+      `${DTEE}: stdout: write: Broken pipe\n${DTEE}: received signal 13: Broken pipe\n`,
+    );
+    equal(Deno.readTextFileSync(`${dir}/f`), "a\n");
+  });
+});

@@ -200,3 +200,37 @@ Deno.test("--realtime reproduces the recorded gaps; without it the replay does n
     ok(await timed(["--replay", log]) < 380, "not paced");
   });
 });
+
+Deno.test("cronty --replay of several runs reports each as live cronty did", async () => {
+  await withTempDir(async (dir) => {
+    const log = `${dir}/log`;
+    await run(DTEE, ["-j", log, "sh", "-c", "echo a; echo b >&2"]);
+    await run(DTEE, ["-j", log, "sh", "-c", "echo quiet"]);
+    await run(DTEE, ["-j", log, "sh", "-c", "echo d; echo e >&2"]);
+    const r = await run(CRONTY, ["--replay", log]);
+    const report = `${CRONTY}: sh: exited with status 0\n`;
+    deepStrictEqual([r.code, r.out, r.err], [0, "a\nd\n", `b\n${report}e\n${report}`]);
+  });
+});
+
+Deno.test("cronty --replay of a log cut short still writes out what it held", async () => {
+  await withTempDir(async (dir) => {
+    const log = `${dir}/log`;
+    await run(DTEE, ["-j", log, "sh", "-c", "echo out1; echo out2"]);
+    const lines = Deno.readTextFileSync(log).split("\n");
+    Deno.writeTextFileSync(`${dir}/cut`, lines.slice(0, 3).join("\n") + "\n");
+    const r = await run(CRONTY, ["--replay", `${dir}/cut`]);
+    equal(r.code, 65);
+    equal(r.out, "out1\nout2\n");
+    match(r.err, /cut:4: [^\n]*no final record[^\n]*\n$/);
+  });
+});
+
+Deno.test("a log written by a replay is the recorded one: same pid, same times", async () => {
+  await withTempDir(async (dir) => {
+    await run(DTEE, ["-j", `${dir}/log`, "sh", "-c", "echo x; echo y >&2; exit 2"]);
+    const r = await run(DTEE, ["--replay", `${dir}/log`, "-J", `${dir}/again`]);
+    equal(r.code, 2);
+    equal(Deno.readTextFileSync(`${dir}/again`), Deno.readTextFileSync(`${dir}/log`));
+  });
+});
