@@ -34,6 +34,7 @@ export type Failure =
   | { kind: "fcntl"; label: "stdout" | "stderr"; errno: number }
   | { kind: "std-fds"; errno: number }
   | { kind: "sockets"; who: string; op: string; pattern: string; errno: number }
+  | { kind: "signals"; signal: number; errno: number }
   | { kind: "recv"; errno: number }
   | { kind: "close"; who: "stdout" | "stderr"; errno: number }
   | { kind: "fork"; errno: number }
@@ -64,6 +65,8 @@ function describe(f: Failure): [string, number] {
           : `${f.who} socket: ${f.op}: ${strerror(f.errno)}`,
         EX_UNAVAILABLE,
       ];
+    case "signals":
+      return [`signal ${f.signal}: sigaction: ${strerror(f.errno)}`, EX_UNAVAILABLE];
     case "recv":
       return [`input socket: recv: ${strerror(f.errno)}`, EX_IOERR];
     case "close":

@@ -133,7 +133,8 @@ function prepare(
   prepareStdFds(reporter);
   if (setupFailed()) return undefined;
   const signals = new Signals({ ...options, init, logs: options.jsonLogs.length > 0 });
-  signals.install();
+  const refused = signals.install();
+  if (refused) reporter.fail({ kind: "signals", ...refused });
   const sink = openSinks(options, reporter);
   return setupFailed() ? undefined : { signals, sink };
 }

@@ -62,14 +62,22 @@ export class Signals {
   /**
    * Sets every disposition: caught where there is a policy (interrupting
    * dtee's writes where that policy is to stop), SIGINT ignored with -i;
-   * then unblocks the four that end dtee.
+   * then unblocks the four that end dtee. Says which could not be set, if any.
    */
-  install(): void {
+  install(): { signal: number; errno: number } | undefined {
+    const results: [number, ReturnType<typeof setSignal>][] = [];
     for (const [signal, policy] of this.#policies) {
-      setSignal(signal, policy === "stop" ? Disposition.interrupt : Disposition.catch);
+      const disposition = policy === "stop" ? Disposition.interrupt : Disposition.catch;
+      results.push([signal, setSignal(signal, disposition)]);
     }
-    if (this.options.ignoreInterrupts) setSignal(SIGINT, Disposition.ignore);
-    for (const signal of [SIGHUP, SIGINT, SIGTERM, SIGPIPE]) unblockSignal(signal);
+    if (this.options.ignoreInterrupts) {
+      results.push([SIGINT, setSignal(SIGINT, Disposition.ignore)]);
+    }
+    for (const signal of [SIGHUP, SIGINT, SIGTERM, SIGPIPE]) {
+      results.push([signal, unblockSignal(signal)]);
+    }
+    for (const [signal, r] of results) if (!r.ok) return { signal, errno: r.errno };
+    return undefined;
   }
 
   /**

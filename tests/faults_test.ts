@@ -390,3 +390,19 @@ Deno.test("datagrams from foreign senders are ignored everywhere", async () => {
     deepStrictEqual(entries(tmp), ["c", "e", "o"], "left behind in $TMPDIR");
   });
 });
+
+Deno.test("signal handling that cannot be set up: message, 69; cron mode runs the command and reports", async () => {
+  await withTempDir(async (tmp) => {
+    const spec = fp("pipe2", "1+", "EMFILE");
+    const text = `${DTEE}: signal 13: sigaction: ${E.EMFILE[1]}\n`;
+    ended(
+      await faulty(spec, tmp, ["sh", "-c", BOTH], { env: { RAN: `${tmp}/ran` } }),
+      69,
+      "",
+      text,
+    );
+    equal(exists(`${tmp}/ran`), false, "the command ran");
+    const cron = await faulty(spec, tmp, ["-q", "sh", "-c", BOTH], { env: { RAN: `${tmp}/ran` } });
+    ended(cron, 69, "out\n", `${text}err\n${DTEE}: sh: exited with status 3\n`);
+  });
+});

@@ -247,7 +247,6 @@ extern "C" {
         mask: c_uint,
         buf: *mut statx_t,
     ) -> c_int;
-    pub fn pipe2(fds: *mut c_int, flags: c_int) -> c_int;
     pub fn poll(fds: *mut pollfd, n: u64, timeout: c_int) -> c_int;
 
     pub fn getpid() -> pid_t;
@@ -275,6 +274,7 @@ pub mod raw {
     use super::*;
 
     extern "C" {
+        pub fn pipe2(fds: *mut c_int, flags: c_int) -> c_int;
         pub fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int;
         pub fn bind(fd: c_int, addr: *const sockaddr_un, len: socklen_t) -> c_int;
         pub fn connect(fd: c_int, addr: *const sockaddr_un, len: socklen_t) -> c_int;
@@ -403,6 +403,12 @@ pub unsafe fn recvmmsg(
         failpoint!("recv", -1);
     }
     raw::recvmmsg(fd, msgs, vlen, flags, timeout)
+}
+
+/// The signal self-pipe (signals.rs): failable, so that a signal set-up failure can be tested.
+pub unsafe fn pipe2(fds: *mut c_int, flags: c_int) -> c_int {
+    failpoint!("pipe2", -1);
+    raw::pipe2(fds, flags)
 }
 
 pub unsafe fn mkdtemp(template: *mut c_char) -> *mut c_char {
