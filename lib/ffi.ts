@@ -115,9 +115,8 @@ export const symbols = {
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** Refuses a shim built for another ABI before any of its symbols is used. */
-function checkAbi(path: string): void {
-  const version = Deno.dlopen(path, { dtee_abi_version: symbols.dtee_abi_version })
-    .symbols.dtee_abi_version();
+function checkAbi(shim: Deno.DynamicLibrary<typeof symbols>["symbols"], path: string): void {
+  const version = shim.dtee_abi_version();
   if (version !== ABI_VERSION) {
     throw new ShimLoadError(
       `cannot use the shim ${path}: ABI version ${version}, expected ${ABI_VERSION} (rebuild rust/)`,
@@ -125,7 +124,10 @@ function checkAbi(path: string): void {
   }
 }
 
-const shim = lazySymbols(symbols, checkAbi);
+/** What the receive loop calls for every batch: bound for speed once a run is long. */
+const HOT = new Set(["dtee_recv", "dtee_write_batch", "dtee_write"] as const);
+
+const shim = lazySymbols(symbols, checkAbi, HOT);
 
 export type Result<T, Detail = unknown> =
   | { ok: true; value: T }
