@@ -197,6 +197,34 @@ export function viaTempFile(
   }
 }
 
+const MMAP = {
+  mmap: {
+    parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"],
+    result: "pointer",
+  },
+} as const;
+let mmap: Symbols<typeof MMAP> | undefined;
+
+/**
+ * `bytes` of zero-filled memory, taken from the kernel page by page as it
+ * is touched, for as long as the process runs. V8 never sees it unless it
+ * is wrapped (`Deno.UnsafePointerView.getArrayBuffer`): an ArrayBuffer of
+ * the receive batch's size (~136 MiB) counts as external memory and makes
+ * V8 collect garbage at the next allocation, before the command has even
+ * started (README, "Performance").
+ */
+export function anonymousMemory(bytes: number): Deno.PointerObject {
+  mmap ??= libc(MMAP).symbols;
+  const PROT_READ_WRITE = 3;
+  const MAP_PRIVATE_ANONYMOUS = Deno.build.os === "darwin" ? 0x1002 : 0x22;
+  const at = mmap.mmap(null, BigInt(bytes), PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS, -1, 0n);
+  // MAP_FAILED is (void *) -1.
+  if (at === null || BigInt(Deno.UnsafePointer.value(at)) === (1n << 64n) - 1n) {
+    throw new Error(`cannot map ${bytes} bytes of memory`);
+  }
+  return at;
+}
+
 /** Where the shim is: $DTEE_SHIM, else the release build beside the sources. */
 export function shimPath(): string {
   const override = Deno.env.get("DTEE_SHIM");
