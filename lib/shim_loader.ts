@@ -34,7 +34,7 @@ export function embedShim(bytes: Uint8Array): void {
  * its module cache with everything else. Only this case awaits anything; a
  * local run goes straight on.
  */
-if (/^https?:/.test(import.meta.url)) {
+if (import.meta.url.startsWith("http:") || import.meta.url.startsWith("https:")) {
   const url = new URL(`../shim/${PLATFORM}/${SHIM_FILE}`, import.meta.url).href;
   try {
     embedded = (await import(url, { with: { type: "bytes" } })).default;
