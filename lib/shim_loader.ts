@@ -269,14 +269,15 @@ const HOT_CALLS = 512;
  * The shim's symbols. Deno's own binding (`Deno.dlopen` with a function
  * definition) compiles a call trampoline with Cranelift: ~0.6 ms and ~3 MiB
  * of Deno's code paged in for the first symbol, ~0.2 ms for each further
- * one (README, "Performance"). A call through the function's address
- * (`Deno.UnsafeFnPointer`) compiles nothing but costs about 1 µs more per
- * call. So every symbol starts out called through its address, and those
- * in `hot` (the receive loop's) are bound once they have been called
- * HOT_CALLS times: a short run never pays for the compiler, a long one
- * pays once and then calls at full speed. The shim itself is opened on the
- * first call of any symbol, and `check` vets it (the ABI version) before
- * any other symbol is called.
+ * one (README, "Performance"); a call then costs ~35 ns (a few ns from
+ * TurboFan's code, which the launcher does not let V8 use). A call through
+ * the function's address (`Deno.UnsafeFnPointer`) compiles nothing but
+ * costs about 1 µs. So every symbol starts out called through its address,
+ * and those in `hot` (the receive loop's) are bound once they have been
+ * called HOT_CALLS times: a short run never pays for the compiler, a long
+ * one pays once. The shim itself is opened on the first call of any
+ * symbol, and `check` vets it (the ABI version) before any other symbol is
+ * called.
  */
 export function lazySymbols<S extends Deno.ForeignLibraryInterface>(
   table: S,
