@@ -296,17 +296,17 @@ pub unsafe extern "C" fn main(
     let name = CString::new(name).unwrap_or_default();
     let mut deno_argv: Vec<*const c_char> = vec![name.as_ptr()];
     // V8's code cache only costs here: looking it up in its database takes
-    // longer than compiling the bundle's top level. V8's optimising
-    // compilers (Maglev, TurboFan) would page in ~6 MiB of their own code
-    // for a receive loop whose time goes to system calls; Sparkplug, its
-    // baseline compiler, is as far as it goes (README, "Performance").
+    // longer than compiling the bundle's top level. TurboFan, V8's top
+    // tier, would page in ~4 MiB of its own code and spend more time
+    // compiling than it saves in a receive loop whose time goes to system
+    // calls: Maglev is as far as it goes (README, "Performance").
     let flags = [
         c"run",
         c"-q",
         c"--no-config",
         c"--no-lock",
         c"--no-code-cache",
-        c"--v8-flags=--max-opt=1",
+        c"--v8-flags=--max-opt=2",
         c"--allow-ffi",
         c"--allow-env",
     ];
