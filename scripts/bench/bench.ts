@@ -308,7 +308,7 @@ class Bench {
       ballast(`${this.work}/ballast`, w.count * w.size * (s.cron ? 2 : 1) + BALLAST_SLACK);
     }
     // hello-world gets the launcher's Deno cache (rust/src/bin/dtee.rs), as dtee does.
-    const denoDir = tool.kind === "hello"
+    const denoDir: Record<string, string> = tool.kind === "hello"
       ? { DENO_DIR: `${ROOT}/.deno/dir`, DENO_NO_UPDATE_CHECK: "1" }
       : {};
     const res = await exec(
