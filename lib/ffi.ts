@@ -19,7 +19,7 @@ import {
   SocketWho,
   SpawnStage,
 } from "./abi.ts";
-import { lazySymbols, ShimLoadError } from "./shim_loader.ts";
+import { anonymousMemory, lazySymbols, ShimLoadError } from "./shim_loader.ts";
 import { cString, decodeBytes, decodeText, fromCString } from "./text.ts";
 
 // Parameter names are comments: Deno's table has types only.
@@ -120,9 +120,8 @@ export const symbols = {
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** Refuses a shim built for another ABI before any of its symbols is used. */
-function checkAbi(path: string): void {
-  const version = Deno.dlopen(path, { dtee_abi_version: symbols.dtee_abi_version })
-    .symbols.dtee_abi_version();
+function checkAbi(shim: Deno.DynamicLibrary<typeof bound>["symbols"], path: string): void {
+  const version = shim.dtee_abi_version();
   if (version !== ABI_VERSION) {
     throw new ShimLoadError(
       `cannot use the shim ${path}: ABI version ${version}, expected ${ABI_VERSION} (rebuild rust/)`,
@@ -130,7 +129,30 @@ function checkAbi(path: string): void {
   }
 }
 
-const shim = lazySymbols(symbols, checkAbi);
+/** What the receive loop calls for every batch: bound for speed once a run is long. */
+const HOT = new Set(["dtee_recv", "dtee_write_batch", "dtee_write"] as const);
+
+/** Parameter I of a parameter list as a pointer. */
+type AddressAt<P extends readonly Deno.NativeType[], I extends number> = {
+  [K in keyof P]: K extends `${I}` ? "pointer" : P[K];
+};
+
+/** `def` with parameter `at` (a buffer) passed as a pointer: the same C type. */
+function byAddress<D extends Deno.ForeignFunction, I extends number>(def: D, at: I) {
+  return {
+    ...def,
+    parameters: def.parameters.map((t, i) => i === at ? "pointer" : t),
+  } as unknown as Omit<D, "parameters"> & { parameters: AddressAt<D["parameters"], I> };
+}
+
+/** The table as bound here: a Batch's slots go by address (see Batch). */
+const bound = {
+  ...symbols,
+  dtee_recv: byAddress(symbols.dtee_recv, 2),
+  dtee_write_batch: byAddress(symbols.dtee_write_batch, 1),
+};
+
+const shim = lazySymbols(bound, checkAbi, HOT);
 
 export type Result<T, Detail = unknown> =
   | { ok: true; value: T }
@@ -408,7 +430,9 @@ export function fdInfo(fd: number): Result<FdInfo> {
  * message's length and stream. Allocated once; the hot loop reuses it.
  */
 export class Batch {
-  readonly data: Uint8Array<ArrayBuffer>;
+  /** The slots, outside V8's heap (see `anonymousMemory`). */
+  readonly #slots: Deno.PointerObject;
+  #data: Uint8Array<ArrayBuffer> | undefined;
   readonly lens: Uint32Array<ArrayBuffer>;
   readonly streams: Uint8Array<ArrayBuffer>;
   /** When the kernel queued each message: nanoseconds since the epoch (0 if unknown). */
@@ -419,10 +443,18 @@ export class Batch {
   count = 0;
 
   constructor(readonly slotSize: number, readonly slots: number) {
-    this.data = new Uint8Array(slotSize * slots);
+    this.#slots = anonymousMemory(slotSize * slots);
     this.lens = new Uint32Array(slots);
     this.streams = new Uint8Array(slots);
     this.times = new BigInt64Array(slots);
+  }
+
+  /** The slots' bytes: message i starts at i × slotSize. */
+  get data(): Uint8Array<ArrayBuffer> {
+    this.#data ??= new Uint8Array(
+      Deno.UnsafePointerView.getArrayBuffer(this.#slots, this.slotSize * this.slots),
+    );
+    return this.#data;
   }
 
   /** Receives into this batch (see dtee_recv): how many messages, and the event bits. */
@@ -430,7 +462,7 @@ export class Batch {
     const n = shim.dtee_recv(
       sock,
       pidfd,
-      this.data,
+      this.#slots,
       this.slotSize,
       this.slots,
       this.lens,
@@ -451,7 +483,7 @@ export class Batch {
   write(fd: number, from: number, to: number, mask: number): Result<number, { done: number }> {
     const ret = shim.dtee_write_batch(
       fd,
-      this.data,
+      this.#slots,
       this.slotSize,
       this.lens,
       this.streams,

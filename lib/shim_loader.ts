@@ -34,7 +34,7 @@ export function embedShim(bytes: Uint8Array): void {
  * its module cache with everything else. Only this case awaits anything; a
  * local run goes straight on.
  */
-if (/^https?:/.test(import.meta.url)) {
+if (import.meta.url.startsWith("http:") || import.meta.url.startsWith("https:")) {
   const url = new URL(`../shim/${PLATFORM}/${SHIM_FILE}`, import.meta.url).href;
   try {
     embedded = (await import(url, { with: { type: "bytes" } })).default;
@@ -79,14 +79,49 @@ const TEMP_FILE = {
   unlink: { parameters: ["buffer"], result: "i32" },
 } as const;
 
-function libc<S extends Deno.ForeignLibraryInterface>(symbols: S): Deno.DynamicLibrary<S> {
-  return Deno.dlopen(
-    Deno.build.os === "darwin" ? "/usr/lib/libSystem.B.dylib" : "libc.so.6",
-    symbols,
-  );
+type Symbols<S extends Deno.ForeignLibraryInterface> = Deno.DynamicLibrary<S>["symbols"];
+type Definition = Deno.ForeignFunction;
+
+/**
+ * The addresses of `table`'s functions in the library at `path` (null for
+ * a missing optional one). Binding them as pointers compiles nothing: see
+ * `lazySymbols` for why that matters.
+ */
+function addresses(
+  path: string,
+  table: Deno.ForeignLibraryInterface,
+): { pointers: Record<string, Deno.PointerValue>; close(): void } {
+  const statics: Record<string, Deno.ForeignStatic> = {};
+  for (const [name, def] of Object.entries(table)) {
+    statics[name] = { type: "pointer", optional: (def as Definition).optional };
+  }
+  const lib = Deno.dlopen(path, statics);
+  return { pointers: lib.symbols as Record<string, Deno.PointerValue>, close: () => lib.close() };
 }
 
-type Io = Deno.DynamicLibrary<typeof IO>["symbols"];
+/** A function called through its address: about 1 µs a call, nothing to set up. */
+function viaAddress(pointer: Deno.PointerValue, def: Definition): (...args: unknown[]) => unknown {
+  if (pointer === null) throw new ShimLoadError("a required symbol has no address");
+  const fn = new Deno.UnsafeFnPointer(pointer as Deno.PointerObject<Definition>, def);
+  return (...args) => fn.call(...(args as Parameters<typeof fn.call>));
+}
+
+function libc<S extends Deno.ForeignLibraryInterface>(
+  table: S,
+): { symbols: Symbols<S>; close(): void } {
+  const lib = addresses(
+    Deno.build.os === "darwin" ? "/usr/lib/libSystem.B.dylib" : "libc.so.6",
+    table,
+  );
+  const symbols: Record<string, unknown> = {};
+  for (const [name, def] of Object.entries(table)) {
+    const pointer = lib.pointers[name];
+    symbols[name] = pointer === null ? null : viaAddress(pointer, def as Definition);
+  }
+  return { symbols: symbols as Symbols<S>, close: lib.close };
+}
+
+type Io = Symbols<typeof IO>;
 
 function writeAll(c: Io, fd: number, bytes: Uint8Array): boolean {
   for (let done = 0; done < bytes.length;) {
@@ -162,6 +197,34 @@ export function viaTempFile(
   }
 }
 
+const MMAP = {
+  mmap: {
+    parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"],
+    result: "pointer",
+  },
+} as const;
+let mmap: Symbols<typeof MMAP> | undefined;
+
+/**
+ * `bytes` of zero-filled memory, taken from the kernel page by page as it
+ * is touched, for as long as the process runs. V8 never sees it unless it
+ * is wrapped (`Deno.UnsafePointerView.getArrayBuffer`): an ArrayBuffer of
+ * the receive batch's size (~136 MiB) counts as external memory and makes
+ * V8 collect garbage at the next allocation, before the command has even
+ * started (README, "Performance").
+ */
+export function anonymousMemory(bytes: number): Deno.PointerObject {
+  mmap ??= libc(MMAP).symbols;
+  const PROT_READ_WRITE = 3;
+  const MAP_PRIVATE_ANONYMOUS = Deno.build.os === "darwin" ? 0x1002 : 0x22;
+  const at = mmap.mmap(null, BigInt(bytes), PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS, -1, 0n);
+  // MAP_FAILED is (void *) -1.
+  if (at === null || BigInt(Deno.UnsafePointer.value(at)) === (1n << 64n) - 1n) {
+    throw new Error(`cannot map ${bytes} bytes of memory`);
+  }
+  return at;
+}
+
 /** Where the shim is: $DTEE_SHIM, else the release build beside the sources. */
 export function shimPath(): string {
   const override = Deno.env.get("DTEE_SHIM");
@@ -172,18 +235,18 @@ export function shimPath(): string {
 }
 
 /**
- * Opens the shim once and has `check` vet it (the ABI version): $DTEE_SHIM
- * when set, else the bytes that travel with the modules (single binary,
- * URL), else the build in the source tree. Returns the path under which
- * later dlopen calls find it.
+ * Has `open` dlopen the shim and vet it: $DTEE_SHIM when set, else the
+ * bytes that travel with the modules (single binary, URL), else the build
+ * in the source tree. Returns the path under which later dlopen calls find
+ * it.
  */
-function openShim(check: (path: string) => void): string {
+function openShim(open: (path: string) => void): string {
   if (embeddedError && !Deno.env.get("DTEE_SHIM")) throw embeddedError;
   const bytes = Deno.env.get("DTEE_SHIM") ? undefined : embedded;
-  if (bytes) return loadShimBytes(bytes, check);
+  if (bytes) return loadShimBytes(bytes, open);
   const path = shimPath();
   try {
-    check(path);
+    open(path);
   } catch (e) {
     if (e instanceof ShimLoadError) throw e;
     // Deno wraps dlerror(3)'s text, which already names the file, in words of its own.
@@ -197,29 +260,58 @@ function openShim(check: (path: string) => void): string {
 }
 
 /**
- * The shim's symbols, each bound on first use: Deno compiles a call
- * trampoline for every symbol it binds (~0.2 ms each), so a run pays only
- * for the calls it makes. The shim itself is opened and checked on the
- * first call of any symbol.
+ * Calls of a function that is still called through its address after this
+ * many: it is bound then (see `lazySymbols`).
+ */
+const HOT_CALLS = 512;
+
+/**
+ * The shim's symbols. Deno's own binding (`Deno.dlopen` with a function
+ * definition) compiles a call trampoline with Cranelift: ~0.6 ms and ~3 MiB
+ * of Deno's code paged in for the first symbol, ~0.2 ms for each further
+ * one (README, "Performance"); a call then costs ~35 ns (a few ns from
+ * TurboFan's code, which the launcher does not let V8 use). A call through
+ * the function's address (`Deno.UnsafeFnPointer`) compiles nothing but
+ * costs about 1 µs. So every symbol starts out called through its address,
+ * and those in `hot` (the receive loop's) are bound once they have been
+ * called HOT_CALLS times: a short run never pays for the compiler, a long
+ * one pays once. The shim itself is opened on the first call of any
+ * symbol, and `check` vets it (the ABI version) before any other symbol is
+ * called.
  */
 export function lazySymbols<S extends Deno.ForeignLibraryInterface>(
   table: S,
-  check: (path: string) => void,
-): Deno.DynamicLibrary<S>["symbols"] {
-  type Symbols = Deno.DynamicLibrary<S>["symbols"];
+  check: (symbols: Symbols<S>, path: string) => void,
+  hot: ReadonlySet<keyof S & string>,
+): Symbols<S> {
+  const bound: Record<string, (...args: unknown[]) => unknown> = {};
   let path: string | undefined;
-  const bound = {} as Symbols;
-  for (const name of Object.keys(table) as (keyof S & string)[]) {
-    Object.defineProperty(bound, name, {
-      get: () => {
-        path ??= openShim(check);
-        const one = { [name]: table[name] } as unknown as S;
-        const fn = Deno.dlopen(path, one).symbols[name];
-        Object.defineProperty(bound, name, { value: fn });
-        return fn;
-      },
-      configurable: true,
+  let pointers: Record<string, Deno.PointerValue> | undefined;
+  const load = () => {
+    path = openShim((p) => {
+      pointers = addresses(p, table).pointers;
+      try {
+        check(bound as Symbols<S>, p);
+      } catch (e) {
+        pointers = undefined;
+        throw e;
+      }
     });
+  };
+  for (const [name, def] of Object.entries(table) as [keyof S & string, Definition][]) {
+    let call: ((...args: unknown[]) => unknown) | undefined;
+    let calls = 0;
+    bound[name] = (...args) => {
+      if (!call) {
+        if (!pointers) load();
+        call = viaAddress(pointers![name], def);
+      }
+      if (hot.has(name) && ++calls === HOT_CALLS) {
+        const one = { [name]: def } as Deno.ForeignLibraryInterface;
+        bound[name] = Deno.dlopen(path!, one).symbols[name] as (...args: unknown[]) => unknown;
+      }
+      return call(...args);
+    };
   }
-  return bound;
+  return bound as Symbols<S>;
 }

@@ -20,7 +20,12 @@ const BALLAST_SLACK = 128 * MIB;
 const NOTHING: Workload = { count: 0, size: 12, pattern: "stdout" };
 
 const TARGET_RSS_MIB = 64;
-const TARGET_STARTUP_MS = 15;
+/** Issue "start-up and footprint close to Deno's own": against a Deno hello-world. */
+const TARGET_STARTUP_MS = 5;
+const TARGET_LAUNCHER_MS = 1;
+const TARGET_STARTUP_RSS_MIB = 6;
+/** Max RSS of these scenarios, in MiB. */
+const TARGET_SMALL_RSS: Record<string, number> = { small: 40, cron: 40 };
 /** How much more the cron-big run may hold in RSS than cron for "flat". */
 const TARGET_FLAT_MIB = 16;
 
@@ -38,9 +43,12 @@ interface Scenario {
   rounds: number;
   /** Wall-time target for dtee, as a multiple of the floor's. */
   maxRatio?: number;
+  /** Options of the tested tools only (the floor has no JSON log); FILE is the work file. */
+  toolFlags?: (work: string) => string[];
 }
 
-type Kind = "bare" | "floor" | "dtee" | "other" | "hello";
+/** `launcher`: the native launcher exec'ing /bin/true in place of Deno (see `launcherRoot`). */
+type Kind = "bare" | "floor" | "dtee" | "other" | "hello" | "launcher";
 
 interface Tool {
   label: string;
@@ -79,7 +87,8 @@ const USAGE = `usage: deno task bench [OPTION]...
   scenarioList(false).map((s) => s.name).join(", ")
 }
   --quick            smaller workloads, for a smoke run (report: build/REPORT-quick.md)
-  --dtee PATH        the dtee to measure (default scripts/dtee, skipped if missing)
+  --dtee PATH        the dtee to measure (default the native launcher
+                     rust/target/release/dtee, skipped if missing)
   --no-dtee          measure only the bare command, the floor and --other tools
   --other PATH       another dtee-compatible tool to measure (repeatable)
   --report FILE      where to write the report (default scripts/bench/REPORT.md)
@@ -112,6 +121,15 @@ function scenarioList(quick: boolean, rounds = 5): Scenario[] {
       rounds,
       maxRatio: 1.1,
     },
+    // small with the JSON log beside -c (skipped where dtee rejects -j).
+    {
+      name: "json",
+      workload: { count: n(200000), size: 64, pattern: "alternate" },
+      cron: false,
+      rounds,
+      maxRatio: 1.3,
+      toolFlags: (work) => ["-j", `${work}/log.json`],
+    },
     {
       name: "cron",
       workload: { count: n(200000), size: 64, pattern: "stdout" },
@@ -134,7 +152,7 @@ function parseArgs(args: string[]): Options {
     rounds: 0,
     scenarios: [],
     quick: false,
-    dtee: `${ROOT}/scripts/dtee`,
+    dtee: `${ROOT}/rust/target/release/dtee`,
     others: [],
     report: "",
     timeout: 600,
@@ -234,11 +252,13 @@ class Bench {
   readonly combined: string;
   readonly stdout: string;
   readonly stderr: string;
+  readonly json: string;
 
   constructor(readonly opts: Options, readonly work: string) {
     this.combined = `${work}/combined`;
     this.stdout = `${work}/stdout`;
     this.stderr = `${work}/stderr`;
+    this.json = `${work}/log.json`;
   }
 
   /** The argv of one run: the workload alone, or wrapped by a tool. */
@@ -249,9 +269,22 @@ class Bench {
       case "bare":
         return work;
       case "hello":
-        return [tool.path, "run", HELLO];
-      default:
-        return [tool.path, ...tool.flags, ...(s.cron ? ["-q"] : []), "-c", this.combined, ...work];
+        // As the launcher runs dtee, less the permissions: no config file, no lock file.
+        return [tool.path, "run", "--no-config", "--no-lock", HELLO];
+      case "launcher":
+        return [tool.path];
+      default: {
+        const own = tool.kind === "floor" ? [] : s.toolFlags?.(this.work) ?? [];
+        return [
+          tool.path,
+          ...tool.flags,
+          ...own,
+          ...(s.cron ? ["-q"] : []),
+          "-c",
+          this.combined,
+          ...work,
+        ];
+      }
     }
   }
 
@@ -259,11 +292,11 @@ class Bench {
   async run(s: Scenario, tool: Tool, round: string): Promise<Sample> {
     const argv = this.command(s, tool);
     const where = `${s.name}, ${tool.label}, ${round}`;
-    const fail = (why: string) => {
+    const fail = (why: string): never => {
       throw new BenchFailure(`${where}: ${why}\n  command: ${shellQuote(argv)}`);
     };
     // Floor, dtee and others wrap the workload and write the combined file.
-    const wraps = tool.kind !== "bare" && tool.kind !== "hello";
+    const wraps = tool.kind !== "bare" && tool.kind !== "hello" && tool.kind !== "launcher";
     // Cron mode must print nothing: keep what it prints to check that.
     const captured = s.cron && wraps;
     const out = captured ? this.stdout : "/dev/null";
@@ -274,9 +307,13 @@ class Bench {
       const w = s.workload;
       ballast(`${this.work}/ballast`, w.count * w.size * (s.cron ? 2 : 1) + BALLAST_SLACK);
     }
+    // hello-world gets the launcher's Deno cache (rust/src/bin/dtee.rs), as dtee does.
+    const denoDir: Record<string, string> = tool.kind === "hello"
+      ? { DENO_DIR: `${ROOT}/.deno/dir`, DENO_NO_UPDATE_CHECK: "1" }
+      : {};
     const res = await exec(
       [bin("runner"), "-o", out, "-e", err, "-t", `${this.opts.timeout}`, "--", ...argv],
-      { TMPDIR: this.work },
+      { TMPDIR: this.work, ...denoDir },
     );
     if (!res.success) fail(`runner failed: ${decoder.decode(res.stderr).trim()}`);
     const sample: Sample = JSON.parse(decoder.decode(res.stdout));
@@ -287,6 +324,7 @@ class Bench {
       const w = s.workload ?? NOTHING;
       const v = await exec([bin("verify"), this.combined, `${w.count}`, `${w.size}`, w.pattern]);
       if (!v.success) fail(`combined file is wrong:\n${decoder.decode(v.stderr).trimEnd()}`);
+      if (s.toolFlags && tool.kind !== "floor") checkJson(this.json, fail);
     }
     if (captured) {
       for (const file of [out, err]) {
@@ -297,7 +335,7 @@ class Bench {
       }
     }
     // tmpfs is RAM: drop each run's output before the next.
-    for (const file of [this.combined, this.stdout, this.stderr]) removeIfPresent(file);
+    for (const file of [this.combined, this.stdout, this.stderr, this.json]) removeIfPresent(file);
     return sample;
   }
 
@@ -326,12 +364,62 @@ const FLOOR: Tool = { label: "floor", kind: "floor", path: bin("floor"), flags: 
  * what those writes (to /dev/null here) cost out of dtee's budget. */
 const FLOOR_TEE: Tool = { label: "floor -t", kind: "floor", path: bin("floor"), flags: ["-t"] };
 const HELLO_WORLD: Tool = { label: "hello", kind: "hello", path: Deno.execPath(), flags: [] };
+/** Set by `launcherRoot` when the native launcher is built. */
+const LAUNCHER: Tool = { label: "launcher", kind: "launcher", path: "", flags: [] };
 
 /** The tools of one scenario: floor -t where it differs from the floor (not
- * in cron mode, where stdout is held), hello-world only for startup. */
+ * in cron mode, where stdout is held), hello-world and the launcher alone
+ * only for startup. */
 function toolsFor(s: Scenario, tested: Tool[]): Tool[] {
   const tee = s.workload && !s.cron ? [FLOOR_TEE] : [];
-  return [BARE, FLOOR, ...tee, ...tested, ...(s.workload ? [] : [HELLO_WORLD])];
+  const alone = LAUNCHER.path ? [LAUNCHER] : [];
+  return [BARE, FLOOR, ...tee, ...tested, ...(s.workload ? [] : [HELLO_WORLD, ...alone])];
+}
+
+/**
+ * The launcher's own share of a start: a copy of it in a checkout of
+ * symlinks to this one, where .deno/bin/deno is /bin/true. It does all it
+ * does before exec'ing Deno (the freshness checks of the shim and the
+ * bundle, the environment memfd), then execs /bin/true; against the bare
+ * `true` of the same round, that is its cost.
+ */
+function launcherRoot(work: string): string | undefined {
+  const built = `${ROOT}/rust/target/release/dtee`;
+  if (!exists(built)) return undefined;
+  const root = `${work}/launcher-root`;
+  for (const dir of ["rust/target/release", ".deno/bin", "build"]) {
+    Deno.mkdirSync(`${root}/${dir}`, { recursive: true });
+  }
+  const link = (part: string) => Deno.symlinkSync(`${ROOT}/${part}`, `${root}/${part}`);
+  for (const part of ["main.ts", "lib", "build/dtee.js", "rust/Cargo.toml", "rust/src"]) link(part);
+  link("rust/target/release/libdtee_shim.so");
+  Deno.symlinkSync("/bin/true", `${root}/.deno/bin/deno`);
+  // A copy, not a link: the launcher finds its checkout through /proc/self/exe.
+  Deno.copyFileSync(built, `${root}/rust/target/release/dtee`);
+  Deno.chmodSync(`${root}/rust/target/release/dtee`, 0o755);
+  return `${root}/rust/target/release/dtee`;
+}
+
+/** The JSON log of a run: there, not empty, and JSON (one document or one per line). */
+function checkJson(path: string, fail: (why: string) => never) {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (e) {
+    fail(`no JSON log: ${e instanceof Error ? e.message : e}`);
+  }
+  if (!text.trim()) fail("the JSON log is empty");
+  try {
+    JSON.parse(text);
+  } catch {
+    for (const [i, line] of text.trimEnd().split("\n").entries()) {
+      try {
+        JSON.parse(line);
+      } catch (e) {
+        fail(`JSON log line ${i + 1} is not JSON: ${e instanceof Error ? e.message : e}`);
+      }
+    }
+  }
 }
 
 /**
@@ -473,6 +561,39 @@ function targets(bench: Bench): Target[] {
           return judge(gapMs(xs, hello), bestGap, TARGET_STARTUP_MS, (x) => `${signed(x)} ms`);
         },
       });
+      const alone = of(s, LAUNCHER);
+      if (alone) {
+        const bare = of(s, BARE)!;
+        list.push({
+          name:
+            `startup: the launcher's share ≤ ${TARGET_LAUNCHER_MS} ms (it exec'ing \`true\` − \`true\`)`,
+          measure: (t) => {
+            if (t.kind !== "dtee") return null;
+            const bestGap = (best(alone) - best(bare)) / 1e6;
+            return judge(gapMs(alone, bare), bestGap, TARGET_LAUNCHER_MS, (x) => `${signed(x)} ms`);
+          },
+        });
+      }
+      list.push({
+        name: `startup: max RSS of \`dtee true\` ≤ hello-world's + ${TARGET_STARTUP_RSS_MIB} MiB`,
+        measure: (t) => {
+          const xs = of(s, t);
+          if (!xs) return null;
+          const grow = (maxRss(xs) - maxRss(hello)) / 1024;
+          return { text: `${signed(grow)} MiB`, ok: grow <= TARGET_STARTUP_RSS_MIB };
+        },
+      });
+    }
+    const rssLimit = TARGET_SMALL_RSS[s.name];
+    if (rssLimit !== undefined) {
+      list.push({
+        name: `${s.name}: max RSS ≤ ${rssLimit} MiB`,
+        measure: (t) => {
+          const xs = of(s, t);
+          if (!xs) return null;
+          return { text: mib(maxRss(xs)), ok: maxRss(xs) <= rssLimit * 1024 };
+        },
+      });
     }
   }
   list.push({
@@ -523,11 +644,28 @@ const NOTES = [
   "`floor -t` adds them (one writev per run of same-stream messages) to show their cost; " +
   "the targets are against the plain floor.",
   "`bare` is `gen … >/dev/null 2>&1`, the workload with no tool in between. `hello` is " +
-  "`deno run scripts/bench/hello.ts` with the same Deno, in the same rounds as dtee.",
+  "`deno run --no-config --no-lock scripts/bench/hello.ts` with the same Deno and Deno cache " +
+  "(.deno/dir) as the launcher gives dtee, in the same rounds as dtee. " +
+  "`launcher` is a copy of the native launcher in a checkout of symlinks to this one whose " +
+  "Deno is /bin/true: all the launcher does, then `true`; its share is that minus `bare`.",
+  "dtee is the native launcher (rust/target/release/dtee) unless `--dtee` says otherwise. " +
+  "The `json` scenario is `small` with `-j FILE` beside `-c` for the tested tools only (the " +
+  "floor writes no JSON log); each log is checked to be JSON, a document or one per line.",
 ];
 
-async function report(bench: Bench, tested: Tool[], loadBefore: string): Promise<string> {
+async function report(
+  bench: Bench,
+  tested: Tool[],
+  loadBefore: string,
+  skipped: string[],
+): Promise<string> {
   const scenarios = [...bench.samples.keys()];
+  // The floor is a small C program: how much its times spread is the machine's noise.
+  const noise = scenarios.map((s) => {
+    const walls = bench.samples.get(s)!.get(FLOOR)!.map((x) => x.wallNs);
+    const spread = (Math.max(...walls) - Math.min(...walls)) / median(walls);
+    return `${s.name} ${(100 * spread).toFixed(0)} %`;
+  });
   const out: string[] = [
     "# dtee benchmark",
     "",
@@ -536,8 +674,10 @@ async function report(bench: Bench, tested: Tool[], loadBefore: string): Promise
     }.`,
     "",
     ...await machine(loadBefore),
+    `- Noise: the floor's (max − min) ÷ median wall time per scenario: ${noise.join(", ")}`,
+    ...skipped.map((why) => `- Skipped: ${why}`),
     "",
-    "## Targets (issue 6)",
+    "## Targets",
     "",
   ];
   if (tested.length) {
@@ -555,7 +695,7 @@ async function report(bench: Bench, tested: Tool[], loadBefore: string): Promise
     out.push("No dtee was measured (scripts/dtee missing or `--no-dtee`): floor and bare only.");
   }
 
-  const columns = [BARE, FLOOR, FLOOR_TEE, ...tested, HELLO_WORLD];
+  const columns = [BARE, FLOOR, FLOOR_TEE, ...tested, HELLO_WORLD, LAUNCHER];
   const dteeTool = tested.find((t) => t.kind === "dtee");
   out.push(
     "",
@@ -639,12 +779,28 @@ async function report(bench: Bench, tested: Tool[], loadBefore: string): Promise
   return out.join("\n");
 }
 
+/**
+ * Why a tested tool cannot run `s` (it rejects the scenario's options with a
+ * usage error, as dtee did before it had -j), or undefined.
+ */
+async function refusesFlags(s: Scenario, tested: Tool[], work: string) {
+  for (const tool of tested) {
+    const probe = await exec([tool.path, ...s.toolFlags!(work), "true"]);
+    removeIfPresent(`${work}/log.json`);
+    if (probe.code === 64) {
+      const said = decoder.decode(probe.stderr).split("\n")[0];
+      return `${tool.label} rejects ${s.toolFlags!(work)[0]}: ${said}`;
+    }
+  }
+  return undefined;
+}
+
 async function main() {
   const opts = parseArgs(Deno.args);
   const all = scenarioList(opts.quick, opts.rounds);
   const unknown = opts.scenarios.filter((n) => !all.some((s) => s.name === n));
   if (unknown.length) throw new BenchFailure(`unknown scenario ${unknown.join(", ")}\n${USAGE}`);
-  const chosen = opts.scenarios.length ? all.filter((s) => opts.scenarios.includes(s.name)) : all;
+  let chosen = opts.scenarios.length ? all.filter((s) => opts.scenarios.includes(s.name)) : all;
   const tested: Tool[] = [
     ...(opts.dtee ? [{ label: "dtee", kind: "dtee" as const, path: opts.dtee, flags: [] }] : []),
     ...opts.others.map((path) => ({ label: path, kind: "other" as const, path, flags: [] })),
@@ -658,7 +814,16 @@ async function main() {
   });
   const bench = new Bench(opts, work);
   const loadBefore = await loadAverage();
+  const skipped: string[] = [];
   try {
+    if (tested.some((t) => t.kind === "dtee")) LAUNCHER.path = launcherRoot(work) ?? "";
+    const json = chosen.find((s) => s.toolFlags);
+    const refusal = json && await refusesFlags(json, tested, work);
+    if (json && refusal) {
+      skipped.push(`${json.name}: ${refusal}`);
+      console.error(`bench: scenario ${json.name} skipped: ${refusal}`);
+      chosen = chosen.filter((s) => s !== json);
+    }
     // Untimed first runs: Deno's module cache, the shim build, page cache.
     const startup = all[0];
     for (const tool of toolsFor(startup, tested).slice(1)) {
@@ -669,7 +834,7 @@ async function main() {
     cleanup();
   }
 
-  await Deno.writeTextFile(opts.report, await report(bench, tested, loadBefore));
+  await Deno.writeTextFile(opts.report, await report(bench, tested, loadBefore, skipped));
   // deno fmt pads markdown tables: format the report so that `deno fmt
   // --check` of the repository stays clean.
   await exec([Deno.execPath(), "fmt", "-q", opts.report]);

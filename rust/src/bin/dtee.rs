@@ -50,6 +50,12 @@ const RLIMIT_NOFILE: c_int = 7;
 const F_DUPFD: c_int = 0;
 const EX_SOFTWARE: c_int = 70;
 
+const SHIM: &str = "/rust/target/release/libdtee_shim.so";
+/// main.ts and lib/ in one module, made by scripts/bootstrap.sh because one
+/// module starts faster than fifteen (README, "Performance"); while it is
+/// older than any of them, main.ts runs instead.
+const BUNDLE: &str = "/build/dtee.js";
+
 /// The hidden first argument with which scripts/dtee passes on the name it
 /// was invoked as (a POSIX shell cannot set argv[0] of what it execs).
 const SCRIPT_NAME: &[u8] = b"--dtee-launched-as=";
@@ -130,15 +136,15 @@ fn mtime(p: &[u8]) -> Option<SystemTime> {
         .ok()
 }
 
-/// The latest change to the shim's or the launcher's sources.
-fn newest_source(root: &[u8]) -> Option<SystemTime> {
-    let mut newest = mtime(&path(root, "/rust/Cargo.toml"));
-    for dir in ["/rust/src", "/rust/src/bin"] {
+/// The latest change to `file` or to a file ending in `ext` in one of `dirs`.
+fn newest_of(root: &[u8], file: &str, dirs: &[&str], ext: &[u8]) -> Option<SystemTime> {
+    let mut newest = mtime(&path(root, file));
+    for dir in dirs {
         let Ok(entries) = std::fs::read_dir(OsStr::from_bytes(&path(root, dir))) else {
             continue;
         };
         for entry in entries.flatten() {
-            if entry.file_name().as_bytes().ends_with(b".rs") {
+            if entry.file_name().as_bytes().ends_with(ext) {
                 newest = newest.max(entry.metadata().ok().and_then(|m| m.modified().ok()));
             }
         }
@@ -146,22 +152,40 @@ fn newest_source(root: &[u8]) -> Option<SystemTime> {
     newest
 }
 
-/// Whether the bootstrap has to run: Deno or the shim is missing, or the
-/// shim is older than its sources and the bootstrap has not yet said that
-/// it could not rebuild it since they last changed.
-fn needs_bootstrap(root: &[u8]) -> bool {
-    if mtime(&path(root, "/.deno/bin/deno")).is_none() {
-        return true;
-    }
-    let Some(shim) = mtime(&path(root, "/rust/target/release/libdtee_shim.so")) else {
+/// The latest change to the shim's or the launcher's sources.
+fn newest_source(root: &[u8]) -> Option<SystemTime> {
+    newest_of(
+        root,
+        "/rust/Cargo.toml",
+        &["/rust/src", "/rust/src/bin"],
+        b".rs",
+    )
+}
+
+/// The latest change to the modules the bundle is made of.
+fn newest_module(root: &[u8]) -> Option<SystemTime> {
+    newest_of(root, "/main.ts", &["/lib"], b".ts")
+}
+
+/// Whether `built` is missing, or older than `newest` and the bootstrap
+/// has not yet said that it could not rebuild it since (its `.noticed`
+/// file is older too).
+fn stale(root: &[u8], built: &str, newest: Option<SystemTime>) -> bool {
+    let Some(built_at) = mtime(&path(root, built)) else {
         return true;
     };
-    let newest = newest_source(root);
-    if newest <= Some(shim) {
+    if newest <= Some(built_at) {
         return false;
     }
-    let noticed = mtime(&path(root, "/rust/target/release/libdtee_shim.so.noticed"));
-    noticed < newest
+    mtime(&path(root, &format!("{built}.noticed"))) < newest
+}
+
+/// Whether the bootstrap has to run: Deno is missing, or the shim or the
+/// bundle is stale.
+fn needs_bootstrap(root: &[u8], modules: Option<SystemTime>) -> bool {
+    mtime(&path(root, "/.deno/bin/deno")).is_none()
+        || stale(root, SHIM, newest_source(root))
+        || stale(root, BUNDLE, modules)
 }
 
 /// Runs the bootstrap with its output on stderr (nowhere when stderr is
@@ -263,22 +287,32 @@ pub unsafe extern "C" fn main(
     };
 
     let root = project_root();
-    if needs_bootstrap(&root)
+    let modules = newest_module(&root);
+    if needs_bootstrap(&root, modules)
         && !bootstrap(&root)
         && mtime(&path(&root, "/.deno/bin/deno")).is_none()
     {
         return EX_SOFTWARE;
     }
+    let fresh = mtime(&path(&root, BUNDLE)).is_some_and(|at| modules <= Some(at));
 
     let deno = CString::new(path(&root, "/.deno/bin/deno")).unwrap_or_default();
-    let main_ts = CString::new(path(&root, "/main.ts")).unwrap_or_default();
+    let main_ts =
+        CString::new(path(&root, if fresh { BUNDLE } else { "/main.ts" })).unwrap_or_default();
     let name = CString::new(name).unwrap_or_default();
     let mut deno_argv: Vec<*const c_char> = vec![name.as_ptr()];
+    // V8's code cache only costs here: looking it up in its database takes
+    // longer than compiling the bundle's top level. TurboFan, V8's top
+    // tier, would page in ~4 MiB of its own code and spend more time
+    // compiling than it saves in a receive loop whose time goes to system
+    // calls: Maglev is as far as it goes (README, "Performance").
     let flags = [
         c"run",
         c"-q",
         c"--no-config",
         c"--no-lock",
+        c"--no-code-cache",
+        c"--v8-flags=--max-opt=2",
         c"--allow-ffi",
         c"--allow-env",
     ];

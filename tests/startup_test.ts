@@ -1,0 +1,83 @@
+/**
+ * What makes dtee start fast (README, "Performance"): the launcher runs
+ * build/dtee.js, the bundle of main.ts and lib/, while it is newer than
+ * every module, and main.ts otherwise; the receive loop's symbols are
+ * bound with Deno's compiler only once they are hot, and give the same
+ * results before and after.
+ */
+import assert from "node:assert/strict";
+import { LAUNCHER, ROOT, run, withTempDir } from "./helpers.ts";
+import { close, openOutput, writeAll } from "../lib/ffi.ts";
+
+/** A checkout of copies (modules, scripts, rust sources older than the shim) sharing this one's Deno. */
+function checkout(to: string): string {
+  const copy = (from: string) => {
+    const src = `${ROOT}/${from}`;
+    if (Deno.statSync(src).isDirectory) {
+      Deno.mkdirSync(`${to}/${from}`, { recursive: true });
+      for (const e of Deno.readDirSync(src)) if (e.name !== "state") copy(`${from}/${e.name}`);
+    } else {
+      Deno.copyFileSync(src, `${to}/${from}`);
+    }
+  };
+  Deno.mkdirSync(`${to}/rust/target/release`, { recursive: true });
+  for (const part of ["main.ts", "lib", "scripts", "rust/Cargo.toml", "rust/src"]) copy(part);
+  for (const built of ["libdtee_shim.so", "dtee"]) copy(`rust/target/release/${built}`);
+  Deno.chmodSync(`${to}/rust/target/release/dtee`, 0o755);
+  Deno.symlinkSync(Deno.realPathSync(`${ROOT}/.deno`), `${to}/.deno`);
+  const old = new Date(Date.now() - 3600_000);
+  for (const dir of ["rust/src", "rust/src/bin"]) {
+    for (const e of Deno.readDirSync(`${to}/${dir}`)) {
+      if (e.isFile) Deno.utimeSync(`${to}/${dir}/${e.name}`, old, old);
+    }
+  }
+  Deno.utimeSync(`${to}/rust/Cargo.toml`, old, old);
+  return `${to}/rust/target/release/dtee`;
+}
+
+/** The script Deno runs for dtee under `launcher`: the word after the launcher's flags. */
+async function script(launcher: string): Promise<string> {
+  const r = await run(launcher, ["sh", "-c", 'tr "\\0" "\\n" </proc/$PPID/cmdline']);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.err, "");
+  const words = r.out.split("\n");
+  return words[words.indexOf("--allow-env") + 1];
+}
+
+Deno.test("launcher: the bundle while it is fresh, rebuilt when a module changes, main.ts when it cannot be", async () => {
+  await withTempDir(async (dir) => {
+    const root = `${dir}/checkout`;
+    const launcher = checkout(root);
+    assert.equal(await script(launcher), `${root}/build/dtee.js`, "made on first use");
+    const made = Deno.statSync(`${root}/build/dtee.js`).mtime!.getTime();
+
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    Deno.utimeSync(`${root}/lib/text.ts`, new Date(), new Date());
+    assert.equal(await script(launcher), `${root}/build/dtee.js`);
+    assert.ok(Deno.statSync(`${root}/build/dtee.js`).mtime!.getTime() > made, "rebuilt");
+
+    // A file where the directory should be: the bundle cannot be made.
+    Deno.removeSync(`${root}/build`, { recursive: true });
+    Deno.writeTextFileSync(`${root}/build`, "");
+    assert.equal(await script(launcher), `${root}/main.ts`);
+  });
+});
+
+Deno.test("the launcher's own run uses the bundle of this checkout", async () => {
+  assert.equal(await script(LAUNCHER), `${ROOT}/build/dtee.js`);
+});
+
+Deno.test("a hot symbol gives the same results once bound", async () => {
+  await withTempDir((dir) => {
+    const opened = openOutput(`${dir}/out`, false);
+    assert.ok(opened.ok);
+    const line = new TextEncoder().encode("a line\n");
+    // Well past the calls after which dtee_write is bound (lib/shim_loader.ts).
+    const results = Array.from({ length: 2000 }, () => writeAll(opened.value, line));
+    close(opened.value);
+    assert.deepEqual(results[0], { ok: true, value: 0 });
+    assert.ok(results.every((r) => r.ok && r.value === 0));
+    assert.equal(Deno.readTextFileSync(`${dir}/out`), "a line\n".repeat(2000));
+    return Promise.resolve();
+  });
+});
