@@ -43,6 +43,8 @@ interface Scenario {
   rounds: number;
   /** Wall-time target for dtee, as a multiple of the floor's. */
   maxRatio?: number;
+  /** A limit against another scenario: the same workload without this one's toolFlags. */
+  withoutFlags?: { scenario: string; maxRatio: number };
   /** Options of the tested tools only (the floor has no JSON log); FILE is the work file. */
   toolFlags?: (work: string) => string[];
 }
@@ -127,7 +129,8 @@ function scenarioList(quick: boolean, rounds = 5): Scenario[] {
       workload: { count: n(200000), size: 64, pattern: "alternate" },
       cron: false,
       rounds,
-      maxRatio: 1.3,
+      // The issue's target: at most 1.5 × the same run without -j (small).
+      withoutFlags: { scenario: "small", maxRatio: 1.5 },
       toolFlags: (work) => ["-j", `${work}/log.json`],
     },
     {
@@ -581,6 +584,22 @@ function targets(bench: Bench): Target[] {
           if (!xs) return null;
           const grow = (maxRss(xs) - maxRss(hello)) / 1024;
           return { text: `${signed(grow)} MiB`, ok: grow <= TARGET_STARTUP_RSS_MIB };
+        },
+      });
+    }
+    const base = s.withoutFlags && scenarios.find((b) => b.name === s.withoutFlags!.scenario);
+    if (s.withoutFlags && base) {
+      const limit = s.withoutFlags.maxRatio;
+      list.push({
+        // Each against its own rounds' floor, so that load in one scenario's rounds does not count.
+        name: `${s.name}: wall ≤ ${limit} × ${base.name}'s (the same run without its flags)`,
+        measure: (t) => {
+          const xs = of(s, t);
+          const ys = of(base, t);
+          if (!xs || !ys) return null;
+          const r = median(ratios(xs, of(s, FLOOR)!)) / median(ratios(ys, of(base, FLOOR)!));
+          const bestR = (best(xs) / best(of(s, FLOOR)!)) / (best(ys) / best(of(base, FLOOR)!));
+          return judge(r, bestR, limit, (x) => `${x.toFixed(2)} ×`);
         },
       });
     }
