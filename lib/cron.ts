@@ -3,7 +3,9 @@
  * unlinked temporary file until the command writes to stderr or ends badly;
  * then everything is written out in order, followed by one line saying how
  * the command ended. Output files are not affected: they always get every
- * message live (the dispatch delivers to them after this sink).
+ * message live. It is a gate on dtee's own stdout and stderr (the stream
+ * outputs of lib/outputs.ts ask it before each write), so that they keep
+ * their place among the outputs and destinations of the dispatch.
  */
 
 import { Errno, Mask, Stream } from "./abi.ts";
@@ -17,11 +19,9 @@ import {
   resultText,
   type RunInfo,
 } from "./failures.ts";
-import type { Dispatch } from "./outputs.ts";
-import type { MessageSink } from "./sink.ts";
 import { tempTemplate } from "./temp.ts";
 
-export class Cron implements MessageSink, ResultHandler {
+export class Cron implements ResultHandler {
   /** The buffer file, or -1 once output passes straight through. */
   #buffer = -1;
   #bufferPath = "";
@@ -35,11 +35,7 @@ export class Cron implements MessageSink, ResultHandler {
   /** The command word as given, for the report line. */
   #command = "";
 
-  constructor(
-    /** dtee's own stdout and stderr. */
-    readonly streams: Dispatch,
-    readonly reporter: Reporter,
-  ) {}
+  constructor(readonly reporter: Reporter) {}
 
   /** Whether the command has started (the buffer file then exists, if it can). */
   #started = false;
@@ -80,39 +76,32 @@ export class Cron implements MessageSink, ResultHandler {
     if (["recv", "waitpid", "log-data", "log-read"].includes(failure.kind)) this.release();
   }
 
+  /** Whether dtee's stdout is held back (stdout messages go to the buffer file). */
+  get holding(): boolean {
+    return this.#buffer >= 0;
+  }
+
+  /** Whether writing out what was held met a broken pipe. */
+  get releaseBroke(): boolean {
+    return this.#broken;
+  }
+
   /**
-   * Whether delivering from..to can meet a broken pipe: passing through, or
-   * releasing what it holds at a stderr message, it writes to dtee's own streams.
+   * Holds the stdout messages of from..to; false when the buffer failed
+   * (then released, so that the caller writes them out itself).
    */
-  breakableFor(batch: Batch, from: number, to: number): boolean {
-    if (!this.streams.breakableFor()) return false;
-    if (this.#buffer < 0) return true;
-    const firstError = batch.streams.indexOf(Stream.stderr, from);
-    return firstError >= 0 && firstError < to;
+  hold(batch: Batch, from: number, to: number): boolean {
+    if (this.#hold(batch, from, to)) return true;
+    // What part of the batch reached the file is unknown: the release
+    // replays only what is known to be there and the batch goes out whole.
+    this.release();
+    return false;
   }
 
-  brokenLabel(): string | undefined {
-    return this.#broken ? "stdout: write" : this.streams.brokenLabel();
-  }
-
-  deliver(batch: Batch, from: number, to: number): number {
-    this.#broken = false;
-    if (this.#buffer >= 0) {
-      const firstError = batch.streams.indexOf(Stream.stderr, from);
-      const held = firstError < 0 || firstError >= to ? to : firstError;
-      if (!this.#hold(batch, from, held)) {
-        // What part of the batch reached the file is unknown: the release
-        // replays only what is known to be there and the batch goes out whole.
-        if (!this.release()) return from;
-      } else if (held === to) {
-        return to;
-      } else {
-        this.#reportDue = true;
-        if (!this.release()) return held;
-        from = held;
-      }
-    }
-    return this.streams.deliver(batch, from, to);
+  /** The command wrote to stderr: report whatever happens, and write out what is held first. */
+  stderrArrived(): boolean {
+    this.#reportDue = true;
+    return this.release();
   }
 
   /** Appends the stdout messages from..to to the buffer file; false if that failed. */

@@ -20,6 +20,7 @@ import {
 } from "./ffi.ts";
 import { JsonLogEncoder, type RunEnd } from "./jsonlog.ts";
 import type { CommandResult, Failure, Reporter, ResultHandler, RunInfo } from "./failures.ts";
+import type { Cron } from "./cron.ts";
 import type { MessageSink } from "./sink.ts";
 
 /** One descriptor and the streams it wants. */
@@ -69,6 +70,11 @@ abstract class Output {
     return to;
   }
 
+  /** What the output is called when its broken pipe stopped a delivery. */
+  brokenLabel(): string {
+    return this.label;
+  }
+
   /** Whether the last write of writeBytes stopped short. */
   protected interruptedLast = false;
 
@@ -102,14 +108,46 @@ abstract class Output {
 }
 
 /** dtee's own stdout and stderr, first in delivery order. */
-export function streamOutputs(reporter: Reporter): StreamOutput[] {
-  return [new StreamOutput("stdout", reporter), new StreamOutput("stderr", reporter)];
+export function streamOutputs(reporter: Reporter, gate?: Cron): StreamOutput[] {
+  return [new StreamOutput("stdout", reporter, gate), new StreamOutput("stderr", reporter, gate)];
 }
 
-/** dtee's own stdout or stderr. */
+/**
+ * dtee's own stdout or stderr; in cron mode behind the gate that holds
+ * stdout back until the command writes to stderr (lib/cron.ts).
+ */
 export class StreamOutput extends Output {
-  constructor(readonly stream: "stdout" | "stderr", reporter: Reporter) {
+  /** Writing out the held stdout (stdout's own fd) met a broken pipe. */
+  #releaseBroke = false;
+
+  constructor(readonly stream: "stdout" | "stderr", reporter: Reporter, readonly gate?: Cron) {
     super(stream === "stdout" ? 1 : 2, Mask[stream], `${stream}: write`, reporter);
+  }
+
+  /** While stdout is held back, each message must meet the gate on its own stream's way. */
+  override get mergeable(): boolean {
+    return !this.gate?.holding;
+  }
+
+  override brokenLabel(): string {
+    return this.#releaseBroke ? "stdout: write" : this.label;
+  }
+
+  override write(batch: Batch, from: number, to: number, mask = this.mask): number {
+    this.#releaseBroke = false;
+    const gate = this.gate;
+    if (gate?.holding) {
+      if (this.stream === "stdout") {
+        if (gate.hold(batch, from, to)) return to;
+      } else {
+        const first = batch.streams.indexOf(Stream.stderr, from);
+        if (first >= 0 && first < to && !gate.stderrArrived()) {
+          this.#releaseBroke = gate.releaseBroke;
+          return first;
+        }
+      }
+    }
+    return super.write(batch, from, to, mask);
   }
 }
 
@@ -219,13 +257,13 @@ class Destination {
   broken: Output | undefined;
   readonly #single: Output | undefined;
   /** All members write through one description or append to one file: one write can serve them. */
-  readonly #merged: boolean;
+  readonly #sameFile: boolean;
   /** For each stream, the members that want it, in order. */
   readonly #wanting: Output[][];
 
   constructor(readonly members: Output[]) {
     this.#single = members.length === 1 ? members[0] : undefined;
-    this.#merged = members.every((m) => m.mergeable && sameDestination(members[0].fd, m.fd));
+    this.#sameFile = members.every((m) => sameDestination(members[0].fd, m.fd));
     this.#wanting = [Stream.foreign, Stream.stdout, Stream.stderr].map((s) =>
       members.filter((m) => m.wants(s))
     );
@@ -239,7 +277,9 @@ class Destination {
     this.broken = undefined;
     if (this.#single) return this.#through(this.#single, batch, from, to);
     const first = this.members[0];
-    if (this.#merged && this.#wanting.every((w) => w.length <= 1)) {
+    // Whether the members' writes may be merged can change (cron mode's gate).
+    const merged = this.#sameFile && this.members.every((m) => m.mergeable);
+    if (merged && this.#wanting.every((w) => w.length <= 1)) {
       return this.#through(first, batch, from, to, Mask.combined);
     }
     for (let start = from; start < to;) {
@@ -252,7 +292,7 @@ class Destination {
         // Several outputs want each message: in turn, message by message.
         for (let i = start; i < end; i++) {
           for (const m of wanting) {
-            if (this.#through(this.#merged ? first : m, batch, i, i + 1, m.mask) <= i) return i;
+            if (this.#through(merged ? first : m, batch, i, i + 1, m.mask) <= i) return i;
           }
         }
       }
@@ -276,7 +316,7 @@ class Destination {
  * before the broken output.
  */
 export class Dispatch implements MessageSink, ResultHandler {
-  /** The output whose broken pipe stopped the last delivery (undefined: the lead's). */
+  /** The output whose broken pipe stopped the last delivery. */
   broken: Output | undefined;
   readonly #destinations: Destination[];
   readonly #breakable: Destination[];
@@ -285,15 +325,10 @@ export class Dispatch implements MessageSink, ResultHandler {
   readonly #logs: JsonOutput[];
 
   /**
-   * `outputs`: in delivery order; `lead`: delivered before all of them
-   * (cron mode's sink, which holds dtee's own streams).
+   * `outputs`: in delivery order; `handlers`: who else hears of the run
+   * (cron mode's gate, which reports).
    */
-  constructor(
-    outputs: Output[],
-    readonly lead?: MessageSink & ResultHandler & {
-      breakableFor(batch: Batch, from: number, to: number): boolean;
-    },
-  ) {
+  constructor(outputs: Output[], readonly handlers: readonly ResultHandler[] = []) {
     outputs.forEach((o, i) => this.#rank.set(o, i));
     this.#logs = outputs.filter((o) => o instanceof JsonOutput);
     const streams = new Set(
@@ -311,47 +346,34 @@ export class Dispatch implements MessageSink, ResultHandler {
   }
 
   brokenLabel(): string | undefined {
-    return this.broken ? this.broken.label : this.lead?.brokenLabel();
+    return this.broken?.brokenLabel();
   }
 
   failed(failure: Failure): void {
-    this.lead?.failed(failure);
+    for (const h of this.handlers) h.failed(failure);
   }
 
   started(run: RunInfo): void {
-    this.lead?.started(run);
+    for (const h of this.handlers) h.started(run);
     for (const log of this.#logs) log.started(run);
   }
 
   terminated(result: CommandResult, timeNs: bigint): boolean {
     // The logs' final records come after cron mode's report; when a signal
     // or a broken pipe cut that short, the record says dtee was stopped.
-    const done = this.lead?.terminated(result, timeNs) ?? true;
+    let done = true;
+    for (const h of this.handlers) done &&= h.terminated(result, timeNs);
     if (done) { for (const log of this.#logs) log.terminated(result, timeNs); }
     return done;
   }
 
   interrupted(signal: number, timeNs: bigint, brokenLabel?: string): void {
-    this.lead?.interrupted(signal, timeNs, brokenLabel);
+    for (const h of this.handlers) h.interrupted(signal, timeNs, brokenLabel);
     for (const log of this.#logs) log.interrupted(signal, timeNs);
-  }
-
-  /** Whether a write of this dispatch can meet a broken pipe. */
-  /** Whether delivering from..to can meet a broken pipe. */
-  breakableFor(batch?: Batch, from = 0, to = 0): boolean {
-    if (this.#breakable.length > 0) return true;
-    return batch !== undefined && (this.lead?.breakableFor(batch, from, to) ?? false);
   }
 
   deliver(batch: Batch, from: number, to: number): number {
     this.broken = undefined;
-    // The lead comes before every output: when it cannot break (cron mode
-    // holding dtee's stdout in a file) it waits to know how far to go.
-    const leadFirst = this.lead?.breakableFor(batch, from, to) ?? false;
-    if (this.lead && leadFirst) {
-      const at = this.lead.deliver(batch, from, to);
-      if (at < to) return this.#finish(batch, from, at, undefined, new Set(), new Set());
-    }
     if (this.#breakable.length === 1) {
       const d = this.#breakable[0];
       const at = d.deliver(batch, from, to);
@@ -374,12 +396,6 @@ export class Dispatch implements MessageSink, ResultHandler {
         }
       }
     }
-    if (this.lead && !leadFirst) {
-      const at = this.lead.deliver(batch, from, to);
-      if (at < to) {
-        return this.#finish(batch, from, at, undefined, new Set(this.#breakable), new Set());
-      }
-    }
     for (const d of this.#destinations) {
       if (!d.breakable) d.deliver(batch, from, to);
     }
@@ -387,7 +403,7 @@ export class Dispatch implements MessageSink, ResultHandler {
   }
 
   /**
-   * A broken pipe at message `at` on `broken` (undefined: the lead): every
+   * A broken pipe at message `at` on `broken`: every
    * destination not in `ranged` gets messages from..at, and each output
    * ranked before the broken one not in a `done` destination gets `at` too.
    */
@@ -401,9 +417,6 @@ export class Dispatch implements MessageSink, ResultHandler {
   ): number {
     this.broken = broken;
     const limit = broken === undefined ? -1 : this.#rank.get(broken)!;
-    if (broken && this.lead && !this.lead.breakableFor(batch, from, at + 1)) {
-      this.lead.deliver(batch, from, at + 1);
-    }
     for (const d of this.#destinations) {
       if (done.has(d)) continue;
       if (!ranged.has(d) && from < at) d.deliver(batch, from, at);

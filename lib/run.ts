@@ -191,12 +191,12 @@ function prepareStdFds(reporter: Reporter): void {
  * then the files, opened before anything runs.
  */
 function openSinks(options: Options, reporter: Reporter): MessageSink & ResultHandler {
-  const streams = streamOutputs(reporter);
-  const files = () => openFiles(options.outputs, options.jsonLogs, reporter);
-  if (!options.cron) return new Dispatch([...streams, ...files()]);
-  const cron = new Cron(new Dispatch(streams), reporter);
-  reporter.listen(cron);
-  return new Dispatch(files(), cron);
+  const cron = options.cron ? new Cron(reporter) : undefined;
+  // Before the files are opened: cron mode runs unbuffered when one cannot be.
+  if (cron) reporter.listen(cron);
+  const streams = streamOutputs(reporter, cron);
+  const files = openFiles(options.outputs, options.jsonLogs, reporter);
+  return new Dispatch([...streams, ...files], cron ? [cron] : []);
 }
 
 /** dtee dies by `signal` after the sinks have had their say. */

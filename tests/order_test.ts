@@ -102,3 +102,17 @@ Deno.test("cron mode: a broken stdout when the held output is released is SIGPIP
     equal(Deno.readTextFileSync(`${dir}/f`), "a\n");
   });
 });
+
+Deno.test("cron mode: a file that shares dtee's stdout and stderr gets each message in turn", async () => {
+  await withTempDir(async (dir) => {
+    // Stopped while it writes, so that dtee receives the messages in one batch.
+    const script =
+      "echo x >&2; sleep 0.3; kill -STOP $PPID; echo 1; echo 2 >&2; echo 3; kill -CONT $PPID";
+    const r = await sh(`cd "$1" && "$2" -q -c f sh -c '${script}' >>f 2>&1`, [dir, DTEE]);
+    equal(r.code, 0, r.err);
+    equal(
+      Deno.readTextFileSync(`${dir}/f`),
+      `x\nx\n1\n1\n2\n2\n3\n3\n${DTEE}: sh: exited with status 0\n`,
+    );
+  });
+});
