@@ -9,7 +9,7 @@
  */
 
 import { Errno, Mask, Stream } from "./abi.ts";
-import { type Batch, close, replay, tempFile } from "./ffi.ts";
+import { type Batch, close, type FdInfo, fdInfo, replay, tempFile } from "./ffi.ts";
 import {
   type CommandResult,
   type Failure,
@@ -27,6 +27,12 @@ export class Cron implements ResultHandler {
   #bufferPath = "";
   /** Bytes known to be in the buffer file, in order. */
   #held = 0;
+  /**
+   * The length of each held message, kept only when dtee's stdout keeps
+   * message boundaries (an outer dtee): each then goes back in a write of
+   * its own (README, "Choices").
+   */
+  #pieces: number[] | undefined;
   /** Whether the final report is due whatever the exit status. */
   #reportDue = false;
   /** A broken pipe while writing out the held output. */
@@ -52,6 +58,8 @@ export class Cron implements ResultHandler {
     this.#command = run.command[0];
     this.#started = true;
     this.#held = 0;
+    const stdout = fdInfo(1);
+    this.#pieces = stdout.ok && stdout.value.keepsBoundaries ? [] : undefined;
     this.#broken = false;
     this.#reportDue = this.#setupFailed;
     if (this.#reportDue) return;
@@ -117,7 +125,9 @@ export class Cron implements ResultHandler {
       return false;
     }
     for (let i = from; i < to; i++) {
-      if (batch.streams[i] === Stream.stdout) this.#held += batch.lens[i];
+      if (batch.streams[i] !== Stream.stdout) continue;
+      this.#held += batch.lens[i];
+      this.#pieces?.push(batch.lens[i]);
     }
     return true;
   }
@@ -131,7 +141,7 @@ export class Cron implements ResultHandler {
     if (this.#buffer < 0) return true;
     const buffer = this.#buffer;
     this.#buffer = -1;
-    const ret = replay(buffer, 1, this.#held);
+    const ret = replay(buffer, 1, this.#pieces ?? [this.#held], this.#pieces !== undefined);
     close(buffer);
     if (ret.ok) return true;
     if (ret.stage !== "write") {

@@ -99,7 +99,14 @@ export const symbols = {
   dtee_read: { parameters: [/* fd */ "i32", /* buf */ "buffer", /* cap */ "usize"], result: "i32" },
   dtee_pause: { parameters: [/* timeout_ms */ "i32"], result: "i32" },
   dtee_replay: {
-    parameters: [/* src */ "i32", /* dst */ "i32", /* limit */ "u64", /* stage[1] */ "buffer"],
+    parameters: [
+      /* src */ "i32",
+      /* dst */ "i32",
+      /* pieces */ "buffer",
+      /* count */ "u32",
+      /* whole */ "i32",
+      /* stage[1] */ "buffer",
+    ],
     result: "i32",
   },
   dtee_set_blocking: { parameters: [/* fd */ "i32"], result: "i32" },
@@ -374,14 +381,19 @@ export function tempFile(template: string): Result<{ fd: number; path: string },
   return fd < 0 ? { ok: false, errno: -fd, path: name } : { ok: true, value: { fd, path: name } };
 }
 
-/** Copies the first `limit` bytes of the buffer file to `dst`; a failure says which step. */
+/**
+ * Copies the buffer file to `dst`: `pieces` (byte counts) in large writes,
+ * or with `whole` each piece in a write of its own; a failure says which step.
+ */
 export function replay(
   src: number,
   dst: number,
-  limit: number,
+  pieces: readonly number[],
+  whole: boolean,
 ): Result<number, { stage: keyof typeof ReplayStage }> {
   const stage = new Int32Array(1);
-  const ret = shim.dtee_replay(src, dst, BigInt(limit), stage);
+  const lens = BigUint64Array.from(pieces.length > 0 ? pieces : [0], BigInt);
+  const ret = shim.dtee_replay(src, dst, lens, lens.length, whole ? 1 : 0, stage);
   if (ret >= 0) return { ok: true, value: ret };
   return { ok: false, errno: -ret, stage: nameOf(ReplayStage, stage[0]) };
 }

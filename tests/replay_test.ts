@@ -234,3 +234,14 @@ Deno.test("a log written by a replay is the recorded one: same pid, same times",
     equal(Deno.readTextFileSync(`${dir}/again`), Deno.readTextFileSync(`${dir}/log`));
   });
 });
+
+Deno.test("cronty under dtee: its held messages reach the outer dtee one write each", async () => {
+  await withTempDir(async (dir) => {
+    const log = `${dir}/outer`;
+    const r = await run(DTEE, ["-J", log, CRONTY, "sh", "-c", "echo a; echo b; echo c >&2"]);
+    equal(r.code, 0, r.err);
+    const logged = Deno.readTextFileSync(log).trimEnd().split("\n").map((l) => JSON.parse(l))
+      .filter((rec) => "log" in rec).map((rec) => rec.log);
+    deepStrictEqual(logged, ["a\n", "b\n", "c\n", `${CRONTY}: sh: exited with status 0\n`]);
+  });
+});

@@ -273,7 +273,10 @@ pub fn temp_file(template: &mut [u8]) -> Result<c_int, c_int> {
 }
 
 /// Copies the first `limit` bytes of the buffer file `src` to `dst`.
-pub fn replay(src: c_int, dst: c_int, limit: u64) -> Result<(), (c_int, c_int)> {
+/// Copies the buffer file `src` from its start to `dst`: the sum of
+/// `pieces` bytes in large writes, or with `whole` each piece in a write of
+/// its own (a destination that keeps message boundaries: an outer dtee).
+pub fn replay(src: c_int, dst: c_int, pieces: &[u64], whole: bool) -> Result<(), (c_int, c_int)> {
     // SAFETY: plain system call.
     if unsafe {
         sys::lseek(src, 0, 0 /* SEEK_SET */)
@@ -281,24 +284,50 @@ pub fn replay(src: c_int, dst: c_int, limit: u64) -> Result<(), (c_int, c_int)> 
     {
         return Err((replay_stage::SEEK, sys::errno()));
     }
-    let mut buf = vec![0u8; (256 << 10).min(limit as usize)];
-    let mut left = limit;
+    let total: u64 = pieces.iter().sum();
+    let largest = if whole {
+        pieces.iter().copied().max().unwrap_or(0)
+    } else {
+        total.min(256 << 10)
+    };
+    let mut buf = vec![0u8; largest as usize];
+    let mut copy = |len: usize| -> Result<(), (c_int, c_int)> {
+        read_exact(src, &mut buf[..len])?;
+        write_all(dst, &buf[..len]).map_err(|e| (replay_stage::WRITE, e))
+    };
+    if whole {
+        return pieces.iter().try_for_each(|&len| copy(len as usize));
+    }
+    let mut left = total;
     while left > 0 {
-        let want = buf.len().min(left as usize);
-        // SAFETY: buf is writable for `want` bytes.
-        let n = unsafe { sys::read(src, buf.as_mut_ptr() as *mut c_void, want) };
-        if n < 0 {
-            match sys::errno() {
+        let len = largest.min(left);
+        copy(len as usize)?;
+        left -= len;
+    }
+    Ok(())
+}
+
+/// Fills `buf` from `src`; the file ending first is EIO (it is shorter than
+/// what was written to it).
+fn read_exact(src: c_int, buf: &mut [u8]) -> Result<(), (c_int, c_int)> {
+    let mut done = 0;
+    while done < buf.len() {
+        // SAFETY: buf is writable from `done` to its end.
+        let n = unsafe {
+            sys::read(
+                src,
+                buf[done..].as_mut_ptr() as *mut c_void,
+                buf.len() - done,
+            )
+        };
+        match n {
+            0 => return Err((replay_stage::READ, sys::EIO)),
+            _ if n < 0 => match sys::errno() {
                 sys::EINTR => continue,
                 e => return Err((replay_stage::READ, e)),
-            }
+            },
+            _ => done += n as usize,
         }
-        if n == 0 {
-            // The file is shorter than what was written to it.
-            return Err((replay_stage::READ, sys::EIO));
-        }
-        write_all(dst, &buf[..n as usize]).map_err(|e| (replay_stage::WRITE, e))?;
-        left -= n as u64;
     }
     Ok(())
 }

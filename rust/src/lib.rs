@@ -372,15 +372,25 @@ pub extern "C" fn dtee_temp_file(template: *mut u8) -> c_int {
     boundary(|| io::temp_file(unsafe { c_buf(template)? }))
 }
 
-/// Copies the first `limit` bytes of the buffer file `src` to `dst`. On
-/// failure `stage` = the step that failed (`abi::replay_stage`); a WRITE
-/// that fails with -EINTR was stopped as `dtee_write_batch` is.
+/// Copies the buffer file `src` to `dst`: the `count` pieces of `pieces`
+/// (byte counts) in large writes, or with `whole` each piece in a write of
+/// its own. On failure `stage` = the step that failed
+/// (`abi::replay_stage`); a WRITE that fails with -EINTR was stopped as
+/// `dtee_write_batch` is.
 #[no_mangle]
-pub extern "C" fn dtee_replay(src: i32, dst: i32, limit: u64, stage: *mut i32) -> c_int {
+pub extern "C" fn dtee_replay(
+    src: i32,
+    dst: i32,
+    pieces: *const u64,
+    count: u32,
+    whole: i32,
+    stage: *mut i32,
+) -> c_int {
     boundary(|| {
-        // SAFETY: the caller passes one int.
-        let stage = unsafe { &mut slice_mut(stage, 1)?[0] };
-        io::replay(src, dst, limit)
+        // SAFETY: the caller passes `count` u64s and one int.
+        let (pieces, stage) =
+            unsafe { (slice(pieces, count as usize)?, &mut slice_mut(stage, 1)?[0]) };
+        io::replay(src, dst, pieces, whole != 0)
             .map(|_| 0)
             .map_err(|(step, errno)| {
                 *stage = step;
