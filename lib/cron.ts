@@ -9,7 +9,7 @@
  */
 
 import { Errno, Mask, Stream } from "./abi.ts";
-import { type Batch, close, type FdInfo, fdInfo, replay, tempFile } from "./ffi.ts";
+import { type Batch, close, fdInfo, replay, tempFile } from "./ffi.ts";
 import {
   type CommandResult,
   type Failure,
