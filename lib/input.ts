@@ -16,7 +16,13 @@ import {
   takeSignal,
 } from "./ffi.ts";
 import { LogError, LogReader, LogReadError, Pacer, recordedStatus } from "./replay.ts";
-import type { Reporter, ResultHandler } from "./failures.ts";
+import {
+  type CommandResult,
+  decodeWaitStatus,
+  type Reporter,
+  type ResultHandler,
+} from "./failures.ts";
+import { nowNs } from "./jsonlog.ts";
 import type { Command } from "./child.ts";
 import type { MessageSink } from "./sink.ts";
 import type { Signals } from "./signals.ts";
@@ -51,15 +57,39 @@ export function closeCommandEnds(sockets: Sockets, reporter: Reporter): void {
   }
 }
 
-/** A delivery stopped short: a write interrupted by a signal that stops dtee, or a broken pipe. */
-function stoppedShort(sink: MessageSink, signals: Signals): LoopEnd {
+/**
+ * What stops dtee after writes of its stopped short, or may have: a pending
+ * signal that stops dtee, else a broken pipe when `broken`.
+ */
+function stopped(sink: MessageSink, signals: Signals, broken: boolean): LoopEnd | undefined {
   const stop = signals.takeStop();
   if (stop) return { kind: "signal", signal: stop };
-  return { kind: "signal", signal: SIGPIPE, brokenLabel: sink.brokenLabel() };
+  if (broken) return { kind: "signal", signal: SIGPIPE, brokenLabel: sink.brokenLabel() };
+  return undefined;
+}
+
+/** A delivery stopped short: a write interrupted by a signal that stops dtee, or a broken pipe. */
+function stoppedShort(sink: MessageSink, signals: Signals): LoopEnd {
+  return stopped(sink, signals, true)!;
+}
+
+/**
+ * A run ended (live or replayed): the sinks hear of it (cron mode reports);
+ * what stops dtee if a signal or a broken pipe cut their last writes short.
+ */
+function ended(
+  sink: MessageSink & ResultHandler,
+  signals: Signals,
+  result: CommandResult,
+  timeNs: bigint,
+): LoopEnd | undefined {
+  const delivered = sink.terminated(result, timeNs);
+  // A signal that stopped the last writes (held output, report line) is taken now.
+  return stopped(sink, signals, !delivered);
 }
 
 export type LoopEnd =
-  | { kind: "exited"; status: number }
+  | { kind: "exited"; result: CommandResult }
   | { kind: "signal"; signal: number; brokenLabel?: string }
   | { kind: "failed" }
   /** Every run of a log replayed: the last one's recorded status. */
@@ -68,7 +98,7 @@ export type LoopEnd =
 export interface Loop {
   sockets: Sockets;
   command: Command;
-  sink: MessageSink;
+  sink: MessageSink & ResultHandler;
   signals: Signals;
   reporter: Reporter;
 }
@@ -111,7 +141,10 @@ export function receiveUntilExit({ sockets, command, sink, signals, reporter }: 
       }
     }
     if (draining) {
-      if (n === 0) return { kind: "exited", status: status! };
+      if (n === 0) {
+        const result = decodeWaitStatus(status!);
+        return ended(sink, signals, result, nowNs()) ?? { kind: "exited", result };
+      }
     } else if (reap) {
       const reaped = command.reap();
       if (reaped && "errno" in reaped) {
@@ -174,7 +207,10 @@ export function replayRuns({ log, sink, signals, reporter, realtime }: Replay): 
       }
       const { end, timeNs } = log.finish!;
       if (end.kind === "dtee-signaled") sink.interrupted(end.signal, timeNs);
-      else if (!sink.terminated(end, timeNs)) return stoppedShort(sink, signals);
+      else {
+        const cut = ended(sink, signals, end, timeNs);
+        if (cut) return cut;
+      }
       status = recordedStatus(end);
     }
   } catch (e) {

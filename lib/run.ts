@@ -18,13 +18,7 @@ import {
   setStopping,
   writeAll,
 } from "./ffi.ts";
-import {
-  commandStatus,
-  decodeWaitStatus,
-  EXEC_FAILED,
-  Reporter,
-  type ResultHandler,
-} from "./failures.ts";
+import { commandStatus, EXEC_FAILED, Reporter, type ResultHandler } from "./failures.ts";
 import {
   closeCommandEnds,
   type LoopEnd,
@@ -35,7 +29,7 @@ import {
 } from "./input.ts";
 import { nowNs } from "./jsonlog.ts";
 import { Dispatch, openFiles, streamOutputs } from "./outputs.ts";
-import { SIGINT, Signals, SIGPIPE } from "./signals.ts";
+import { SIGINT, Signals } from "./signals.ts";
 import type { MessageSink } from "./sink.ts";
 import { encode } from "./text.ts";
 
@@ -92,7 +86,7 @@ function capture(options: Options, reporter: Reporter): number {
     if (options.cron) execInPlace(options.command, reporter);
     return reporter.exitStatus();
   }
-  const startedNs = nowNs();
+  const run = { command: options.command, timeNs: nowNs(), pid: Deno.pid };
   const command = Command.start(
     options.command,
     sockets.stdout,
@@ -104,19 +98,15 @@ function capture(options: Options, reporter: Reporter): number {
     // The C tool's child exits 66 after the message, and cron mode reports
     // that exit like any other: mail filters look for the line.
     if (command === "exec") {
-      sink.started({ command: options.command, timeNs: startedNs, pid: Deno.pid });
+      sink.started(run);
       sink.terminated(EXEC_FAILED, nowNs());
     }
     return reporter.exitStatus();
   }
   closeCommandEnds(sockets, reporter);
-  sink.started({ command: options.command, timeNs: startedNs, pid: Deno.pid });
+  sink.started(run);
 
-  return finish(
-    receiveUntilExit({ sockets, command, sink, signals, reporter }),
-    prepared,
-    reporter,
-  );
+  return finish(receiveUntilExit({ sockets, command, sink, signals, reporter }), sink, reporter);
 }
 
 /**
@@ -146,27 +136,18 @@ function replayLog(options: Options, file: string, realtime: boolean, reporter: 
   const { signals, sink } = prepared;
   const log = openLog(file, reporter);
   if (!log) return reporter.exitStatus();
-  return finish(replayRuns({ log, sink, signals, reporter, realtime }), prepared, reporter);
+  return finish(replayRuns({ log, sink, signals, reporter, realtime }), sink, reporter);
 }
 
 /** How a run ends, for dtee: the status, after the sinks have heard of it. */
-function finish(
-  end: LoopEnd,
-  { sink, signals }: { sink: MessageSink & ResultHandler; signals: Signals },
-  reporter: Reporter,
-): number {
+function finish(end: LoopEnd, sink: ResultHandler, reporter: Reporter): number {
   switch (end.kind) {
     case "failed":
       return reporter.exitStatus();
     case "signal":
       return interrupted(sink, end.signal, end.brokenLabel);
     case "exited": {
-      const result = decodeWaitStatus(end.status);
-      const delivered = sink.terminated(result, nowNs());
-      // A signal that stopped the last writes (held output, report line) is taken now.
-      const stop = signals.takeStop();
-      if (stop) return interrupted(sink, stop);
-      if (!delivered) return interrupted(sink, SIGPIPE, sink.brokenLabel());
+      const { result } = end;
       // Killed by SIGINT, so that a calling shell stops too (docs/behaviour.md A5).
       if (!reporter.failed && result.kind === "signaled" && result.signal === SIGINT) die(SIGINT);
       return reporter.exitStatus(commandStatus(result));
