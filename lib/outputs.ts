@@ -323,6 +323,14 @@ export class Dispatch implements MessageSink, ResultHandler {
   /** Position of each output in delivery order. */
   readonly #rank = new Map<Output, number>();
   readonly #logs: JsonOutput[];
+  /**
+   * Every output in delivery order, when one that can break comes after one
+   * that cannot: then each message goes to each output in turn, so that an
+   * output that blocks holds back none before it. Otherwise undefined: the
+   * ones that can break come first anyway, and each destination takes a
+   * batch in one write.
+   */
+  readonly #oneByOne: Output[] | undefined;
 
   /**
    * `outputs`: in delivery order; `handlers`: who else hears of the run
@@ -343,6 +351,13 @@ export class Dispatch implements MessageSink, ResultHandler {
     }
     this.#destinations = [...groups.values()].map((members) => new Destination(members));
     this.#breakable = this.#destinations.filter((d) => d.breakable);
+    const lastBreakable = outputs.findLastIndex((o) => this.#destinationOf(o).breakable);
+    const firstOther = outputs.findIndex((o) => !this.#destinationOf(o).breakable);
+    this.#oneByOne = firstOther >= 0 && firstOther < lastBreakable ? outputs : undefined;
+  }
+
+  #destinationOf(output: Output): Destination {
+    return this.#destinations.find((d) => d.members.includes(output))!;
   }
 
   brokenLabel(): string | undefined {
@@ -374,6 +389,7 @@ export class Dispatch implements MessageSink, ResultHandler {
 
   deliver(batch: Batch, from: number, to: number): number {
     this.broken = undefined;
+    if (this.#oneByOne) return this.#oneByOneDeliver(this.#oneByOne, batch, from, to);
     if (this.#breakable.length === 1) {
       const d = this.#breakable[0];
       const at = d.deliver(batch, from, to);
@@ -398,6 +414,19 @@ export class Dispatch implements MessageSink, ResultHandler {
     }
     for (const d of this.#destinations) {
       if (!d.breakable) d.deliver(batch, from, to);
+    }
+    return to;
+  }
+
+  /** Each message to each output that wants it, in delivery order; stops at a broken pipe. */
+  #oneByOneDeliver(outputs: Output[], batch: Batch, from: number, to: number): number {
+    for (let i = from; i < to; i++) {
+      const stream = batch.streams[i];
+      for (const o of outputs) {
+        if (!o.wants(stream) || o.write(batch, i, i + 1) > i) continue;
+        this.broken = o;
+        return i;
+      }
     }
     return to;
   }

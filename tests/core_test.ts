@@ -488,6 +488,83 @@ for (const cron of [false, true]) {
   });
 }
 
+/**
+ * A command that writes 64 KiB (filling a FIFO's buffer exactly) and then
+ * `marker`, each in one write; it exits 0.
+ */
+const FILL_THEN_MARKER = `
+import os
+assert os.write(1, b"x" * 65535 + b"\\n") == 65536
+assert os.write(1, b"marker\\n") == 7
+`;
+
+for (const ignoreInterrupts of [false, true]) {
+  Deno.test(`a FIFO output that blocks holds back no output before it${ignoreInterrupts ? "; -i and SIGINT, SIGSTOP, SIGCONT meanwhile change nothing" : ""}`, async () => {
+    await withTempDir(async (tmp) => {
+      const fifo = `${tmp}/fifo`;
+      const file = `${tmp}/file`;
+      equal((await run("mkfifo", [fifo])).code, 0);
+      // The reader opens the FIFO at once but reads only after `go`.
+      const reader = new Deno.Command("sh", {
+        args: [
+          "-c",
+          'exec 3<"$1"; until [ -e "$2/go" ]; do sleep 0.01; done; exec cat <&3 >"$2/r1"',
+          "sh",
+          fifo,
+          tmp,
+        ],
+        stdin: "null",
+      }).spawn();
+      // The FIFO comes after the file in delivery order (-o FILE, then -c FIFO).
+      const flags = ignoreInterrupts ? ["-i"] : [];
+      const child = new Deno.Command(DTEE, {
+        args: [...flags, "-o", file, "-c", fifo, "python3", "-c", FILL_THEN_MARKER],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const stdout = new Collector(child.stdout);
+      const stderr = new Collector(child.stderr);
+      const all = "x".repeat(65535) + "\nmarker\n";
+      try {
+        // The FIFO's buffer is full: dtee blocks writing `marker` to it, and
+        // dtee's stdout and the earlier file already have it.
+        await waitUntil(
+          "dtee's stdout and the file to get `marker`",
+          () => stdout.text === all && readText(file) === all,
+        );
+        if (ignoreInterrupts) {
+          for (const signal of ["SIGINT", "SIGSTOP", "SIGCONT"] as const) {
+            Deno.kill(child.pid, signal);
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        ok(!exists(`${tmp}/r1`), "the reader has not read yet");
+        Deno.writeTextFileSync(`${tmp}/go`, "");
+        const status = await child.status;
+        await Promise.all([stdout.done, stderr.done, reader.status]);
+        deepStrictEqual(
+          { code: status.code, signal: status.signal, out: stdout.text, err: stderr.text },
+          { code: 0, signal: null, out: all, err: "" },
+        );
+        equal(readText(file), all);
+        equal(readText(`${tmp}/r1`), all);
+      } finally {
+        Deno.writeTextFileSync(`${tmp}/go`, "");
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // Already gone.
+        }
+        await child.status;
+        await reader.status;
+        await Promise.allSettled([stdout.done, stderr.done]);
+      }
+    });
+  });
+}
+
 // --- A5: exit status ---------------------------------------------------------------
 
 Deno.test("the command's exit code is passed through", async () => {
