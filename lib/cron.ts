@@ -30,7 +30,7 @@ export class Cron implements ResultHandler {
   /**
    * The length of each held message, kept only when dtee's stdout keeps
    * message boundaries (an outer dtee): each then goes back in a write of
-   * its own (README, "Choices").
+   * its own (docs/architecture.md, "Choices").
    */
   #pieces: number[] | undefined;
   /** Whether the final report is due whatever the exit status. */

@@ -1,8 +1,8 @@
 /**
  * The only module that knows the shim's C ABI (rust/src/lib.rs): one symbol
  * table, each parameter named beside its type, and typed wrappers. Every
- * call is synchronous on purpose: the main loop blocks in `recv` (README,
- * "Architecture"). Constants of the ABI come from lib/abi.ts, generated
+ * call is synchronous on purpose: the main loop blocks in `recv`
+ * (docs/architecture.md). Constants of the ABI come from lib/abi.ts, generated
  * from the Rust side.
  *
  * One result shape for every call that can fail: `{ ok: true, value }` or

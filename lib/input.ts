@@ -1,7 +1,7 @@
 /**
  * The input side: the sockets the command writes to, and the synchronous
  * loop that receives its messages in order until it has exited and every
- * queued message is delivered (README, "How one message flows").
+ * queued message is delivered (docs/architecture.md, "How one message flows").
  */
 
 import { Errno, Event } from "./abi.ts";

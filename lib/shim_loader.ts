@@ -1,7 +1,7 @@
 /**
  * All loading of libraries: the shim from the source tree, from $DTEE_SHIM,
  * or as bytes rather than as a file, for the two
- * ways dtee runs without a checkout (README, "Getting dtee"): the single
+ * ways dtee runs without a checkout (README, "Install"): the single
  * binary carries them in its module graph (lib/compiled_main.ts), and a
  * `deno run` from a URL raw-imports them from beside the modules (the layout
  * of `deno task dist`). Both load them the same way: through a memfd, so
@@ -211,7 +211,7 @@ let mmap: Symbols<typeof MMAP> | undefined;
  * is wrapped (`Deno.UnsafePointerView.getArrayBuffer`): an ArrayBuffer of
  * the receive batch's size (~136 MiB) counts as external memory and makes
  * V8 collect garbage at the next allocation, before the command has even
- * started (README, "Performance").
+ * started (docs/architecture.md, "Performance").
  */
 export function anonymousMemory(bytes: number): Deno.PointerObject {
   mmap ??= libc(MMAP).symbols;
@@ -269,7 +269,7 @@ const HOT_CALLS = 512;
  * The shim's symbols. Deno's own binding (`Deno.dlopen` with a function
  * definition) compiles a call trampoline with Cranelift: ~0.6 ms and ~3 MiB
  * of Deno's code paged in for the first symbol, ~0.2 ms for each further
- * one (README, "Performance"); a call then costs ~35 ns (a few ns from
+ * one (docs/architecture.md, "Performance"); a call then costs ~35 ns (a few ns from
  * TurboFan's code, which the launcher does not let V8 use). A call through
  * the function's address (`Deno.UnsafeFnPointer`) compiles nothing but
  * costs about 1 µs. So every symbol starts out called through its address,

@@ -7,7 +7,7 @@
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-/** Made on first use: building a fatal decoder costs ~0.2 ms of start-up (README, "Performance"). */
+/** Made on first use: building a fatal decoder costs ~0.2 ms of start-up (docs/architecture.md, "Performance"). */
 let strictDecoder: TextDecoder | undefined;
 const strict = () => strictDecoder ??= new TextDecoder("utf-8", { fatal: true });
 

@@ -152,7 +152,7 @@ dtee_ensure_shim() {
 }
 
 # main.ts and lib/ as one generated module, which the launcher runs while it
-# is newer than all of them (README, "Performance": one module starts ~3 ms
+# is newer than all of them (docs/architecture.md, "Performance": one module starts ~3 ms
 # sooner than fifteen). At build/, one level below the root like lib/, so
 # that lib/shim_loader.ts finds the shim at the same relative path. A
 # failure is said once per change of the sources (as for the shim, with

@@ -1,6 +1,6 @@
 /**
  * Writes lib/abi.ts from rust/src/abi.rs, the one place where the numbers of
- * the shim's C ABI are defined (README, "The C ABI").
+ * the shim's C ABI are defined (docs/architecture.md, "The C ABI").
  *
  *   deno run -A scripts/gen-abi.ts           rewrite lib/abi.ts
  *   deno run -A scripts/gen-abi.ts --check   exit 1 when lib/abi.ts is out of date

@@ -1,6 +1,6 @@
 /**
- * The checks every way of getting dtee must pass alike (README, "Getting
- * dtee"): the single binary, its entry under `deno run`, and `deno run` from
+ * The checks every way of getting dtee must pass alike (README, "Install"):
+ * the single binary, its entry under `deno run`, and `deno run` from
  * a URL. Each way supplies how to start dtee and cronty; the checks run real
  * commands through them.
  */

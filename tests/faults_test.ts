@@ -5,7 +5,7 @@
  *
  * These are the faults the kernel cannot be made to produce on demand: the
  * failpoint build of the shim (cargo feature `failpoints`, see
- * rust/src/failpoints.rs; README, "Testing") is loaded through DTEE_SHIM and
+ * rust/src/failpoints.rs; docs/architecture.md, "Testing") is loaded through DTEE_SHIM and
  * driven by DTEE_FAILPOINTS (`name=N:errno`: the Nth call of `name` fails).
  * Real faults (/dev/full, FIFOs whose reader goes away, impossible $TMPDIRs,
  * closed and non-blocking standard descriptors, oversized writes) are tested

@@ -1,5 +1,5 @@
 /**
- * Installs (README, "Getting dtee"): `deno install -g` from the published layout (`deno task
+ * Installs (README, "Install"): `deno install -g` from the published layout (`deno task
  * dist`, served on loopback as in tests/dist_test.ts), and the man pages: generated from the
  * option table that `--help` is rendered from (lib/cli.ts), checked in unchanged, naming every
  * option of the grammar, clean under `mandoc -T lint` and readable with `man -l`.

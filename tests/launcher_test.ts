@@ -1,6 +1,6 @@
 /**
  * The launcher and what the command inherits (docs/behaviour.md A7, "The
- * wrapper is invisible to the command"; README, "Getting dtee"): the exact
+ * wrapper is invisible to the command"; README, "Install"): the exact
  * environment and closed descriptors through the native launcher, `deno run
  * main.ts` and `deno run` from a URL; a launcher that prints nothing of its
  * own whatever the environment, writes nothing in HOME, and says once that

@@ -1,5 +1,5 @@
 /**
- * What makes dtee start fast (README, "Performance"): the launcher runs
+ * What makes dtee start fast (docs/architecture.md, "Performance"): the launcher runs
  * build/dtee.js, the bundle of main.ts and lib/, while it is newer than
  * every module, and main.ts otherwise; the receive loop's symbols are
  * bound with Deno's compiler only once they are hot, and give the same

@@ -8,7 +8,7 @@
 //! object named in PascalCase with camelCase keys; a group whose doc comment
 //! says "C names" keeps the names as they are (`Errno.EPIPE`).
 
-/// Bumped whenever an export's meaning or signature changes (README, "The C ABI").
+/// Bumped whenever an export's meaning or signature changes (docs/architecture.md, "The C ABI").
 pub const ABI_VERSION: u32 = 7;
 
 /// Bits of the `events` word of `dtee_recv`.

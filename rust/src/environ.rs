@@ -18,7 +18,7 @@
 //!   standard fd that is /dev/null open for reading and writing counts as
 //!   closed, as that is what Rust's runtime opens (a shell's `<` or `>`
 //!   redirection opens it one way only; `<>/dev/null` is the one case taken
-//!   for closed although it was not, see the README, "Limits").
+//!   for closed although it was not, see docs/architecture.md, "Limits").
 
 use std::ffi::c_char;
 use std::fs::File;
@@ -85,7 +85,7 @@ pub fn command_env() -> *const *const c_char {
 }
 
 /// The soft limit of open files dtee was started with, which the runtime
-/// raised: known under the native launcher only (README, "Limits").
+/// raised: known under the native launcher only (docs/architecture.md, "Limits").
 pub fn nofile_soft_limit() -> Option<u64> {
     start().nofile
 }

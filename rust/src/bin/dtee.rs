@@ -1,4 +1,4 @@
-//! The native launcher of dtee and cronty (README, "Getting dtee"): runs
+//! The native launcher of dtee and cronty (README, "Install"): runs
 //! main.ts under the pinned Deno of the checkout it belongs to, with argv[0]
 //! passed on exactly as given (NAME and cron mode follow it).
 //!
@@ -52,7 +52,7 @@ const EX_SOFTWARE: c_int = 70;
 
 const SHIM: &str = "/rust/target/release/libdtee_shim.so";
 /// main.ts and lib/ in one module, made by scripts/bootstrap.sh because one
-/// module starts faster than fifteen (README, "Performance"); while it is
+/// module starts faster than fifteen (docs/architecture.md, "Performance"); while it is
 /// older than any of them, main.ts runs instead.
 const BUNDLE: &str = "/build/dtee.js";
 
@@ -305,7 +305,7 @@ pub unsafe extern "C" fn main(
     // longer than compiling the bundle's top level. TurboFan, V8's top
     // tier, would page in ~4 MiB of its own code and spend more time
     // compiling than it saves in a receive loop whose time goes to system
-    // calls: Maglev is as far as it goes (README, "Performance").
+    // calls: Maglev is as far as it goes (docs/architecture.md, "Performance").
     let flags = [
         c"run",
         c"-q",
