@@ -62,7 +62,10 @@ export interface OptionDef {
   output?: { stream: Stream; append: boolean };
   /** A JSON Lines log. */
   json?: { append: boolean };
-  /** Given twice is an error (boost's variables_map refuses a second value for one key). */
+  /**
+   * Given twice is an error, as boost's variables_map refuses a second value for one key:
+   * every flag (a bool_switch in the C tool) and --replay. Only the file lists compose.
+   */
   once?: true;
   group?: Group;
   help?: string;
@@ -183,6 +186,8 @@ export const OPTIONS: readonly OptionDef[] = [
 ];
 
 const BY_LONG = new Map(OPTIONS.map((d) => [d.long, d]));
+/** Whether a second occurrence is refused: a flag, or an option marked `once`. */
+const onlyOnce = (d: OptionDef) => !d.file || d.once === true;
 const BY_SHORT = new Map(OPTIONS.filter((d) => d.short).map((d) => [d.short!, d]));
 
 /** POSIX basename(3): trailing slashes do not count, so "cronty/" is still cronty. */
@@ -316,7 +321,7 @@ export function parse(args: string[], name: string, usSpelling = () => false): P
     usageError(name, `the required argument for option '--${d.long}' is missing`);
   /** Records an option; a usage error if it may be given only once and was given before. */
   const add = (g: Given): ParseResult | undefined => {
-    if (g.def.once && given.some((h) => h.def === g.def)) {
+    if (onlyOnce(g.def) && given.some((h) => h.def === g.def)) {
       return usageError(name, `option '--${g.def.long}' cannot be specified more than once`);
     }
     given.push(g);
@@ -374,9 +379,9 @@ export function parse(args: string[], name: string, usSpelling = () => false): P
       // The bad character alone, as boost reports it: in "-qx" the user mistyped "-x",
       // and echoing the whole group would not say which letter is wrong.
       if (!def) return usageError(name, `unrecognised option '-${chars[j]}'`);
-      // Every option given only once is long-only: no group can repeat one.
       if (!def.file) {
-        given.push({ def });
+        const error = add({ def });
+        if (error) return error;
         continue;
       }
       const rest = chars.slice(j + 1).join("");
@@ -433,9 +438,7 @@ function debugText(given: Given[], command: string[]): string {
   const values = new Map<string, string[]>();
   for (const g of given) {
     const list = values.get(g.def.long) ?? [];
-    // A flag is a bool in the original: given any number of times, it prints once.
-    if (g.def.file) list.push(g.value!);
-    else list[0] = "1";
+    list.push(g.def.file ? g.value! : "1");
     values.set(g.def.long, list);
   }
   if (command.length > 0) values.set("-", command);

@@ -49,9 +49,18 @@ export class Cron implements ResultHandler {
   #setupFailed = false;
 
   /**
-   * The command has started: create the buffer file, unless something went
-   * wrong before; then output runs unbuffered, so that the error and the
-   * output it explains arrive together.
+   * Creates the first run's buffer file while the outputs are opened, before
+   * the input: as in the C tool, an unusable TMPDIR is then reported for both
+   * (docs/behaviour.md A4), and the command runs in place.
+   */
+  open(): void {
+    if (!this.#setupFailed) this.#openBuffer();
+  }
+
+  /**
+   * The command has started: use the buffer file (a replay's later runs make
+   * a new one), unless something went wrong before; then output runs
+   * unbuffered, so that the error and the output it explains arrive together.
    */
   started(run: RunInfo): void {
     // A replayed log may hold several runs: each starts afresh.
@@ -62,7 +71,16 @@ export class Cron implements ResultHandler {
     this.#pieces = stdout.ok && stdout.value.keepsBoundaries ? [] : undefined;
     this.#broken = false;
     this.#reportDue = this.#setupFailed;
-    if (this.#reportDue) return;
+    if (this.#reportDue) {
+      // Made before the failure (the command could not be started): nothing is held yet.
+      if (this.#buffer >= 0) close(this.#buffer);
+      this.#buffer = -1;
+      return;
+    }
+    if (this.#buffer < 0) this.#openBuffer();
+  }
+
+  #openBuffer(): void {
     const pattern = tempTemplate("O");
     const file = tempFile(pattern);
     if (!file.ok) {

@@ -177,6 +177,7 @@ function openSinks(options: Options, reporter: Reporter): MessageSink & ResultHa
   if (cron) reporter.listen(cron);
   const streams = streamOutputs(reporter, cron);
   const files = openFiles(options.outputs, options.jsonLogs, reporter);
+  cron?.open();
   return new Dispatch([...streams, ...files], cron ? [cron] : []);
 }
 

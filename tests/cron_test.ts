@@ -557,18 +557,24 @@ Deno.test(
 );
 
 Deno.test(
-  "cron: unusable TMPDIR: error, then the command exec'd in place, unbuffered, no report, its status",
+  "cron: unusable TMPDIR: the C tool's two errors (buffer file, then socket directory), then the command exec'd in place, unbuffered, no report, its status",
   scoped(async (s) => {
     const tmpdir = s.path("nonexistent/dir");
     const env = { TMPDIR: tmpdir };
     const errorLine = (pid: number) =>
+      `${CRONTY}: unable to create temporary file ${
+        tempName("O", tmpdir, pid)
+      }: No such file or directory\n` +
       `${CRONTY}: unable to create temporary directory ${
         tempName("I", tmpdir, pid)
       }: No such file or directory\n`;
     const pattern = new RegExp(
-      `^${escapeRegExp(CRONTY)}: unable to create temporary directory ${
-        tempPattern("I", tmpdir, undefined, "XXXXXX")
-      }: No such file or directory\n`,
+      `^${escapeRegExp(CRONTY)}: unable to create temporary file ${
+        tempPattern("O", tmpdir, undefined, "XXXXXX")
+      }: No such file or directory\n` +
+        `${escapeRegExp(CRONTY)}: unable to create temporary directory ${
+          tempPattern("I", tmpdir, undefined, "XXXXXX")
+        }: No such file or directory\n`,
     );
 
     // Live: the first line reaches dtee's stdout while the command still waits.
