@@ -2,7 +2,7 @@
 // Change rust/src/abi.rs, then run `deno run -A scripts/gen-abi.ts`.
 
 /** Must equal what the shim's dtee_abi_version() returns. */
-export const ABI_VERSION = 7;
+export const ABI_VERSION = 8;
 
 /** Bits of the `events` word of `dtee_recv`. */
 export const Event = {
@@ -12,6 +12,8 @@ export const Event = {
   signal: 2,
   /** A message from the command was larger than a slot and is lost. */
   truncated: 4,
+  /** The deadline of `dtee_timer_set` has passed (reported once). */
+  timer: 8,
 } as const;
 
 /** Who sent a received message (`streams[i]` of `dtee_recv`). */
@@ -85,6 +87,15 @@ export const SpawnStage = {
   exec: 2,
 } as const;
 
+/** `flags` of `dtee_spawn`. */
+export const SpawnFlag = {
+  /**
+   * The command runs in a process group of its own (a time limit is
+   * set), which takes the terminal's foreground when dtee's group has it.
+   */
+  ownGroup: 1,
+} as const;
+
 /**
  * The result of `dtee_fd_info`: what a descriptor leads to, which decides
  * how outputs are grouped and which can meet a broken pipe
@@ -123,6 +134,7 @@ export const Signal = {
   SIGHUP: 1,
   SIGINT: 2,
   SIGQUIT: 3,
+  SIGKILL: 9,
   SIGUSR1: 10,
   SIGUSR2: 12,
   SIGPIPE: 13,

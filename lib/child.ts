@@ -40,7 +40,7 @@ export class Command {
     reporter: Reporter,
   ): Command | "fork" | "exec" {
     if (init) setSubreaper();
-    const child = spawn(argv, stdout, stderr);
+    const child = spawn(argv, stdout, stderr, false);
     if (child.ok) return new Command(child.value, init);
     reporter.fail(
       child.stage === "fork"

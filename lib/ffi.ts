@@ -17,6 +17,7 @@ import {
   ReplayStage,
   SocketOp,
   SocketWho,
+  SpawnFlag,
   SpawnStage,
 } from "./abi.ts";
 import { anonymousMemory, lazySymbols, ShimLoadError } from "./shim_loader.ts";
@@ -41,6 +42,7 @@ export const symbols = {
       /* argc */ "u32",
       /* out_fd */ "i32",
       /* err_fd */ "i32",
+      /* flags */ "u32",
       /* ids[3] */ "buffer",
     ],
     result: "i32",
@@ -91,6 +93,9 @@ export const symbols = {
   dtee_signal_unblock: { parameters: [/* sig */ "i32"], result: "i32" },
   dtee_signal_stopping: { parameters: [], result: "i32" },
   dtee_kill: { parameters: [/* pid */ "i32", /* sig */ "i32"], result: "i32" },
+  dtee_signal_group: { parameters: [/* pid */ "i32", /* sig */ "i32"], result: "i32" },
+  dtee_terminal_restore: { parameters: [], result: "i32" },
+  dtee_timer_set: { parameters: [/* ns */ "i64"], result: "i32" },
   dtee_set_subreaper: { parameters: [], result: "i32" },
   dtee_die: { parameters: [/* sig */ "i32"], result: "i32" },
   dtee_open_output: { parameters: [/* path */ "buffer", /* append */ "i32"], result: "i32" },
@@ -284,15 +289,20 @@ export interface Child {
   pidfd: number;
 }
 
-/** Starts the command with `stdout`/`stderr` as its fd 1/2; a failure says which step failed. */
+/**
+ * Starts the command with `stdout`/`stderr` as its fd 1/2, with `ownGroup` in a process
+ * group of its own; a failure says which step failed.
+ */
 export function spawn(
   argv: readonly string[],
   stdout: number,
   stderr: number,
+  ownGroup: boolean,
 ): Result<Child, { stage: "fork" | "exec" }> {
   const ids = new Int32Array(3);
   const buf = words(argv);
-  const ret = shim.dtee_spawn(buf, BigInt(buf.length), argv.length, stdout, stderr, ids);
+  const flags = ownGroup ? SpawnFlag.ownGroup : 0;
+  const ret = shim.dtee_spawn(buf, BigInt(buf.length), argv.length, stdout, stderr, flags, ids);
   if (ret >= 0) return { ok: true, value: { pid: ids[0], pidfd: ids[1] } };
   return { ok: false, errno: -ret, stage: ids[2] === SpawnStage.fork ? "fork" : "exec" };
 }
@@ -341,6 +351,21 @@ export function setStopping(): void {
 /** Sends `signal` to process `pid`. */
 export function kill(pid: number, signal: number): Result<number> {
   return result(shim.dtee_kill(pid, signal));
+}
+
+/** Sends `signal` to the process group of the command `pid` and to the command itself. */
+export function signalGroup(pid: number, signal: number): Result<number> {
+  return result(shim.dtee_signal_group(pid, signal));
+}
+
+/** Gives the terminal back to dtee's process group, if the command's group took it. */
+export function restoreTerminal(): void {
+  shim.dtee_terminal_restore();
+}
+
+/** `dtee_recv` reports `Event.timer` once `ns` nanoseconds from now have passed (0: never). */
+export function setTimer(ns: bigint): void {
+  shim.dtee_timer_set(ns);
 }
 
 /** Makes orphaned descendants children of dtee. */

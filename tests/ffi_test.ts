@@ -7,6 +7,8 @@ import {
   close,
   messagesLocale,
   openSockets,
+  setTimer,
+  signalGroup,
   type Sockets,
   spawn,
   strerror,
@@ -69,8 +71,8 @@ Deno.test("a null pointer is EINVAL in every export that takes one", () => {
     const calls: [string, () => number][] = [
       ["open_sockets template", () => s.dtee_open_sockets(null, ints, big, ints)],
       ["open_sockets fds", () => s.dtee_open_sockets(bytes, null, big, ints)],
-      ["spawn words", () => s.dtee_spawn(null, 5n, 1, 1, 2, ints)],
-      ["spawn ids", () => s.dtee_spawn(word, 5n, 1, 1, 2, null)],
+      ["spawn words", () => s.dtee_spawn(null, 5n, 1, 1, 2, 0, ints)],
+      ["spawn ids", () => s.dtee_spawn(word, 5n, 1, 1, 2, 0, null)],
       ["exec words", () => s.dtee_exec(null, 5n, 1)],
       ["recv buf", () => s.dtee_recv(-1, -1, null, 16, 4, lens, bytes, times, 0, events)],
       ["recv lens", () => s.dtee_recv(-1, -1, bytes, 16, 4, null, bytes, times, 0, events)],
@@ -115,6 +117,7 @@ Deno.test("a child's writes arrive in order, attributed to their stream", async 
       ["sh", "-c", "printf one; printf two >&2; printf three; exit 7"],
       sockets.stdout,
       sockets.stderr,
+      false,
     );
     assert.ok(child.ok, `spawn failed: ${JSON.stringify(child)}`);
     assert.ok(close(sockets.stdout).ok);
@@ -148,10 +151,10 @@ Deno.test("socket setup failures name the step and the errno", () => {
 
 Deno.test("a command that cannot be executed comes back as its errno, at the exec stage", () => {
   withSockets((sockets) => {
-    const missing = spawn(["dtee-no-such-command"], sockets.stdout, sockets.stderr);
+    const missing = spawn(["dtee-no-such-command"], sockets.stdout, sockets.stderr, false);
     assert.deepEqual(missing, { ok: false, errno: 2, stage: "exec" });
     // Setting up the child's fds 1/2 comes before exec: a fork-stage failure.
-    assert.deepEqual(spawn(["true"], 9999, 9999), { ok: false, errno: 9, stage: "fork" });
+    assert.deepEqual(spawn(["true"], 9999, 9999, false), { ok: false, errno: 9, stage: "fork" });
   });
 });
 
@@ -245,6 +248,7 @@ Deno.test("a failed batch write says at which message it stopped", () => {
       ["sh", "-c", "printf a; printf b >&2; printf c"],
       sockets.stdout,
       sockets.stderr,
+      false,
     );
     assert.ok(child.ok);
     assert.ok(wait(child.value.pid, false).ok);
@@ -267,3 +271,86 @@ function pipeFds(): [number, number] {
   lib.close();
   return [fds[0], fds[1]];
 }
+
+/** The process group of `pid` (field 5 of /proc/PID/stat), or undefined once it is gone. */
+function groupOf(pid: number): number | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+  } catch {
+    return undefined;
+  }
+}
+
+Deno.test("the timer wakes a receive that would wait forever, once", () => {
+  withSockets((sockets) => {
+    const batch = new Batch(4096, 4);
+    setTimer(50_000_000n);
+    const start = performance.now();
+    const r = batch.receive(sockets.input, -1, -1);
+    const waited = performance.now() - start;
+    assert.ok(r.ok);
+    assert.equal(r.value.events, Event.timer);
+    assert.ok(waited >= 49, `woke after ${waited} ms`);
+    // Reported once: the next receive waits for its own timeout only.
+    const again = batch.receive(sockets.input, -1, 10);
+    assert.ok(again.ok);
+    assert.equal(again.value.events, 0);
+    // Cleared, it never fires.
+    setTimer(20_000_000n);
+    setTimer(0n);
+    const cleared = batch.receive(sockets.input, -1, 60);
+    assert.ok(cleared.ok);
+    assert.equal(cleared.value.events, 0);
+  });
+});
+
+Deno.test("the timer is reported while messages keep arriving", () => {
+  withSockets((sockets) => {
+    const batch = new Batch(4096, 4);
+    setTimer(1n);
+    assert.ok(writeAll(sockets.stdout, new TextEncoder().encode("x")).ok);
+    const r = batch.receive(sockets.input, -1, -1);
+    assert.ok(r.ok);
+    assert.equal(batch.count, 1);
+    assert.equal(r.value.events, Event.timer);
+  });
+});
+
+Deno.test("a command in a group of its own: the group is signalled whole, grandchildren too", () => {
+  withSockets((sockets) => {
+    const child = spawn(
+      ["sh", "-c", "sleep 30 & echo $!; wait"],
+      sockets.stdout,
+      sockets.stderr,
+      true,
+    );
+    assert.ok(child.ok, JSON.stringify(child));
+    const { pid } = child.value;
+    assert.equal(groupOf(pid), pid, "the command leads a group of its own");
+    const batch = new Batch(4096, 4);
+    assert.ok(batch.receive(sockets.input, -1, 5000).ok);
+    const grandchild = Number(new TextDecoder().decode(batch.data.subarray(0, batch.lens[0])));
+    assert.equal(groupOf(grandchild), pid, "the grandchild is in the command's group");
+    assert.ok(signalGroup(pid, abi.Signal.SIGTERM).ok);
+    const reaped = wait(pid, false);
+    assert.ok(reaped.ok);
+    assert.equal(reaped.value.status & 0x7f, abi.Signal.SIGTERM);
+    const deadline = Date.now() + 5000;
+    while (groupOf(grandchild) !== undefined && Date.now() < deadline) {
+      // The grandchild is init's to reap now: it goes within moments.
+    }
+    assert.equal(groupOf(grandchild), undefined, "the grandchild did not outlive the signal");
+    // The group is gone: no error.
+    assert.ok(signalGroup(pid, abi.Signal.SIGKILL).ok);
+  });
+});
+
+Deno.test("without the flag the command stays in dtee's group", () => {
+  withSockets((sockets) => {
+    const child = spawn(["true"], sockets.stdout, sockets.stderr, false);
+    assert.ok(child.ok);
+    assert.equal(groupOf(child.value.pid), groupOf(Deno.pid));
+    assert.ok(wait(child.value.pid, false).ok);
+  });
+});

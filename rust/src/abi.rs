@@ -9,7 +9,7 @@
 //! says "C names" keeps the names as they are (`Errno.EPIPE`).
 
 /// Bumped whenever an export's meaning or signature changes (docs/architecture.md, "The C ABI").
-pub const ABI_VERSION: u32 = 7;
+pub const ABI_VERSION: u32 = 8;
 
 /// Bits of the `events` word of `dtee_recv`.
 pub mod event {
@@ -19,6 +19,8 @@ pub mod event {
     pub const SIGNAL: u32 = 2;
     /// A message from the command was larger than a slot and is lost.
     pub const TRUNCATED: u32 = 4;
+    /// The deadline of `dtee_timer_set` has passed (reported once).
+    pub const TIMER: u32 = 8;
 }
 
 /// Who sent a received message (`streams[i]` of `dtee_recv`).
@@ -84,6 +86,13 @@ pub mod spawn_stage {
     pub const EXEC: i32 = 2;
 }
 
+/// `flags` of `dtee_spawn`.
+pub mod spawn_flag {
+    /// The command runs in a process group of its own (a time limit is
+    /// set), which takes the terminal's foreground when dtee's group has it.
+    pub const OWN_GROUP: u32 = 1;
+}
+
 /// The result of `dtee_fd_info`: what a descriptor leads to, which decides
 /// how outputs are grouped and which can meet a broken pipe
 /// (docs/behaviour.md A3).
@@ -120,6 +129,7 @@ pub mod signal {
     pub const SIGHUP: i32 = 1;
     pub const SIGINT: i32 = 2;
     pub const SIGQUIT: i32 = 3;
+    pub const SIGKILL: i32 = 9;
     pub const SIGUSR1: i32 = 10;
     pub const SIGUSR2: i32 = 12;
     pub const SIGPIPE: i32 = 13;

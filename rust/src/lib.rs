@@ -17,12 +17,14 @@ mod batch;
 mod environ;
 mod failpoints;
 mod io;
+mod job;
 mod locale;
 mod recv;
 mod signals;
 mod sockets;
 mod spawn;
 mod sys;
+mod timer;
 
 use abi::spawn_stage;
 use batch::Batch;
@@ -128,7 +130,8 @@ pub extern "C" fn dtee_open_sockets(
 }
 
 /// Starts the command given as `argc` NUL-terminated words in `words` with
-/// `out_fd`/`err_fd` as its fd 1/2, found and run as execvp(3) would.
+/// `out_fd`/`err_fd` as its fd 1/2, found and run as execvp(3) would;
+/// `flags`: bits of `abi::spawn_flag`.
 /// Out: `ids` = [pid, pidfd or -1, stage]; stage (`abi::spawn_stage`) says
 /// what failed when the result is negative, and is NONE otherwise.
 #[no_mangle]
@@ -138,6 +141,7 @@ pub extern "C" fn dtee_spawn(
     argc: u32,
     out_fd: i32,
     err_fd: i32,
+    flags: u32,
     ids: *mut i32,
 ) -> c_int {
     boundary(|| {
@@ -145,7 +149,8 @@ pub extern "C" fn dtee_spawn(
         let (words, ids) = unsafe { (slice(words, words_len)?, slice_mut(ids, 3)?) };
         ids.copy_from_slice(&[-1, -1, spawn_stage::NONE]);
         let program = spawn::Program::new(words, argc as usize)?;
-        match spawn::spawn(program, out_fd, err_fd) {
+        let own_group = flags & abi::spawn_flag::OWN_GROUP != 0;
+        match spawn::spawn(program, out_fd, err_fd, own_group) {
             Ok((pid, pidfd)) => {
                 ids[..2].copy_from_slice(&[pid, pidfd]);
                 Ok(0)
@@ -314,6 +319,34 @@ pub extern "C" fn dtee_signal_take() -> c_int {
 pub extern "C" fn dtee_kill(pid: i32, sig: i32) -> c_int {
     // SAFETY: plain system call.
     boundary(|| sys::check(unsafe { sys::kill(pid, sig) }))
+}
+
+/// Sends `sig` to the process group of the command `pid` (started with
+/// `spawn_flag::OWN_GROUP`) and to the command itself, then SIGCONT unless
+/// `sig` is SIGKILL; a group that is gone is no error.
+#[no_mangle]
+pub extern "C" fn dtee_signal_group(pid: i32, sig: i32) -> c_int {
+    boundary(|| job::signal(pid, sig).map(|_| 0))
+}
+
+/// Gives the terminal back to dtee's own process group if the command's
+/// group took its foreground at spawn; later calls do nothing.
+#[no_mangle]
+pub extern "C" fn dtee_terminal_restore() -> c_int {
+    boundary(|| {
+        job::restore_terminal();
+        Ok(0)
+    })
+}
+
+/// Sets the time limit's deadline `ns` nanoseconds from now (0: none);
+/// `dtee_recv` reports `event::TIMER` once it has passed.
+#[no_mangle]
+pub extern "C" fn dtee_timer_set(ns: i64) -> c_int {
+    boundary(|| {
+        timer::set(ns);
+        Ok(0)
+    })
 }
 
 /// Makes dtee the parent of its descendants' orphans (as an init process is

@@ -7,6 +7,7 @@ use crate::batch::Batch;
 use crate::signals;
 use crate::sockets::SENDERS;
 use crate::sys::{self, cmsghdr, iovec, mmsghdr, pollfd, sockaddr_un, timespec, POLLIN};
+use crate::timer;
 use std::cell::RefCell;
 use std::ffi::{c_int, c_uint, c_void};
 use std::ptr;
@@ -171,8 +172,9 @@ fn readable(fd: c_int, timeout_ms: c_int) -> bool {
 
 /// Returns the number of datagrams received (possibly 0) and sets `events`.
 /// Blocks in poll() on the socket, the child's pidfd (when >= 0) and the
-/// signal self-pipe for at most `timeout_ms` (-1: no limit) when nothing is
-/// queued and no signal is pending.
+/// signal self-pipe for at most `timeout_ms` (-1: no limit), and no later
+/// than the time limit's deadline (`timer.rs`), when nothing is queued and
+/// no signal is pending.
 pub fn recv(
     sock: c_int,
     pidfd: c_int,
@@ -186,6 +188,9 @@ pub fn recv(
     // chatty command cannot delay dtee's reaction to it.
     if signals::pending() {
         *events |= event::SIGNAL;
+    }
+    if timer::expired() {
+        *events |= event::TIMER;
     }
     let n = take_queued(sock, batch, times, events)?;
     if n > 0 || *events != 0 {
@@ -220,9 +225,12 @@ pub fn recv(
         },
     ];
     // SAFETY: fds is a live array of the length given; poll ignores negative fds.
-    let ready = unsafe { sys::poll(fds.as_mut_ptr(), fds.len() as u64, timeout_ms) };
+    let ready = unsafe { sys::poll(fds.as_mut_ptr(), fds.len() as u64, timer::limit(timeout_ms)) };
     if ready < 0 && sys::errno() != sys::EINTR {
         return Err(sys::errno());
+    }
+    if timer::expired() {
+        *events |= event::TIMER;
     }
     if fds[1].revents != 0 {
         *events |= event::CHILD;

@@ -16,6 +16,7 @@
 
 use crate::abi::spawn_stage;
 use crate::environ::command_env;
+use crate::job;
 use crate::signals;
 use crate::sys;
 use std::ffi::{c_char, c_int, c_void, CStr};
@@ -166,6 +167,10 @@ struct Job {
     fake_exec_errno: c_int,
     /// The limit of open files to give back: [soft, hard], or None to keep dtee's.
     nofile: Option<[u64; 2]>,
+    /// A process group of its own (`job.rs`).
+    own_group: bool,
+    /// The terminal whose foreground that group takes, or -1.
+    tty: c_int,
     stage: c_int,
     errno: c_int,
 }
@@ -226,6 +231,10 @@ extern "C" fn child(arg: *mut c_void) -> c_int {
     // system calls follow.
     unsafe {
         let job = &mut *(arg as *mut Job);
+        // Still with every signal blocked, as job::enter_own_group needs.
+        if job.own_group {
+            job::enter_own_group(job.tty);
+        }
         signals::reset_in_child(job.defaults);
         restore_nofile(job.nofile);
         if let Err(errno) = install(job.out_fd, 1).and_then(|_| install(job.err_fd, 2)) {
@@ -245,13 +254,15 @@ extern "C" fn child(arg: *mut c_void) -> c_int {
 
 /// Starts the command with `out_fd` and `err_fd` as its standard output and
 /// error, stdin and other inherited descriptors unchanged, an empty signal
-/// mask and default dispositions for the signals of `signals::defaults`.
+/// mask and default dispositions for the signals of `signals::defaults`;
+/// with `own_group`, in a process group of its own (`job.rs`).
 /// Returns the pid and a pidfd (-1 where the kernel has none), or the stage
 /// that failed (`abi::spawn_stage`) and its errno.
 pub fn spawn(
     program: Program,
     out_fd: c_int,
     err_fd: c_int,
+    own_group: bool,
 ) -> Result<(c_int, c_int), (c_int, c_int)> {
     let fork_failed = |errno| (spawn_stage::FORK, errno);
     signals::unignore_sigchld().map_err(fork_failed)?;
@@ -262,6 +273,12 @@ pub fn spawn(
         defaults: signals::defaults(),
         fake_exec_errno: crate::failpoints::exec_errno(),
         nofile: nofile_to_restore(),
+        own_group,
+        tty: if own_group {
+            job::foreground_terminal()
+        } else {
+            -1
+        },
         stage: spawn_stage::NONE,
         errno: 0,
     });
@@ -284,9 +301,11 @@ pub fn spawn(
         (pid, errno)
     };
     if pid < 0 {
+        job::restore_terminal();
         return Err(fork_failed(clone_errno));
     }
     if job.stage != spawn_stage::NONE {
+        job::restore_terminal();
         let mut status = 0;
         // SAFETY: reaping the child that just exited; status is a valid int.
         while unsafe { sys::raw::waitpid(pid, &mut status, 0) } < 0 && sys::errno() == sys::EINTR {}

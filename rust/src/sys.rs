@@ -15,11 +15,13 @@ pub type mode_t = c_uint;
 
 // The errno values the front end also sees are defined in abi.rs.
 pub use crate::abi::errno::{EACCES, EAGAIN, EINTR, EINVAL, EIO, ENAMETOOLONG, ENOTRECOVERABLE};
+pub use crate::abi::signal::SIGKILL;
 pub const ENOENT: c_int = 2;
 pub const ENOEXEC: c_int = 8;
 pub const ENODEV: c_int = 19;
 pub const ENOTDIR: c_int = 20;
 pub const EISDIR: c_int = 21;
+pub const ESRCH: c_int = 3;
 pub const ETIMEDOUT: c_int = 110;
 pub const ESTALE: c_int = 116;
 
@@ -40,6 +42,7 @@ pub const SO_TIMESTAMPNS: c_int = 35;
 pub const SCM_TIMESTAMPNS: c_int = SO_TIMESTAMPNS;
 
 pub const O_WRONLY: c_int = 1;
+pub const O_RDWR: c_int = 2;
 pub const O_CREAT: c_int = 0o100;
 pub const O_NOCTTY: c_int = 0o400;
 pub const O_TRUNC: c_int = 0o1000;
@@ -58,14 +61,21 @@ pub const SIG_DFL: usize = 0;
 pub const SIG_IGN: usize = 1;
 pub const SA_SIGINFO: c_int = 4;
 pub const SA_RESTART: c_int = 0x1000_0000;
+pub const SIG_BLOCK: c_int = 0;
 pub const SIG_UNBLOCK: c_int = 1;
 pub const SIG_SETMASK: c_int = 2;
 pub const SI_USER: c_int = 0;
 pub use crate::abi::signal::{SIGCHLD, SIGPIPE};
-pub const SIGKILL: c_int = 9;
+pub const SIGCONT: c_int = 18;
+pub const SIGTTOU: c_int = 22;
 pub const SIGSTOP: c_int = 19;
 /// Highest signal number the kernel knows (_NSIG - 1).
 pub const SIGMAX: c_int = 64;
+
+pub const CLOCK_MONOTONIC: c_int = 1;
+/// tcgetpgrp(3) and tcsetpgrp(3) as ioctls (the same on x86_64 and aarch64).
+pub const TIOCGPGRP: std::ffi::c_ulong = 0x540f;
+pub const TIOCSPGRP: std::ffi::c_ulong = 0x5410;
 
 pub const CLONE_VM: c_int = 0x100;
 pub const CLONE_VFORK: c_int = 0x4000;
@@ -250,6 +260,10 @@ extern "C" {
     pub fn poll(fds: *mut pollfd, n: u64, timeout: c_int) -> c_int;
 
     pub fn getpid() -> pid_t;
+    pub fn getpgrp() -> pid_t;
+    pub fn setpgid(pid: pid_t, pgid: pid_t) -> c_int;
+    pub fn ioctl(fd: c_int, request: std::ffi::c_ulong, ...) -> c_int;
+    pub fn clock_gettime(clock: c_int, time: *mut timespec) -> c_int;
     pub fn syscall(num: c_long, ...) -> c_long;
     pub fn raise(sig: c_int) -> c_int;
     pub fn kill(pid: pid_t, sig: c_int) -> c_int;
