@@ -91,6 +91,7 @@ export const symbols = {
   dtee_signal_set: { parameters: [/* sig */ "i32", /* disposition */ "i32"], result: "i32" },
   dtee_signal_take: { parameters: [], result: "i32" },
   dtee_signal_unblock: { parameters: [/* sig */ "i32"], result: "i32" },
+  dtee_signal_ignored: { parameters: [/* sig */ "i32"], result: "i32" },
   dtee_signal_stopping: { parameters: [], result: "i32" },
   dtee_kill: { parameters: [/* pid */ "i32", /* sig */ "i32"], result: "i32" },
   dtee_signal_group: { parameters: [/* pid */ "i32", /* sig */ "i32"], result: "i32" },
@@ -328,6 +329,11 @@ export function setSignal(
   disposition: (typeof Disposition)[keyof typeof Disposition],
 ): Result<number> {
   return result(shim.dtee_signal_set(signal, disposition));
+}
+
+/** Whether `signal` was ignored (SIG_IGN) when dtee started (nohup, a background job). */
+export function ignoredAtStart(signal: number): boolean {
+  return shim.dtee_signal_ignored(signal) === 1;
 }
 
 /** The lowest caught signal still pending (now taken), or 0. */

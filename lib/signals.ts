@@ -6,8 +6,11 @@
  * - Outside cron mode dtee keeps the default actions of SIGHUP, SIGINT and
  *   SIGTERM (it dies by them without a word) and catches SIGPIPE, which the
  *   runtime ignores, so that one sent from outside still ends it.
- * - In cron mode it catches all four: it stops, reports, then dies by it;
- *   so it does when writing JSON logs, whose final record says so.
+ * - In cron mode it catches all four: it stops, reports, then dies by it,
+ *   as the C tool does. Writing JSON logs it catches SIGHUP, SIGINT and
+ *   SIGTERM so that the final record says which one ended it, but only
+ *   those it would otherwise die by: one it inherited ignored (nohup, a
+ *   script's background job) stays ignored (docs/behaviour.md B3).
  * - A signal that stops dtee also interrupts a write of dtee's that waits
  *   for a reader (Disposition.interrupt), so that a reader that is not
  *   reading cannot hold dtee (docs/behaviour.md A7).
@@ -20,7 +23,7 @@
  */
 
 import { Disposition, Signal } from "./abi.ts";
-import { setSignal, takeSignal, unblockSignal } from "./ffi.ts";
+import { ignoredAtStart, setSignal, takeSignal, unblockSignal } from "./ffi.ts";
 
 export const { SIGHUP, SIGINT, SIGPIPE, SIGTERM, SIGCHLD } = Signal;
 
@@ -51,7 +54,9 @@ export class Signals {
   constructor(readonly options: SignalOptions) {
     const { cron, ignoreInterrupts, init, logs } = options;
     this.#policies.set(SIGPIPE, "stop");
-    if (cron || logs) { for (const s of [SIGHUP, SIGINT, SIGTERM]) this.#policies.set(s, "stop"); }
+    for (const s of [SIGHUP, SIGINT, SIGTERM]) {
+      if (cron || (logs && !ignoredAtStart(s))) this.#policies.set(s, "stop");
+    }
     if (init) {
       for (const s of FORWARDED) this.#policies.set(s, "forward");
       this.#policies.set(SIGCHLD, "reap");

@@ -308,6 +308,13 @@ pub extern "C" fn dtee_signal_stopping() -> c_int {
     })
 }
 
+/// 1 when `sig` was ignored (SIG_IGN) when dtee started, else 0: dtee
+/// does not catch such a signal only to die by it (docs/behaviour.md B3).
+#[no_mangle]
+pub extern "C" fn dtee_signal_ignored(sig: i32) -> c_int {
+    boundary(|| signals::ignored_at_start(sig).map(c_int::from))
+}
+
 /// The lowest caught signal still pending (now taken), or 0.
 #[no_mangle]
 pub extern "C" fn dtee_signal_take() -> c_int {

@@ -12,6 +12,10 @@ static PENDING: AtomicU64 = AtomicU64::new(0);
 /// Every signal whose disposition the shim changed; the command gets the
 /// default disposition for each of them (and for SIGPIPE and SIGCHLD).
 static TOUCHED: AtomicU64 = AtomicU64::new(0);
+/// The signals whose disposition was SIG_IGN when dtee first changed it
+/// (`set`): inherited ignored, as under nohup or in a script's background
+/// job. The command starts with them ignored again (`kept_ignored`).
+static IGNORED_AT_START: AtomicU64 = AtomicU64::new(0);
 /// The signals caught with `disposition::INTERRUPT`: pending, they stop
 /// dtee's own writes (`interrupt_due`).
 static INTERRUPTING: AtomicU64 = AtomicU64::new(0);
@@ -174,9 +178,14 @@ pub fn set(sig: c_int, disposition: c_int) -> Result<(), c_int> {
         }
         _ => return Err(sys::EINVAL),
     }
-    // SAFETY: action is fully initialised; the old action is not wanted.
-    sys::check(unsafe { sys::sigaction(sig, &action, std::ptr::null_mut()) })?;
-    TOUCHED.fetch_or(bit(sig), Ordering::SeqCst);
+    let mut old = sigaction_t { ..action };
+    // SAFETY: action is fully initialised; old is written by the call.
+    sys::check(unsafe { sys::sigaction(sig, &action, &mut old) })?;
+    if TOUCHED.fetch_or(bit(sig), Ordering::SeqCst) & bit(sig) == 0
+        && old.sa_handler == sys::SIG_IGN
+    {
+        IGNORED_AT_START.fetch_or(bit(sig), Ordering::SeqCst);
+    }
     if disposition == disposition::INTERRUPT {
         INTERRUPTING.fetch_or(bit(sig), Ordering::SeqCst);
     } else {
@@ -186,6 +195,24 @@ pub fn set(sig: c_int, disposition: c_int) -> Result<(), c_int> {
         unblock(sig)?;
     }
     Ok(())
+}
+
+/// Whether `sig` was ignored (SIG_IGN) when dtee started: its disposition
+/// now, unless dtee has changed it since.
+pub fn ignored_at_start(sig: c_int) -> Result<bool, c_int> {
+    valid(sig)?;
+    if TOUCHED.load(Ordering::SeqCst) & bit(sig) != 0 {
+        return Ok(IGNORED_AT_START.load(Ordering::SeqCst) & bit(sig) != 0);
+    }
+    let mut now = sigaction_t {
+        sa_handler: sys::SIG_DFL,
+        sa_mask: empty_set(),
+        sa_flags: 0,
+        sa_restorer: 0,
+    };
+    // SAFETY: a null new action only reads the current one into `now`.
+    sys::check(unsafe { sys::sigaction(sig, std::ptr::null(), &mut now) })?;
+    Ok(now.sa_handler == sys::SIG_IGN)
 }
 
 /// Started with SIGCHLD ignored (some supervisors do that), the kernel would
@@ -211,7 +238,15 @@ pub fn unignore_sigchld() -> Result<(), c_int> {
 /// (docs/behaviour.md A7): those dtee set, and those the runtime ignores
 /// (SIGPIPE) or a supervisor may have left ignored (SIGCHLD).
 pub fn defaults() -> u64 {
-    TOUCHED.load(Ordering::SeqCst) | bit(SIGPIPE) | bit(SIGCHLD)
+    (TOUCHED.load(Ordering::SeqCst) | bit(SIGPIPE) | bit(SIGCHLD)) & !kept_ignored()
+}
+
+/// The signals the command must start with ignored although dtee changed
+/// them: those it inherited ignored, as the C tool's child inherits them
+/// before its parent sets any handler (docs/behaviour.md A7). SIGPIPE's
+/// SIG_IGN is the runtime's, and SIGCHLD's never stays.
+pub fn kept_ignored() -> u64 {
+    IGNORED_AT_START.load(Ordering::SeqCst) & !(bit(SIGPIPE) | bit(SIGCHLD))
 }
 
 /// rt_sigprocmask(2) on the calling thread, all 64 signals included.
@@ -231,13 +266,13 @@ pub unsafe fn set_thread_mask(mask: u64) -> u64 {
 }
 
 /// In a child that still shares dtee's memory, before exec: every signal in
-/// `defaults` to SIG_DFL, every other one with a handler to SIG_DFL too (a
-/// handler must not run in the child; exec would reset it anyway), SIG_IGN
-/// kept, then an empty mask.
+/// `ignored` to SIG_IGN, every one in `defaults` to SIG_DFL, every other one
+/// with a handler to SIG_DFL too (a handler must not run in the child; exec
+/// would reset it anyway), SIG_IGN kept, then an empty mask.
 ///
 /// # Safety
 /// Only raw system calls: async-signal-safe, no allocation.
-pub unsafe fn reset_in_child(defaults: u64) {
+pub unsafe fn reset_in_child(defaults: u64, ignored: u64) {
     let rt_sigaction = |sig: c_int, new: *const kernel_sigaction, old: *mut kernel_sigaction| {
         sys::syscall(
             sys::SYS_RT_SIGACTION,
@@ -253,8 +288,16 @@ pub unsafe fn reset_in_child(defaults: u64) {
         restorer: 0,
         mask: 0,
     };
+    let ign = kernel_sigaction {
+        handler: sys::SIG_IGN,
+        ..dfl
+    };
     for sig in 1..=SIGMAX {
         if sig == SIGKILL || sig == SIGSTOP {
+            continue;
+        }
+        if ignored & bit(sig) != 0 {
+            rt_sigaction(sig, &ign, std::ptr::null_mut());
             continue;
         }
         let mut old = kernel_sigaction { ..dfl };
@@ -282,11 +325,14 @@ pub fn die(sig: c_int) -> Result<(), c_int> {
 }
 
 /// Restores what a replaced process image should start with: every touched
-/// signal at its default and an empty mask (exec keeps SIG_IGN and the mask).
+/// signal at its default or, inherited ignored, ignored again, and an empty
+/// mask (exec keeps SIG_IGN and the mask).
 pub fn reset_for_exec() {
-    let defaults = defaults();
+    let (defaults, ignored) = (defaults(), kept_ignored());
     for sig in 1..=SIGMAX {
-        if defaults & bit(sig) != 0 {
+        if ignored & bit(sig) != 0 {
+            let _ = set(sig, disposition::IGNORE);
+        } else if defaults & bit(sig) != 0 {
             let _ = set(sig, disposition::DEFAULT);
         }
     }

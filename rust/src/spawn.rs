@@ -163,6 +163,7 @@ struct Job {
     out_fd: c_int,
     err_fd: c_int,
     defaults: u64,
+    ignored: u64,
     /// An exec failure to pretend (failpoint `exec`), or 0.
     fake_exec_errno: c_int,
     /// The limit of open files to give back: [soft, hard], or None to keep dtee's.
@@ -235,7 +236,7 @@ extern "C" fn child(arg: *mut c_void) -> c_int {
         if job.own_group {
             job::enter_own_group(job.tty);
         }
-        signals::reset_in_child(job.defaults);
+        signals::reset_in_child(job.defaults, job.ignored);
         restore_nofile(job.nofile);
         if let Err(errno) = install(job.out_fd, 1).and_then(|_| install(job.err_fd, 2)) {
             job.stage = spawn_stage::FORK;
@@ -254,8 +255,9 @@ extern "C" fn child(arg: *mut c_void) -> c_int {
 
 /// Starts the command with `out_fd` and `err_fd` as its standard output and
 /// error, stdin and other inherited descriptors unchanged, an empty signal
-/// mask and default dispositions for the signals of `signals::defaults`;
-/// with `own_group`, in a process group of its own (`job.rs`).
+/// mask, default dispositions for the signals of `signals::defaults` and
+/// SIG_IGN for those of `signals::kept_ignored`; with `own_group`, in a
+/// process group of its own (`job.rs`).
 /// Returns the pid and a pidfd (-1 where the kernel has none), or the stage
 /// that failed (`abi::spawn_stage`) and its errno.
 pub fn spawn(
@@ -271,6 +273,7 @@ pub fn spawn(
         out_fd,
         err_fd,
         defaults: signals::defaults(),
+        ignored: signals::kept_ignored(),
         fake_exec_errno: crate::failpoints::exec_errno(),
         nofile: nofile_to_restore(),
         own_group,
