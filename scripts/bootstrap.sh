@@ -91,10 +91,13 @@ dtee_build_if_stale() {
 		done
 		[ "$src" -nt "$lib" ] || return 0
 	fi
-	# A stale shim that cannot be rebuilt (no cargo after a `git pull`) is
-	# still used: a cron job must run, and the ABI check refuses a mismatch.
+	# A stale shim that cannot be rebuilt (no cargo after a `git pull`, a
+	# checkout that cannot be written) is still used: a cron job must run,
+	# and the ABI check refuses a mismatch. Where nothing can be written,
+	# not even the notice, it is used silently.
 	local fallback=1
 	[ -f "$lib" ] && fallback=0
+	[ "$fallback" = 0 ] && [ ! -w "${lib%/*}" ] && return 0
 	if [ "$fallback" = 0 ] && ! dtee_find_cargo 2>/dev/null; then
 		dtee_stale_notice "$lib" "cargo not found: using the existing ${lib#"$DTEE_ROOT/"}"
 		return 0
@@ -166,9 +169,12 @@ dtee_ensure_bundle() {
 		[ "$src" -nt "$DTEE_BUNDLE" ] && stale=1
 	done
 	[ "$stale" = 1 ] || return 0
+	# A checkout that cannot be written (a read-only mount, another user's)
+	# keeps its old bundle's place silently: the launcher runs main.ts, and
+	# a cron job is not mailed on every run.
+	mkdir -p "${DTEE_BUNDLE%/*}" 2>/dev/null && [ -w "${DTEE_BUNDLE%/*}" ] || return 0
 	local tmp="$DTEE_BUNDLE.$$"
-	if mkdir -p "${DTEE_BUNDLE%/*}" 2>/dev/null &&
-		DENO_DIR="$DTEE_ROOT/.deno/dir" DENO_NO_UPDATE_CHECK=1 dtee_quietly \
+	if DENO_DIR="$DTEE_ROOT/.deno/dir" DENO_NO_UPDATE_CHECK=1 dtee_quietly \
 			"${DENO:-$DTEE_ROOT/.deno/bin/deno}" bundle -q --no-config --no-lock --platform deno \
 			-o "$tmp" "$DTEE_ROOT/main.ts" && mv -f "$tmp" "$DTEE_BUNDLE"; then
 		return 0

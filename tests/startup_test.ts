@@ -81,3 +81,58 @@ Deno.test("a hot symbol gives the same results once bound", async () => {
     return Promise.resolve();
   });
 });
+
+/**
+ * A run of the copy at `root` through `prefix` (setpriv, unshare...): how
+ * it ended, and the script Deno ran for it (read by the command into a
+ * file in `shared`, which anyone may write).
+ */
+async function runAs(prefix: string[], root: string, shared: string) {
+  const seen = `${shared}/cmdline`;
+  const job = 'echo ran; tr "\\0" "\\n" </proc/$PPID/cmdline >"$0"';
+  const [cmd, ...args] = [...prefix, `${root}/rust/target/release/dtee`, "sh", "-c", job, seen];
+  const r = await run(cmd, args);
+  const words = Deno.readTextFileSync(seen).split("\n");
+  Deno.removeSync(seen);
+  return { r, script: words[words.indexOf("--allow-env") + 1] };
+}
+
+Deno.test("a stale bundle and shim that cannot be rewritten (not the owner, read-only mount): a silent run of main.ts", async () => {
+  await withTempDir(async (dir) => {
+    Deno.chmodSync(dir, 0o755);
+    const shared = `${dir}/shared`;
+    Deno.mkdirSync(shared, { mode: 0o777 });
+    Deno.chmodSync(shared, 0o777);
+    const root = `${dir}/checkout`;
+    assert.equal(await script(checkout(root)), `${root}/build/dtee.js`, "made on first use");
+    const bundled = Deno.statSync(`${root}/build/dtee.js`).mtime!.getTime();
+    const later = new Date(Date.now() + 5000);
+    Deno.utimeSync(`${root}/lib/text.ts`, later, later);
+    Deno.utimeSync(`${root}/rust/src/io.rs`, later, later);
+    const ways: Record<string, string[]> = {
+      "another user": ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"],
+      "a read-only mount": [
+        "unshare",
+        "--mount",
+        "sh",
+        "-c",
+        'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"',
+        root,
+      ],
+    };
+    for (const [way, prefix] of Object.entries(ways)) {
+      for (const round of [1, 2]) {
+        const { r, script } = await runAs(prefix, root, shared);
+        assert.equal(r.err, "", `${way}, run ${round}`);
+        assert.equal(r.code, 0, way);
+        assert.equal(r.out, "ran\n", way);
+        assert.equal(script, `${root}/main.ts`, way);
+      }
+    }
+    assert.equal(
+      Deno.statSync(`${root}/build/dtee.js`).mtime!.getTime(),
+      bundled,
+      "left as it was",
+    );
+  });
+});

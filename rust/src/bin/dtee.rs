@@ -42,10 +42,12 @@ extern "C" {
         -> c_int;
     fn strerror(errnum: c_int) -> *const c_char;
     fn getrlimit(resource: c_int, limit: *mut [u64; 2]) -> c_int;
+    fn access(path: *const c_char, mode: c_int) -> c_int;
     fn __errno_location() -> *mut c_int;
 }
 
 const F_GETFD: c_int = 1;
+const W_OK: c_int = 2;
 const RLIMIT_NOFILE: c_int = 7;
 const F_DUPFD: c_int = 0;
 const EX_SOFTWARE: c_int = 70;
@@ -167,14 +169,24 @@ fn newest_module(root: &[u8]) -> Option<SystemTime> {
     newest_of(root, "/main.ts", &["/lib"], b".ts")
 }
 
-/// Whether `built` is missing, or older than `newest` and the bootstrap
-/// has not yet said that it could not rebuild it since (its `.noticed`
-/// file is older too).
+/// Whether `built` is missing, or older than `newest` and could be
+/// rebuilt: its directory can be written (not a read-only mount, nor a
+/// checkout of another user's: there the old file is used, silently, as a
+/// cron job must not be mailed on every run), and the bootstrap has not
+/// yet said that it could not rebuild it since (its `.noticed` file is
+/// older too).
 fn stale(root: &[u8], built: &str, newest: Option<SystemTime>) -> bool {
     let Some(built_at) = mtime(&path(root, built)) else {
         return true;
     };
     if newest <= Some(built_at) {
+        return false;
+    }
+    let file = path(root, built);
+    let dir = &file[..file.iter().rposition(|&b| b == b'/').unwrap_or(0)];
+    let dir = CString::new(dir).unwrap_or_default();
+    // SAFETY: a NUL-terminated path; access only tests it.
+    if unsafe { access(dir.as_ptr(), W_OK) } != 0 {
         return false;
     }
     mtime(&path(root, &format!("{built}.noticed"))) < newest
