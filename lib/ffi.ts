@@ -22,6 +22,7 @@ import {
 } from "./abi.ts";
 import { anonymousMemory, lazySymbols, ShimLoadError } from "./shim_loader.ts";
 import { cString, decodeBytes, decodeText, fromCString } from "./text.ts";
+import type { LocalTime } from "./timeformat.ts";
 
 // Parameter names are comments: Deno's table has types only.
 export const symbols = {
@@ -130,6 +131,10 @@ export const symbols = {
     parameters: [/* sig */ "i32", /* buf */ "buffer", /* cap */ "usize"],
     result: "i32",
   },
+  dtee_localtime: {
+    parameters: [/* t */ "i64", /* fields[10] */ "buffer", /* zone */ "buffer", /* cap */ "usize"],
+    result: "i32",
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** Refuses a shim built for another ABI before any of its symbols is used. */
@@ -227,6 +232,40 @@ export function strsignal(signal: number): string {
 export function messagesLocale(): string {
   const n = shim.dtee_messages_locale(textBuf, BigInt(textBuf.length));
   return decodeText(textBuf.subarray(0, Math.max(n, 0)));
+}
+
+const timeFields = new BigInt64Array(10);
+
+/**
+ * The local time of `seconds` since the epoch as the C library's localtime_r
+ * gives it under TZ (lib/timeformat.ts). A time the C library cannot convert
+ * (a year beyond its `int`) is shown in UTC.
+ */
+export function localtime(seconds: number): LocalTime {
+  const n = shim.dtee_localtime(BigInt(seconds), timeFields, textBuf, BigInt(textBuf.length));
+  if (n < 0) {
+    const utc = new Date(seconds * 1000);
+    timeFields.set(
+      [
+        utc.getUTCFullYear(),
+        utc.getUTCMonth() + 1,
+        utc.getUTCDate(),
+        utc.getUTCHours(),
+        utc.getUTCMinutes(),
+        utc.getUTCSeconds(),
+        utc.getUTCDay(),
+        0,
+        0,
+        0,
+      ].map(BigInt),
+    );
+  }
+  const [year, month, day, hour, minute, second, weekday, yearDay, , offset] = Array.from(
+    timeFields,
+    Number,
+  );
+  const zone = n < 0 ? "UTC" : decodeText(textBuf.subarray(0, n));
+  return { year, month, day, hour, minute, second, weekday, yearDay, offset, zone };
 }
 
 /** Writes all of `bytes` to `fd`; EINTR: a signal that stops dtee is pending. */

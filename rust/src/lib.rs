@@ -19,6 +19,7 @@ mod failpoints;
 mod io;
 mod job;
 mod locale;
+mod localtime;
 mod recv;
 mod signals;
 mod sockets;
@@ -513,5 +514,18 @@ pub extern "C" fn dtee_cmdline(buf: *mut u8, cap: usize) -> c_int {
         let n = all.len().min(out.len());
         out[..n].copy_from_slice(&all[..n]);
         Ok(all.len() as c_int)
+    })
+}
+
+/// The local time of `t` (seconds since the epoch) under TZ, as localtime_r(3)
+/// gives it: `fields[10]` (see localtime.rs) and the zone's abbreviation into
+/// `zone` (up to `cap` bytes); returns the abbreviation's length.
+#[no_mangle]
+pub extern "C" fn dtee_localtime(t: i64, fields: *mut i64, zone: *mut u8, cap: usize) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller passes 10 writable i64s and `cap` writable bytes.
+        let (fields, zone) =
+            unsafe { (slice_mut(fields, localtime::FIELDS)?, slice_mut(zone, cap)?) };
+        Ok(localtime::broken_down(t, fields, zone)? as c_int)
     })
 }

@@ -22,6 +22,7 @@ pub const ENODEV: c_int = 19;
 pub const ENOTDIR: c_int = 20;
 pub const EISDIR: c_int = 21;
 pub const ESRCH: c_int = 3;
+pub const EOVERFLOW: c_int = 75;
 pub const ETIMEDOUT: c_int = 110;
 pub const ESTALE: c_int = 116;
 
@@ -226,6 +227,24 @@ pub struct kernel_sigaction {
     pub mask: u64,
 }
 
+/// glibc's `struct tm` (with the BSD fields glibc has too).
+#[repr(C)]
+pub struct tm {
+    pub tm_sec: c_int,
+    pub tm_min: c_int,
+    pub tm_hour: c_int,
+    pub tm_mday: c_int,
+    pub tm_mon: c_int,
+    pub tm_year: c_int,
+    pub tm_wday: c_int,
+    pub tm_yday: c_int,
+    pub tm_isdst: c_int,
+    pub tm_gmtoff: c_long,
+    pub tm_zone: *const c_char,
+}
+
+pub type time_t = i64;
+
 /// glibc's locale_t.
 pub type locale_t = *mut c_void;
 
@@ -236,6 +255,8 @@ extern "C" {
     pub fn newlocale(mask: c_int, name: *const c_char, base: locale_t) -> locale_t;
     pub fn uselocale(locale: locale_t) -> locale_t;
     pub fn nl_langinfo_l(item: c_int, locale: locale_t) -> *const c_char;
+    pub fn tzset();
+    pub fn localtime_r(t: *const time_t, out: *mut tm) -> *mut tm;
 
     pub fn getsockopt(
         fd: c_int,
