@@ -2,7 +2,7 @@
 // Change rust/src/abi.rs, then run `deno run -A scripts/gen-abi.ts`.
 
 /** Must equal what the shim's dtee_abi_version() returns. */
-export const ABI_VERSION = 10;
+export const ABI_VERSION = 11;
 
 /** Bits of the `events` word of `dtee_recv`. */
 export const Event = {

@@ -159,7 +159,8 @@ export class Cron implements ResultHandler {
     if (this.#buffer < 0) return true;
     const buffer = this.#buffer;
     this.#buffer = -1;
-    const ret = replay(buffer, 1, this.#pieces ?? [this.#held], this.#pieces !== undefined);
+    const pieces = (this.#pieces ?? [this.#held]).map((len) => ({ len, fd: 1 }));
+    const ret = replay(buffer, pieces, this.#pieces !== undefined);
     close(buffer);
     if (ret.ok) return true;
     if (ret.stage !== "write") {

@@ -98,6 +98,7 @@ export const symbols = {
   dtee_signal_group: { parameters: [/* pid */ "i32", /* sig */ "i32"], result: "i32" },
   dtee_terminal_restore: { parameters: [], result: "i32" },
   dtee_timer_set: { parameters: [/* ns */ "i64"], result: "i32" },
+  dtee_job_follow_stop: { parameters: [/* pid */ "i32"], result: "i32" },
   dtee_set_subreaper: { parameters: [], result: "i32" },
   dtee_die: { parameters: [/* sig */ "i32"], result: "i32" },
   dtee_open_output: { parameters: [/* path */ "buffer", /* append */ "i32"], result: "i32" },
@@ -108,8 +109,8 @@ export const symbols = {
   dtee_replay: {
     parameters: [
       /* src */ "i32",
-      /* dst */ "i32",
       /* pieces */ "buffer",
+      /* dsts */ "buffer",
       /* count */ "u32",
       /* whole */ "i32",
       /* stage[1] */ "buffer",
@@ -408,6 +409,14 @@ export function restoreTerminal(): void {
   shim.dtee_terminal_restore();
 }
 
+/**
+ * After a SIGCHLD: whether the command had stopped while its group held the terminal (Ctrl-Z);
+ * dtee then stopped too and was continued (rust/src/job.rs).
+ */
+export function followStop(pid: number): boolean {
+  return shim.dtee_job_follow_stop(pid) === 1;
+}
+
 /** `dtee_recv` reports `Event.timer` once `ns` nanoseconds from now have passed (0: never). */
 export function setTimer(ns: bigint): void {
   shim.dtee_timer_set(ns);
@@ -451,19 +460,26 @@ export function tempFile(template: string): Result<{ fd: number; path: string },
   return fd < 0 ? { ok: false, errno: -fd, path: name } : { ok: true, value: { fd, path: name } };
 }
 
+/** A piece of the buffer file: its length, and the descriptor it goes to. */
+export interface Piece {
+  len: number;
+  fd: number;
+}
+
 /**
- * Copies the buffer file to `dst`: `pieces` (byte counts) in large writes,
- * or with `whole` each piece in a write of its own; a failure says which step.
+ * Copies the buffer file from its start: each piece to its descriptor, in large writes, or
+ * with `whole` each piece in a write of its own; a failure says which step.
  */
 export function replay(
   src: number,
-  dst: number,
-  pieces: readonly number[],
+  pieces: readonly Piece[],
   whole: boolean,
 ): Result<number, { stage: keyof typeof ReplayStage }> {
   const stage = new Int32Array(1);
-  const lens = BigUint64Array.from(pieces.length > 0 ? pieces : [0], BigInt);
-  const ret = shim.dtee_replay(src, dst, lens, lens.length, whole ? 1 : 0, stage);
+  const some = pieces.length > 0 ? pieces : [{ len: 0, fd: 1 }];
+  const lens = BigUint64Array.from(some, (p) => BigInt(p.len));
+  const fds = Int32Array.from(some, (p) => p.fd);
+  const ret = shim.dtee_replay(src, lens, fds, lens.length, whole ? 1 : 0, stage);
   if (ret >= 0) return { ok: true, value: ret };
   return { ok: false, errno: -ret, stage: nameOf(ReplayStage, stage[0]) };
 }

@@ -9,7 +9,7 @@
 //! says "C names" keeps the names as they are (`Errno.EPIPE`).
 
 /// Bumped whenever an export's meaning or signature changes (docs/architecture.md, "The C ABI").
-pub const ABI_VERSION: u32 = 10;
+pub const ABI_VERSION: u32 = 11;
 
 /// Bits of the `events` word of `dtee_recv`.
 pub mod event {

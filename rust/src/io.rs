@@ -272,11 +272,17 @@ pub fn temp_file(template: &mut [u8]) -> Result<c_int, c_int> {
     Ok(fd)
 }
 
-/// Copies the first `limit` bytes of the buffer file `src` to `dst`.
-/// Copies the buffer file `src` from its start to `dst`: the sum of
-/// `pieces` bytes in large writes, or with `whole` each piece in a write of
+/// Copies the buffer file `src` from its start: piece i (`pieces[i]` bytes)
+/// to `dsts[i]`, in large writes, or with `whole` each piece in a write of
 /// its own (a destination that keeps message boundaries: an outer dtee).
-pub fn replay(src: c_int, dst: c_int, pieces: &[u64], whole: bool) -> Result<(), (c_int, c_int)> {
+/// Cron mode holds stdout alone, or with --failures-only both streams in
+/// turn: a piece is then a run of one stream's messages.
+pub fn replay(
+    src: c_int,
+    pieces: &[u64],
+    dsts: &[c_int],
+    whole: bool,
+) -> Result<(), (c_int, c_int)> {
     // SAFETY: plain system call.
     if unsafe {
         sys::lseek(src, 0, 0 /* SEEK_SET */)
@@ -284,25 +290,21 @@ pub fn replay(src: c_int, dst: c_int, pieces: &[u64], whole: bool) -> Result<(),
     {
         return Err((replay_stage::SEEK, sys::errno()));
     }
-    let total: u64 = pieces.iter().sum();
-    let largest = if whole {
-        pieces.iter().copied().max().unwrap_or(0)
+    let largest = pieces.iter().copied().max().unwrap_or(0);
+    let chunk = if whole {
+        largest
     } else {
-        total.min(256 << 10)
+        largest.min(256 << 10)
     };
-    let mut buf = vec![0u8; largest as usize];
-    let mut copy = |len: usize| -> Result<(), (c_int, c_int)> {
-        read_exact(src, &mut buf[..len])?;
-        write_all(dst, &buf[..len]).map_err(|e| (replay_stage::WRITE, e))
-    };
-    if whole {
-        return pieces.iter().try_for_each(|&len| copy(len as usize));
-    }
-    let mut left = total;
-    while left > 0 {
-        let len = largest.min(left);
-        copy(len as usize)?;
-        left -= len;
+    let mut buf = vec![0u8; chunk as usize];
+    for (&len, &dst) in pieces.iter().zip(dsts) {
+        let mut left = len;
+        while left > 0 {
+            let n = chunk.min(left) as usize;
+            read_exact(src, &mut buf[..n])?;
+            write_all(dst, &buf[..n]).map_err(|e| (replay_stage::WRITE, e))?;
+            left -= n as u64;
+        }
     }
     Ok(())
 }

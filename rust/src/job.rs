@@ -3,11 +3,11 @@
 //! signalled, the command's children included. At a terminal where dtee's
 //! group is in the foreground, the command's group takes the foreground for
 //! the run, so that it reads from the terminal and gets the terminal's
-//! signals (Ctrl-C) as it would without a group of its own
+//! signals (Ctrl-C, Ctrl-Z) as it would without a group of its own
 //! (docs/behaviour.md B5); dtee takes it back when the command has ended.
 
-use crate::sys::{self, SIGCONT, SIGKILL, SIGTTOU};
-use std::ffi::c_int;
+use crate::sys::{self, siginfo_t, sigset_t, SIGCONT, SIGKILL, SIGTSTP, SIGTTOU};
+use std::ffi::{c_int, c_uint};
 use std::ptr;
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -16,30 +16,67 @@ static TTY: AtomicI32 = AtomicI32::new(-1);
 /// dtee's own process group, which the terminal goes back to.
 static OWN_GROUP: AtomicI32 = AtomicI32::new(0);
 
+/// Blocks or unblocks SIGTTOU in the calling thread (dtee's main thread).
+/// Blocked, dtee may write to the terminal and move its foreground from
+/// the background: SIGTTOU would stop it there with `stty tostop`, and
+/// tcsetpgrp(3) always raises it from the background.
+fn block_sigttou(block: bool) {
+    // SAFETY: the set is a live sigset_t; pthread_sigmask only changes this thread's mask.
+    unsafe {
+        let mut set = sigset_t { bits: [0; 16] };
+        sys::sigemptyset(&mut set);
+        sys::sigaddset(&mut set, SIGTTOU);
+        let how = if block {
+            sys::SIG_BLOCK
+        } else {
+            sys::SIG_UNBLOCK
+        };
+        sys::pthread_sigmask(how, &set, ptr::null_mut());
+    }
+}
+
+/// tcgetpgrp(3) of `tty`, or -1.
+fn foreground(tty: c_int) -> sys::pid_t {
+    let mut group: sys::pid_t = -1;
+    // SAFETY: TIOCGPGRP writes one pid_t into a live one.
+    if unsafe { sys::ioctl(tty, sys::TIOCGPGRP, &mut group) } < 0 {
+        return -1;
+    }
+    group
+}
+
+/// tcsetpgrp(3); SIGTTOU must be blocked when dtee is in the background.
+fn set_foreground(tty: c_int, group: sys::pid_t) {
+    // SAFETY: TIOCSPGRP reads one pid_t from a live one.
+    unsafe { sys::ioctl(tty, sys::TIOCSPGRP, &group) };
+}
+
 /// Before spawning: the controlling terminal (close-on-exec) when dtee's
 /// group is its foreground group, for the command's group to take over;
-/// else -1.
+/// else -1. From then on SIGTTOU is blocked in this thread.
 pub fn foreground_terminal() -> c_int {
-    // SAFETY: plain system calls on a NUL-terminated path and a live pid_t.
-    unsafe {
-        let fd = sys::open(
+    // SAFETY: a NUL-terminated path; the descriptor is dtee's own.
+    let fd = unsafe {
+        sys::open(
             c"/dev/tty".as_ptr(),
             sys::O_RDWR | sys::O_NOCTTY | sys::O_CLOEXEC,
             0,
-        );
-        if fd < 0 {
-            return -1;
-        }
-        let mut foreground: sys::pid_t = 0;
-        let own = sys::getpgrp();
-        if sys::ioctl(fd, sys::TIOCGPGRP, &mut foreground) == 0 && foreground == own {
-            OWN_GROUP.store(own, Ordering::SeqCst);
-            TTY.store(fd, Ordering::SeqCst);
-            return fd;
-        }
-        sys::raw::close(fd);
+        )
+    };
+    if fd < 0 {
+        return -1;
     }
-    -1
+    // SAFETY: plain system call.
+    let own = unsafe { sys::getpgrp() };
+    if foreground(fd) != own {
+        // SAFETY: the descriptor was opened above and is not used elsewhere.
+        unsafe { sys::raw::close(fd) };
+        return -1;
+    }
+    block_sigttou(true);
+    OWN_GROUP.store(own, Ordering::SeqCst);
+    TTY.store(fd, Ordering::SeqCst);
+    fd
 }
 
 /// In the child before exec: a process group of its own, and the
@@ -52,8 +89,7 @@ pub fn foreground_terminal() -> c_int {
 pub unsafe fn enter_own_group(tty: c_int) {
     sys::setpgid(0, 0);
     if tty >= 0 {
-        let group = sys::getpgrp();
-        sys::ioctl(tty, sys::TIOCSPGRP, &group);
+        set_foreground(tty, sys::getpgrp());
     }
 }
 
@@ -64,19 +100,52 @@ pub fn restore_terminal() {
     if fd < 0 {
         return;
     }
-    let own = OWN_GROUP.load(Ordering::SeqCst);
-    // SAFETY: sets and masks are live; the descriptor is dtee's own. From a
-    // background group tcsetpgrp raises SIGTTOU unless the caller blocks it.
-    unsafe {
-        let mut block = sys::sigset_t { bits: [0; 16] };
-        let mut saved = sys::sigset_t { bits: [0; 16] };
-        sys::sigemptyset(&mut block);
-        sys::sigaddset(&mut block, SIGTTOU);
-        sys::pthread_sigmask(sys::SIG_BLOCK, &block, &mut saved);
-        sys::ioctl(fd, sys::TIOCSPGRP, &own);
-        sys::pthread_sigmask(sys::SIG_SETMASK, &saved, ptr::null_mut());
-        sys::raw::close(fd);
+    set_foreground(fd, OWN_GROUP.load(Ordering::SeqCst));
+    // SAFETY: the descriptor is dtee's own and no longer shared.
+    unsafe { sys::raw::close(fd) };
+    block_sigttou(false);
+}
+
+/// After a SIGCHLD: whether the command `pid` has stopped while its group
+/// holds the terminal (Ctrl-Z). Then dtee does what the key would have done
+/// to the whole job without a group of its own: the terminal goes back to
+/// dtee's group, which stops (the shell sees its job stopped and takes the
+/// terminal); once continued, the command's group gets the terminal back if
+/// dtee's group has it (`fg`, not `bg`), and is continued.
+pub fn follow_stop(pid: c_int) -> bool {
+    let tty = TTY.load(Ordering::SeqCst);
+    if tty < 0 {
+        return false;
     }
+    // SAFETY: all-zero bytes are a valid siginfo_t; waitid fills it. Only
+    // stops are asked for: the command's exit stays for waitpid.
+    let stopped = unsafe {
+        let mut info: siginfo_t = std::mem::zeroed();
+        sys::waitid(
+            sys::P_PID,
+            pid as c_uint,
+            &mut info,
+            sys::WSTOPPED | sys::WNOHANG,
+        ) == 0
+            && info.si_pid == pid
+    };
+    if !stopped {
+        return false;
+    }
+    let own = OWN_GROUP.load(Ordering::SeqCst);
+    set_foreground(tty, own);
+    // SAFETY: plain system calls. dtee's SIGTSTP keeps its default action:
+    // the group stop takes this thread on its way back from kill(2), and
+    // kill returns once the group is continued.
+    unsafe { sys::kill(-own, SIGTSTP) };
+    if foreground(tty) == own {
+        set_foreground(tty, pid);
+    }
+    // SAFETY: plain system calls.
+    unsafe {
+        sys::kill(-pid, SIGCONT);
+    }
+    true
 }
 
 /// Sends `sig` to the command's process group and to the command itself

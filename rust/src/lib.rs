@@ -347,6 +347,14 @@ pub extern "C" fn dtee_terminal_restore() -> c_int {
     })
 }
 
+/// After a SIGCHLD: 1 when the command `pid` had stopped while its group
+/// held the terminal (Ctrl-Z), and dtee stopped and was continued in turn
+/// (`job::follow_stop`), else 0.
+#[no_mangle]
+pub extern "C" fn dtee_job_follow_stop(pid: i32) -> c_int {
+    boundary(|| Ok(job::follow_stop(pid) as c_int))
+}
+
 /// Sets the time limit's deadline `ns` nanoseconds from now (0: none);
 /// `dtee_recv` reports `event::TIMER` once it has passed.
 #[no_mangle]
@@ -413,25 +421,30 @@ pub extern "C" fn dtee_temp_file(template: *mut u8) -> c_int {
     boundary(|| io::temp_file(unsafe { c_buf(template)? }))
 }
 
-/// Copies the buffer file `src` to `dst`: the `count` pieces of `pieces`
-/// (byte counts) in large writes, or with `whole` each piece in a write of
-/// its own. On failure `stage` = the step that failed
-/// (`abi::replay_stage`); a WRITE that fails with -EINTR was stopped as
-/// `dtee_write_batch` is.
+/// Copies the buffer file `src` from its start: the `count` pieces of
+/// `pieces` (byte counts), piece i to `dsts[i]`, in large writes, or with
+/// `whole` each piece in a write of its own. On failure `stage` = the step
+/// that failed (`abi::replay_stage`); a WRITE that fails with -EINTR was
+/// stopped as `dtee_write_batch` is.
 #[no_mangle]
 pub extern "C" fn dtee_replay(
     src: i32,
-    dst: i32,
     pieces: *const u64,
+    dsts: *const i32,
     count: u32,
     whole: i32,
     stage: *mut i32,
 ) -> c_int {
     boundary(|| {
-        // SAFETY: the caller passes `count` u64s and one int.
-        let (pieces, stage) =
-            unsafe { (slice(pieces, count as usize)?, &mut slice_mut(stage, 1)?[0]) };
-        io::replay(src, dst, pieces, whole != 0)
+        // SAFETY: the caller passes `count` u64s, `count` ints and one int.
+        let (pieces, dsts, stage) = unsafe {
+            (
+                slice(pieces, count as usize)?,
+                slice(dsts, count as usize)?,
+                &mut slice_mut(stage, 1)?[0],
+            )
+        };
+        io::replay(src, pieces, dsts, whole != 0)
             .map(|_| 0)
             .map_err(|(step, errno)| {
                 *stage = step;

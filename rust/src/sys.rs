@@ -57,6 +57,8 @@ pub const F_SETFL: c_int = 4;
 pub const POLLIN: c_short = 1;
 pub const POLLOUT: c_short = 4;
 pub const WNOHANG: c_int = 1;
+pub const WSTOPPED: c_int = 2;
+pub const P_PID: c_int = 1;
 
 pub const SIG_DFL: usize = 0;
 pub const SIG_IGN: usize = 1;
@@ -68,6 +70,7 @@ pub const SIG_SETMASK: c_int = 2;
 pub const SI_USER: c_int = 0;
 pub use crate::abi::signal::{SIGCHLD, SIGPIPE};
 pub const SIGCONT: c_int = 18;
+pub const SIGTSTP: c_int = 20;
 pub const SIGTTOU: c_int = 22;
 pub const SIGSTOP: c_int = 19;
 /// Highest signal number the kernel knows (_NSIG - 1).
@@ -198,6 +201,7 @@ pub struct sigset_t {
 }
 
 #[repr(C)]
+#[derive(Clone, Copy)]
 pub struct siginfo_t {
     pub si_signo: c_int,
     pub si_errno: c_int,
@@ -288,6 +292,7 @@ extern "C" {
     pub fn syscall(num: c_long, ...) -> c_long;
     pub fn raise(sig: c_int) -> c_int;
     pub fn kill(pid: pid_t, sig: c_int) -> c_int;
+    pub fn waitid(idtype: c_int, id: c_uint, info: *mut siginfo_t, options: c_int) -> c_int;
     pub fn prctl(option: c_int, ...) -> c_int;
     pub fn execve(
         path: *const c_char,
