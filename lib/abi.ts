@@ -2,7 +2,20 @@
 // Change rust/src/abi.rs, then run `deno run -A scripts/gen-abi.ts`.
 
 /** Must equal what the shim's dtee_abi_version() returns. */
-export const ABI_VERSION = 11;
+export const ABI_VERSION = 12;
+
+/**
+ * `join` of `dtee_env_add`: how a value meets the one the command would
+ * otherwise inherit.
+ */
+export const EnvJoin = {
+  /** An inherited non-empty value is kept; otherwise the variable is set. */
+  keep: 0,
+  /** Added after the inherited value and a colon (LD_PRELOAD). */
+  colon: 1,
+  /** Added after the inherited value and a space (PERL5OPT, RUBYOPT). */
+  space: 2,
+} as const;
 
 /** Bits of the `events` word of `dtee_recv`. */
 export const Event = {

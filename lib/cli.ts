@@ -32,6 +32,8 @@ export interface Options {
   cron: boolean;
   /** --init (dtee also acts as an init process when it is process 1) */
   init: boolean;
+  /** -L/--line-buffered (lib/linebuf.ts) */
+  lineBuffered: boolean;
   /** The command word and its arguments: non-empty, except for a replay (always empty). */
   command: string[];
 }
@@ -153,6 +155,14 @@ export const OPTIONS: readonly OptionDef[] = [
     hiddenInCron: true,
     help: "operate in cron mode: stay silent unless the command writes to standard error " +
       "or exits with a non-zero status",
+  },
+  {
+    long: "line-buffered",
+    short: "L",
+    group: "Options",
+    help: "run the command with standard output line-buffered and standard error " +
+      "unbuffered (C stdio, Python, Perl, Ruby), so that both keep the order a terminal " +
+      "would show",
   },
   {
     long: "init",
@@ -416,6 +426,7 @@ export function parse(args: string[], name: string, usSpelling = () => false): P
     ignoreInterrupts: has("ignore-interrupts"),
     cron: has("cron") || isCronName(name),
     init: has("init"),
+    lineBuffered: has("line-buffered"),
     command,
   };
   const replay = given.find((g) => g.def.long === "replay");
@@ -423,6 +434,10 @@ export function parse(args: string[], name: string, usSpelling = () => false): P
     // The log names the command; another one would be ignored, so it is refused.
     if (command.length > 0) {
       return usageError(name, "option '--replay' cannot be used with a command");
+    }
+    // A replay starts no program to buffer differently.
+    if (options.lineBuffered) {
+      return usageError(name, "option '--line-buffered' cannot be used with option '--replay'");
     }
     return { action: "replay", options, log: replay.value!, realtime: has("realtime") };
   }

@@ -45,6 +45,8 @@ export type Failure =
   | { kind: "log-read"; path: string; errno: number }
   /** A record of the log to replay is not valid: `FILE:LINE: what`. */
   | { kind: "log-data"; where: string }
+  /** A file that -L needs could not be had (lib/preload.ts). */
+  | { kind: "line-buffered"; what: string; errno?: number }
   | { kind: "internal"; what: string };
 
 /** The message (after `NAME: `) and the exit status of a failure. */
@@ -95,6 +97,10 @@ function describe(f: Failure): [string, number] {
       return [`${f.path}: ${strerror(f.errno)}`, EX_NOINPUT];
     case "log-data":
       return [f.where, EX_DATAERR];
+    case "line-buffered": {
+      const why = f.errno === undefined ? "" : `: ${strerror(f.errno)}`;
+      return [`-L: ${f.what}${why}`, EX_UNAVAILABLE];
+    }
     case "internal":
       return [`internal error: ${f.what}`, EX_SOFTWARE];
   }

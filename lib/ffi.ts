@@ -13,6 +13,7 @@
 import {
   ABI_VERSION,
   Disposition,
+  EnvJoin,
   FdKind,
   ReplayStage,
   SocketOp,
@@ -52,6 +53,7 @@ export const symbols = {
     parameters: [/* words */ "buffer", /* len */ "usize", /* argc */ "u32"],
     result: "i32",
   },
+  dtee_env_add: { parameters: [/* entry */ "buffer", /* join */ "i32"], result: "i32" },
   dtee_recv: {
     parameters: [
       /* sock */ "i32",
@@ -352,6 +354,14 @@ export function spawn(
 export function exec(argv: readonly string[]): Result<never> {
   const buf = words(argv);
   return { ok: false, errno: -shim.dtee_exec(buf, BigInt(buf.length), argv.length) };
+}
+
+/**
+ * Gives the command `name=value`, combined with the value it would inherit
+ * as `join` says (`keep`: an inherited non-empty value wins).
+ */
+export function addEnv(name: string, value: string, join: keyof typeof EnvJoin): Result<number> {
+  return result(shim.dtee_env_add(cString(`${name}=${value}`), EnvJoin[join]));
 }
 
 const statusBuf = new Int32Array(1);

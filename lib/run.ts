@@ -28,6 +28,7 @@ import {
   replayRuns,
 } from "./input.ts";
 import { nowNs } from "./jsonlog.ts";
+import { lineBuffered } from "./linebuf.ts";
 import { Dispatch, openFiles, streamOutputs } from "./outputs.ts";
 import { SIGINT, Signals } from "./signals.ts";
 import type { MessageSink } from "./sink.ts";
@@ -78,8 +79,27 @@ function showLimits(reporter: Reporter): number {
 function capture(options: Options, reporter: Reporter): number {
   const prepared = prepare(options, reporter, options.init || Deno.pid === 1);
   if (!prepared) return reporter.exitStatus();
-  const { signals, sink } = prepared;
+  const preload = options.lineBuffered ? lineBuffered(reporter) : undefined;
+  // A cron job runs all the same, without what -L could not have (docs/behaviour.md A4).
+  if (reporter.failed && !options.cron) {
+    preload?.remove();
+    return reporter.exitStatus();
+  }
+  // Removed before dtee reports, which may end in its death by a signal.
+  const ended = () => preload?.remove();
+  try {
+    return captureWith(options, prepared, reporter, ended);
+  } finally {
+    ended();
+  }
+}
 
+function captureWith(
+  options: Options,
+  { signals, sink }: NonNullable<ReturnType<typeof prepare>>,
+  reporter: Reporter,
+  ended: () => void,
+): number {
   const sockets = openInput(reporter);
   if (!sockets) {
     // A cron job must run even when it cannot be captured (docs/behaviour.md A4).
@@ -106,7 +126,9 @@ function capture(options: Options, reporter: Reporter): number {
   closeCommandEnds(sockets, reporter);
   sink.started(run);
 
-  return finish(receiveUntilExit({ sockets, command, sink, signals, reporter }), sink, reporter);
+  const end = receiveUntilExit({ sockets, command, sink, signals, reporter });
+  ended();
+  return finish(end, sink, reporter);
 }
 
 /**

@@ -60,10 +60,10 @@ export function loadShimBytes(bytes: Uint8Array, open: (path: string) => void): 
 const MFD_CLOEXEC = 1;
 /** Asks for an executable memfd where vm.memfd_noexec would otherwise seal it against mmap(PROT_EXEC). */
 const MFD_EXEC = 0x10;
-const cName = (text: string) => new TextEncoder().encode(`${text}\0`);
+export const cName = (text: string) => new TextEncoder().encode(`${text}\0`);
 
 /** Both ways need only a few libc calls, made before the shim exists. */
-const IO = {
+export const IO = {
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
 } as const;
@@ -79,7 +79,7 @@ const TEMP_FILE = {
   unlink: { parameters: ["buffer"], result: "i32" },
 } as const;
 
-type Symbols<S extends Deno.ForeignLibraryInterface> = Deno.DynamicLibrary<S>["symbols"];
+export type Symbols<S extends Deno.ForeignLibraryInterface> = Deno.DynamicLibrary<S>["symbols"];
 type Definition = Deno.ForeignFunction;
 
 /**
@@ -106,7 +106,8 @@ function viaAddress(pointer: Deno.PointerValue, def: Definition): (...args: unkn
   return (...args) => fn.call(...(args as Parameters<typeof fn.call>));
 }
 
-function libc<S extends Deno.ForeignLibraryInterface>(
+/** `table`'s functions of the C library, called through their addresses. */
+export function libc<S extends Deno.ForeignLibraryInterface>(
   table: S,
 ): { symbols: Symbols<S>; close(): void } {
   const lib = addresses(
@@ -123,7 +124,8 @@ function libc<S extends Deno.ForeignLibraryInterface>(
 
 type Io = Symbols<typeof IO>;
 
-function writeAll(c: Io, fd: number, bytes: Uint8Array): boolean {
+/** Writes all of `bytes` to `fd` with `c`'s write(2); false when it cannot. */
+export function writeAll(c: Io, fd: number, bytes: Uint8Array): boolean {
   for (let done = 0; done < bytes.length;) {
     const n = Number(c.write(fd, bytes.subarray(done), BigInt(bytes.length - done)));
     if (n <= 0) return false;
@@ -141,24 +143,35 @@ function writeAll(c: Io, fd: number, bytes: Uint8Array): boolean {
  * runtime (Rust std) opens on /dev/null at start when they are closed.
  */
 export function viaMemfd(bytes: Uint8Array, open: (path: string) => void): string | undefined {
+  const fd = memfd(bytes, "dtee-shim");
+  if (fd === undefined) return undefined;
+  const path = `/proc/self/fd/${fd}`;
+  try {
+    open(path);
+    return path;
+  } catch {
+    libc(IO).symbols.close(fd);
+    return undefined;
+  }
+}
+
+/**
+ * A close-on-exec memfd named `name` holding `bytes`, mappable as code;
+ * undefined where the kernel cannot make one.
+ */
+export function memfd(bytes: Uint8Array, name: string): number | undefined {
   if (Deno.build.os !== "linux") return undefined;
   const lib = libc(MEMFD);
   try {
     const c = lib.symbols;
     if (!c.memfd_create) return undefined;
     // Kernels before 6.3 reject MFD_EXEC; without it they make executable memfds anyway.
-    let fd = c.memfd_create(cName("dtee-shim"), MFD_CLOEXEC | MFD_EXEC);
-    if (fd < 0) fd = c.memfd_create(cName("dtee-shim"), MFD_CLOEXEC);
+    let fd = c.memfd_create(cName(name), MFD_CLOEXEC | MFD_EXEC);
+    if (fd < 0) fd = c.memfd_create(cName(name), MFD_CLOEXEC);
     if (fd < 0) return undefined;
-    const path = `/proc/self/fd/${fd}`;
-    try {
-      if (!writeAll(c, fd, bytes)) throw new Error("write to memfd failed");
-      open(path);
-      return path;
-    } catch {
-      c.close(fd);
-      return undefined;
-    }
+    if (writeAll(c, fd, bytes)) return fd;
+    c.close(fd);
+    return undefined;
   } finally {
     lib.close();
   }

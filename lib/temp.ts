@@ -4,8 +4,11 @@
  * left as XXXXXX for mkdtemp/mkostemp to fill in.
  */
 
-/** I: the socket directory; O: cron mode's buffer file; L: the shim written out to be loaded. */
-export type TempKind = "I" | "O" | "L";
+/**
+ * I: the socket directory; O: cron mode's buffer file; L: the shim written out to be loaded;
+ * P: the directory of the files `-L` preloads, written out for a run (lib/preload.ts).
+ */
+export type TempKind = "I" | "O" | "L" | "P";
 
 /** `pid`: another process's (the tests name dtee's files from outside). */
 export function tempTemplate(

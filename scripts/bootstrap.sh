@@ -86,7 +86,7 @@ dtee_build_if_stale() {
 	local lib=$1 src
 	shift
 	if [ -f "$lib" ]; then
-		for src in "$DTEE_ROOT"/rust/Cargo.toml "$DTEE_ROOT"/rust/src/*.rs "$DTEE_ROOT"/rust/src/bin/*.rs; do
+		for src in "$DTEE_ROOT"/rust/Cargo.toml "$DTEE_ROOT"/rust/*.rs "$DTEE_ROOT"/rust/src/*.rs "$DTEE_ROOT"/rust/src/bin/*.rs "$DTEE_ROOT"/rust/preload/*.rs; do
 			[ "$src" -nt "$lib" ] && break
 		done
 		[ "$src" -nt "$lib" ] || return 0
@@ -123,7 +123,7 @@ dtee_build_if_stale() {
 dtee_stale_notice() {
 	local lib=$1 src
 	shift
-	for src in "$DTEE_ROOT"/rust/Cargo.toml "$DTEE_ROOT"/rust/src/*.rs "$DTEE_ROOT"/rust/src/bin/*.rs; do
+	for src in "$DTEE_ROOT"/rust/Cargo.toml "$DTEE_ROOT"/rust/*.rs "$DTEE_ROOT"/rust/src/*.rs "$DTEE_ROOT"/rust/src/bin/*.rs "$DTEE_ROOT"/rust/preload/*.rs; do
 		[ "$src" -nt "$lib.noticed" ] && break
 	done
 	if [ "$src" -nt "$lib.noticed" ] && touch "$lib.noticed" 2>/dev/null; then

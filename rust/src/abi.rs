@@ -9,7 +9,18 @@
 //! says "C names" keeps the names as they are (`Errno.EPIPE`).
 
 /// Bumped whenever an export's meaning or signature changes (docs/architecture.md, "The C ABI").
-pub const ABI_VERSION: u32 = 11;
+pub const ABI_VERSION: u32 = 12;
+
+/// `join` of `dtee_env_add`: how a value meets the one the command would
+/// otherwise inherit.
+pub mod env_join {
+    /// An inherited non-empty value is kept; otherwise the variable is set.
+    pub const KEEP: i32 = 0;
+    /// Added after the inherited value and a colon (LD_PRELOAD).
+    pub const COLON: i32 = 1;
+    /// Added after the inherited value and a space (PERL5OPT, RUBYOPT).
+    pub const SPACE: i32 = 2;
+}
 
 /// Bits of the `events` word of `dtee_recv`.
 pub mod event {

@@ -1,6 +1,7 @@
 //! What the command inherits from the world dtee was started in
 //! (docs/behaviour.md A7, "The wrapper is invisible to the command"): its
-//! environment, byte for byte, and which of fds 0-2 were closed.
+//! environment, byte for byte, and which of fds 0-2 were closed. The one
+//! exception is asked for by the user: `-L` adds its variables (`add`).
 //!
 //! Neither can be read from the running process: the Deno runtime changes
 //! its own environment at start-up (a `node` shim first in PATH,
@@ -20,12 +21,14 @@
 //!   redirection opens it one way only; `<>/dev/null` is the one case taken
 //!   for closed although it was not, see docs/architecture.md, "Limits").
 
+use crate::abi::env_join;
+use crate::sys;
 use std::ffi::c_char;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::fd::FromRawFd;
 use std::os::unix::ffi::OsStrExt;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// Variables of Deno's exec block set by the native launcher; the names
 /// are rust/src/bin/dtee.rs's.
@@ -35,11 +38,26 @@ const NOFILE: &[u8] = b"DTEE_NOFILE=";
 /// The memfd's name as /proc/self/fd shows it.
 const MEMFD_LINK: &[u8] = b"/memfd:dtee-environ";
 
-struct Start {
+/// An environment as execve takes it.
+struct Environ {
     /// The entries, each followed by its NUL, in their original order.
     block: Vec<u8>,
     /// Pointers to each entry of `block`, then a null pointer.
     envp: Vec<*const c_char>,
+}
+
+impl Environ {
+    fn new(block: Vec<u8>) -> Environ {
+        let envp = entries(&block)
+            .map(|e| e.as_ptr() as *const c_char)
+            .chain(std::iter::once(std::ptr::null()))
+            .collect();
+        Environ { block, envp }
+    }
+}
+
+struct Start {
+    environ: Environ,
     /// Bit N: fd N was closed when dtee started.
     closed: u8,
     /// The soft limit of open files dtee was started with, where known.
@@ -47,11 +65,15 @@ struct Start {
 }
 
 // SAFETY: the pointers point into `block`, which is never changed or
-// dropped once the value is made (it lives in a static).
-unsafe impl Send for Start {}
-unsafe impl Sync for Start {}
+// dropped once the value is made (it lives in a static, or is leaked).
+unsafe impl Send for Environ {}
+unsafe impl Sync for Environ {}
 
 static START: OnceLock<Start> = OnceLock::new();
+/// The environment with what `add` added, once it was called: each call
+/// leaks the previous one, since a Program made before may point into it
+/// (a few entries, a handful of times per run).
+static ADDED: Mutex<Option<&'static Environ>> = Mutex::new(None);
 
 fn start() -> &'static Start {
     START.get_or_init(|| {
@@ -64,24 +86,77 @@ fn start() -> &'static Start {
             Some(found) => found,
             None => (own.unwrap_or_else(current_environ), runtime_nulls()),
         };
-        let mut start = Start {
-            envp: Vec::new(),
-            block,
+        Start {
+            environ: Environ::new(block),
             closed,
             nofile,
-        };
-        start.envp = entries(&start.block)
-            .map(|e| e.as_ptr() as *const c_char)
-            .chain(std::iter::once(std::ptr::null()))
-            .collect();
-        start
+        }
     })
+}
+
+fn current() -> &'static Environ {
+    let added = *ADDED.lock().unwrap_or_else(|e| e.into_inner());
+    added.unwrap_or(&start().environ)
+}
+
+/// What goes between an inherited value and ours (`abi::env_join`); None:
+/// an inherited value that is not empty is kept instead.
+fn separator(join: i32) -> Result<Option<&'static [u8]>, i32> {
+    match join {
+        env_join::KEEP => Ok(None),
+        env_join::COLON => Ok(Some(b":")),
+        env_join::SPACE => Ok(Some(b" ")),
+        _ => Err(sys::EINVAL),
+    }
+}
+
+/// `ours` combined with the inherited value `theirs`.
+fn merged(theirs: &[u8], ours: &[u8], separator: Option<&[u8]>) -> Vec<u8> {
+    match (theirs, separator) {
+        (b"", _) => ours.to_vec(),
+        (_, None) => theirs.to_vec(),
+        (_, Some(separator)) => [theirs, separator, ours].concat(),
+    }
 }
 
 /// The environment for the command's exec or spawn: null-terminated,
 /// valid for the rest of the process's life.
 pub fn command_env() -> *const *const c_char {
-    start().envp.as_ptr()
+    current().envp.as_ptr()
+}
+
+/// Gives the command `entry` (`NAME=VALUE`), combined with an inherited
+/// value of NAME as `join` (`abi::env_join`) says; a new variable goes
+/// last, an inherited one keeps its place.
+pub fn add(entry: &[u8], join: i32) -> Result<(), i32> {
+    let eq = entry.iter().position(|&b| b == b'=');
+    let eq = eq
+        .filter(|&eq| eq > 0 && !entry.contains(&0))
+        .ok_or(sys::EINVAL)?;
+    let (prefix, ours) = entry.split_at(eq + 1);
+    let separator = separator(join)?;
+    let mut block = Vec::new();
+    let mut found = false;
+    for e in entries(&current().block) {
+        match e.strip_prefix(prefix) {
+            // The first one is what getenv, ld.so and perl read.
+            Some(theirs) if !found => {
+                found = true;
+                let theirs = &theirs[..theirs.len() - 1];
+                block.extend_from_slice(prefix);
+                block.extend_from_slice(&merged(theirs, ours, separator));
+                block.push(0);
+            }
+            _ => block.extend_from_slice(e),
+        }
+    }
+    if !found {
+        block.extend_from_slice(entry);
+        block.push(0);
+    }
+    let environ: &'static Environ = Box::leak(Box::new(Environ::new(block)));
+    *ADDED.lock().unwrap_or_else(|e| e.into_inner()) = Some(environ);
+    Ok(())
 }
 
 /// The soft limit of open files dtee was started with, which the runtime
@@ -191,5 +266,17 @@ mod tests {
         );
         assert_eq!(value(block, b"PATH="), Some(&b"/p"[..]));
         assert_eq!(value(block, b"HOME="), None);
+    }
+
+    #[test]
+    fn added_values_meet_inherited_ones() {
+        let [keep, colon, space] =
+            [env_join::KEEP, env_join::COLON, env_join::SPACE].map(|join| separator(join).unwrap());
+        assert_eq!(merged(b"", b"1", keep), b"1");
+        assert_eq!(merged(b"0", b"1", keep), b"0");
+        assert_eq!(merged(b"/a.so", b"/b.so", colon), b"/a.so:/b.so");
+        assert_eq!(merged(b"", b"-w", space), b"-w");
+        assert_eq!(merged(b"-d", b"-w", space), b"-d -w");
+        assert_eq!(separator(9), Err(sys::EINVAL));
     }
 }

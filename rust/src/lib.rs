@@ -164,6 +164,16 @@ pub extern "C" fn dtee_spawn(
     })
 }
 
+/// Gives the command (`dtee_spawn`, `dtee_exec`) the variable `entry`
+/// (NUL-terminated `NAME=VALUE`), combined with the value it would inherit
+/// as `join` (`abi::env_join`) says: `-L` only, since by default the
+/// command inherits dtee's environment byte for byte (docs/behaviour.md A7).
+#[no_mangle]
+pub extern "C" fn dtee_env_add(entry: *const u8, join: i32) -> c_int {
+    // SAFETY: the caller passes a NUL-terminated string.
+    boundary(|| environ::add(unsafe { c_str(entry)? }.to_bytes(), join).map(|_| 0))
+}
+
 /// Replaces the process with the command, found and run as execvp(3)
 /// would; returns only on failure (always the exec stage).
 #[no_mangle]

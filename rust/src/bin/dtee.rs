@@ -154,12 +154,13 @@ fn newest_of(root: &[u8], file: &str, dirs: &[&str], ext: &[u8]) -> Option<Syste
     newest
 }
 
-/// The latest change to the shim's or the launcher's sources.
+/// The latest change to the sources of the shim, the launcher or the
+/// preload library (rust/build.rs, rust/preload/).
 fn newest_source(root: &[u8]) -> Option<SystemTime> {
     newest_of(
         root,
         "/rust/Cargo.toml",
-        &["/rust/src", "/rust/src/bin"],
+        &["/rust", "/rust/src", "/rust/src/bin", "/rust/preload"],
         b".rs",
     )
 }
