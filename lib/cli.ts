@@ -160,9 +160,8 @@ export const OPTIONS: readonly OptionDef[] = [
     long: "line-buffered",
     short: "L",
     group: "Options",
-    help: "run the command with standard output line-buffered and standard error " +
-      "unbuffered (C stdio, Python, Perl, Ruby), so that both keep the order a terminal " +
-      "would show",
+    help: "make the command's programs write standard output line by line and standard " +
+      "error at once (C stdio, Python, Perl, Ruby), as they would to a terminal",
   },
   {
     long: "init",

@@ -9,6 +9,7 @@
  *   deno run -A scripts/release.ts compile [DIR]    DIR/dtee, DIR/cronty, man pages (dist)
  */
 import { PLATFORM, SHIM_FILE } from "../lib/shim_loader.ts";
+import { DIST, PERL_MODULE, PRELOAD_LIBRARY, RUBY_FILE } from "../lib/preload.ts";
 import { writePages } from "../docs/man/man.ts";
 
 /**
@@ -82,9 +83,11 @@ async function exists(path: string): Promise<boolean> {
 /**
  * Lays out `out` for publishing at any http(s) URL: exactly the modules of
  * main.ts and cronty.ts, shim/PLATFORM/libdtee_shim.* for the host and
- * for every other target whose shim has been built, and the man pages in
- * man/ (docs/man/man.ts). Replaces only what it writes, so that `out` may
- * also hold other files of the site.
+ * for every other target whose shim has been built (with the preload
+ * library of -L for Linux targets beside it), the Perl and Ruby files of -L
+ * in preload/ (lib/preload.ts), and the man pages in man/
+ * (docs/man/man.ts). Replaces only what it writes, so that `out` may also
+ * hold other files of the site.
  */
 export async function dist(out: string): Promise<void> {
   const shims: [string, string][] = [[PLATFORM, `${ROOT}/rust/target/release/${SHIM_FILE}`]];
@@ -97,16 +100,28 @@ export async function dist(out: string): Promise<void> {
     ...await localModules(`${ROOT}/main.ts`),
     ...await localModules(`${ROOT}/cronty.ts`),
   ]);
-  for (const top of ["main.ts", "cronty.ts", "lib", "shim", "man"]) {
+  const libraries: [string, string][] = [];
+  for (const [platform, lib] of shims) {
+    libraries.push([platform, lib]);
+    const preload = lib.replace(/[^/]*$/, PRELOAD_LIBRARY);
+    if (await exists(preload)) libraries.push([platform, preload]);
+  }
+  for (const top of ["main.ts", "cronty.ts", "lib", "shim", "preload", "man"]) {
     await Deno.remove(`${out}/${top}`, { recursive: true }).catch(() => {});
   }
   for (const module of modules) {
     await Deno.mkdir(`${out}/${module}`.replace(/\/[^/]*$/, ""), { recursive: true });
     await Deno.copyFile(`${ROOT}/${module}`, `${out}/${module}`);
   }
-  for (const [platform, lib] of shims) {
+  for (const [platform, lib] of libraries) {
     await Deno.mkdir(`${out}/shim/${platform}`, { recursive: true });
     await Deno.copyFile(lib, `${out}/shim/${platform}/${lib.slice(lib.lastIndexOf("/") + 1)}`);
+  }
+  // Where lib/preload.ts finds them, relative to lib/, as in a checkout.
+  for (const file of [PERL_MODULE, RUBY_FILE] as const) {
+    const path = new URL(DIST[file], `file://${ROOT}/lib/`).pathname.slice(ROOT.length + 1);
+    await Deno.mkdir(`${out}/${path.replace(/\/[^/]*$/, "")}`, { recursive: true });
+    await Deno.copyFile(`${ROOT}/${path}`, `${out}/${path}`);
   }
   await writePages(`${out}/man`);
   console.error(

@@ -41,6 +41,7 @@ function options(given: Partial<Options>): Options {
     jsonLogs: [],
     ignoreInterrupts: false,
     init: false,
+    lineBuffered: false,
     cron: false,
     command: [],
     ...given,
@@ -75,6 +76,10 @@ Options:
   -q [ --cron ]                    operate in cron mode: stay silent unless the
                                    command writes to standard error or exits
                                    with a non-zero status
+  -L [ --line-buffered ]           make the command's programs write standard
+                                   output line by line and standard error at
+                                   once (C stdio, Python, Perl, Ruby), as they
+                                   would to a terminal
   --init                           act as an init process: forward signals to
                                    the command and reap orphans (automatic when
                                    dtee is process 1)
@@ -115,6 +120,10 @@ Output files:
 
 Options:
   -i [ --ignore-interrupts ]       ignore SIGINT; the command still receives it
+  -L [ --line-buffered ]           make the command's programs write standard
+                                   output line by line and standard error at
+                                   once (C stdio, Python, Perl, Ruby), as they
+                                   would to a terminal
   --init                           act as an init process: forward signals to
                                    the command and reap orphans (automatic when
                                    dtee is process 1)
@@ -300,6 +309,7 @@ Deno.test("-j and -J: short and long, every value style, repeatable, in order", 
     jsonLogs: [json("a"), json("b", false), json("c", false), json("a")],
     ignoreInterrupts: false,
     init: false,
+    lineBuffered: false,
     cron: true,
     command: ["x"],
   });
@@ -323,6 +333,7 @@ const NO_OPTIONS: Options = {
   jsonLogs: [],
   ignoreInterrupts: false,
   init: false,
+  lineBuffered: false,
   cron: false,
   command: [],
 };
@@ -1032,4 +1043,22 @@ Deno.test("random command lines through the real launcher: no crash, documented 
     };
     await Promise.all([worker(), worker(), worker(), worker()]);
   });
+});
+
+Deno.test("-L and --line-buffered, alone or grouped; refused with --replay", () => {
+  for (const args of [["-L", "x"], ["--line-buffered", "x"], ["-qL", "x"], ["-LL", "x"]]) {
+    deepStrictEqual(run(args).lineBuffered, true);
+  }
+  deepStrictEqual(
+    run(["-Li", "x"]),
+    options({ lineBuffered: true, ignoreInterrupts: true, command: ["x"] }),
+  );
+  deepStrictEqual(
+    parse(["-L", "--replay", "log"], "dtee"),
+    usageError("option '--line-buffered' cannot be used with option '--replay'"),
+  );
+  deepStrictEqual(
+    parse(["--debug-options", "-L", "x"], "dtee"),
+    { action: "exit", status: 0, stdout: "-=x\ndebug-options=1\nline-buffered=1\n", stderr: "" },
+  );
 });

@@ -55,6 +55,24 @@ Deno.test("dtee and cronty run from a URL with nothing but Deno", async (t) => {
         }
       });
 
+      await t.step("a layout without -L's files runs, and -L says what is missing", async () => {
+        await Deno.rename(`${web}/preload`, `${dir}/preload-away`);
+        try {
+          const env = { DENO_DIR: `${dir}/deno-dir-3` };
+          const plain = await entry("main.ts").run(["true"], { env });
+          assert.deepEqual([plain.code, plain.err], [0, ""]);
+          const r = await entry("main.ts").run(["-L", "true"], { env });
+          assert.equal(r.code, 69, r.err);
+          assert.match(r.err, /^dtee: -L: cannot load http:.*\/preload\/.*not found.*\n$/i);
+          // A cron job runs all the same.
+          const cron = await entry("cronty.ts").run(["-L", "sh", "-c", "echo ran"], { env });
+          assert.equal(cron.code, 69);
+          assert.match(cron.out, /^ran\n$/);
+        } finally {
+          await Deno.rename(`${dir}/preload-away`, `${web}/preload`);
+        }
+      });
+
       await t.step("the README gives exactly these flags", async () => {
         const readme = await Deno.readTextFile(`${ROOT}/README.md`);
         assert.ok(readme.includes(`deno run ${URL_RUN_FLAGS.join(" ")} https://HOST/PATH/main.ts`));

@@ -45,6 +45,33 @@ export async function checkEntries(
     assert.equal(r.err, `oops\n${cronty.name}: sh: exited with status 2\n`);
   });
 
+  await t.step(
+    "-L: stdio and perl write in order; the files it wrote out are gone after",
+    async () => {
+      await withTempDir(async (tmp) => {
+        const log = `${tmp}/../${tmp.slice(tmp.lastIndexOf("/") + 1)}.log`;
+        const script = "printf 'out1\\nout2\\n' | sed -n 'p; s/out/err/w /dev/stderr'; " +
+          'perl -e \'print "out3\\n"; print STDERR "err3\\n"\'; printf %s "$LD_PRELOAD" >&2';
+        try {
+          const r = await dtee.run(["-L", "-C", log, "sh", "-c", script], {
+            env: { TMPDIR: tmp, PYTHONUNBUFFERED: "" },
+          });
+          assert.equal(r.code, 0, r.err);
+          // The preload library is a memfd of dtee's, named through dtee's pid.
+          assert.match(r.err, /\/proc\/\d+\/fd\/\d+$/);
+          const text = await Deno.readTextFile(log);
+          assert.equal(
+            text.replace(/\/proc\/\d+\/fd\/\d+$/, ""),
+            "out1\nerr1\nout2\nerr2\nout3\nerr3\n",
+          );
+          assert.deepEqual([...Deno.readDirSync(tmp)], []);
+        } finally {
+          await Deno.remove(log).catch(() => {});
+        }
+      });
+    },
+  );
+
   await t.step("the shim is mapped from a memfd and no file is left behind", async () => {
     await withTempDir(async (tmp) => {
       // The command's parent is dtee itself: its mappings show where the shim came from.

@@ -1,0 +1,236 @@
+/**
+ * `-L`, `--line-buffered` (README, "Why is my output out of order?"): real
+ * programs of each runtime -L covers write out1, err1, out2, err2. With -L
+ * the combined file, dtee's own streams and the JSON log hold exactly that
+ * order; without it the same run shows the stdout buffer (err1 before
+ * out1), so the test proves that -L is what changes it. Also nested
+ * commands, cron mode's held output, a user's own LD_PRELOAD, PERL5OPT and
+ * RUBYOPT kept, and the environment untouched without -L.
+ */
+import assert from "node:assert/strict";
+import { CRONTY, DTEE, LAUNCHER, ROOT, run, sh, withTempDir } from "./helpers.ts";
+
+const EXPECTED = "out1\nerr1\nout2\nerr2\n";
+
+/** What the tests' own environment may hold, which would make buffering vanish or change. */
+const CLEAN = ["PYTHONUNBUFFERED", "LD_PRELOAD", "PERL5OPT", "PERL5LIB", "RUBYOPT"];
+const unset = CLEAN.flatMap((name) => ["-u", name]);
+
+const C_PROGRAM = `#include <stdio.h>
+int main(void) {
+  printf("out1\\n");
+  fprintf(stderr, "err1\\n");
+  printf("out2\\n");
+  fputs("err2\\n", stderr);
+  return 0;
+}
+`;
+
+const has = (command: string) =>
+  new Deno.Command("sh", { args: ["-c", `command -v ${command}`], stdout: "null" }).outputSync()
+    .success;
+const HAVE_RUBY = has("ruby");
+
+/**
+ * A program's words, given the test's directory (where the C program is
+ * built and the combined file is written). `slowWait`: how long the grep
+ * pipeline waits for a line that will not come without -L.
+ */
+type Program = (dir: string, slowWait: number) => string[];
+
+/**
+ * grep has no error of its own to interleave (it flushes stdout before its
+ * messages), so a shell around it writes the stderr lines, each once grep's
+ * line before it has reached the combined file, or after `slowWait` seconds
+ * when it does not come (without -L it comes only at the end).
+ */
+const GREP_SCRIPT = `
+  arrived() { i=0; until grep -qx "$1" "$2/combined" 2>/dev/null || [ $i -ge $(($3 * 100)) ]; do
+    sleep 0.01; i=$((i + 1)); done; }
+  { echo out1; arrived out1 "$1" "$2"; echo err1 >&2; echo out2; arrived out2 "$1" "$2";
+    echo err2 >&2; } | grep out`;
+
+const PROGRAMS: Record<string, Program> = {
+  "a C program (stdio)": (dir) => [`${dir}/prog`],
+  "python3": () => [
+    "python3",
+    "-c",
+    "import sys\nfor i in (1, 2):\n  print(f'out{i}')\n  print(f'err{i}', file=sys.stderr)",
+  ],
+  "perl": () => ["perl", "-e", 'for (1, 2) { print "out$_\\n"; print STDERR "err$_\\n" }'],
+  "ruby": () => ["ruby", "-e", '[1, 2].each { |i| puts "out#{i}"; $stderr.puts "err#{i}" }'],
+  "grep (stdio)": (dir, wait) => ["sh", "-c", GREP_SCRIPT, "sh", dir, String(wait)],
+  "sed (stdio)":
+    () => ["sh", "-c", "printf 'out1\\nout2\\n' | sed -n 'p; s/out/err/w /dev/stderr'"],
+  "a C program started by sh -c": (dir) => ["sh", "-c", `"$1"; exit $?`, "sh", `${dir}/prog`],
+  "python3 started by sh -c": () => [
+    "sh",
+    "-c",
+    'python3 -c \'import sys; print("out1"); print("err1", file=sys.stderr); ' +
+    'print("out2"); print("err2", file=sys.stderr)\'',
+  ],
+};
+
+async function buildC(dir: string): Promise<void> {
+  await Deno.writeTextFile(`${dir}/prog.c`, C_PROGRAM);
+  const cc = await run("cc", ["-o", `${dir}/prog`, `${dir}/prog.c`]);
+  assert.equal(cc.code, 0, cc.err);
+}
+
+/** dtee [-L] with -C and -J, its own stdout and stderr into one file, in a clean environment. */
+async function capture(dir: string, words: string[], lineBuffered: boolean) {
+  const flags = [...(lineBuffered ? ["-L"] : []), "-C", `${dir}/combined`, "-J", `${dir}/log`];
+  const r = await sh(
+    'd=$1; shift; exec env "$@" >"$d/own" 2>&1',
+    [dir, ...unset, DTEE, ...flags, ...words],
+  );
+  return {
+    code: r.code,
+    combined: await Deno.readTextFile(`${dir}/combined`),
+    own: await Deno.readTextFile(`${dir}/own`),
+    log: await Deno.readTextFile(`${dir}/log`),
+  };
+}
+
+/** The JSON log's messages, consecutive writes to one stream joined (python writes "\n" apart). */
+function runs(log: string): [string, string][] {
+  const out: [string, string][] = [];
+  for (const line of log.trim().split("\n")) {
+    const record = JSON.parse(line);
+    if (!("stream" in record)) continue;
+    const last = out.at(-1);
+    if (last && last[0] === record.stream) last[1] += record.log;
+    else out.push([record.stream, record.log]);
+  }
+  return out;
+}
+
+for (const [name, program] of Object.entries(PROGRAMS)) {
+  Deno.test({
+    name: `-L: ${name} keeps out/err/out/err in every destination; without -L its buffer shows`,
+    ignore: name === "ruby" && !HAVE_RUBY,
+    async fn() {
+      await withTempDir(async (dir) => {
+        await buildC(dir);
+        const on = await capture(dir, program(dir, 60), true);
+        assert.equal(on.code, 0, on.own);
+        assert.equal(on.combined, EXPECTED);
+        assert.equal(on.own, EXPECTED);
+        assert.deepEqual(runs(on.log), [
+          ["stdout", "out1\n"],
+          ["stderr", "err1\n"],
+          ["stdout", "out2\n"],
+          ["stderr", "err2\n"],
+        ]);
+
+        const off = await capture(dir, program(dir, 1), false);
+        assert.equal(off.code, 0, off.own);
+        // Every byte is there, but stdout came out of the buffer after err1.
+        assert.deepEqual([...off.combined.split("\n")].sort(), [...EXPECTED.split("\n")].sort());
+        assert.ok(
+          off.combined.indexOf("err1") < off.combined.indexOf("out1"),
+          `buffering should show without -L: ${JSON.stringify(off.combined)}`,
+        );
+        assert.equal(off.own, off.combined);
+      });
+    },
+  });
+}
+
+Deno.test("-L in cron mode: the held output and the report keep the order", async () => {
+  await withTempDir(async (dir) => {
+    await buildC(dir);
+    const job = async (flags: string[]) => {
+      const r = await sh('d=$1; shift; env "$@" >"$d/own" 2>&1', [
+        dir,
+        ...unset,
+        CRONTY,
+        ...flags,
+        `${dir}/prog`,
+      ]);
+      assert.equal(r.code, 0);
+      return await Deno.readTextFile(`${dir}/own`);
+    };
+    const report = `${CRONTY}: ${dir}/prog: exited with status 0\n`;
+    assert.equal(await job(["-L"]), EXPECTED + report);
+    assert.equal(await job([]), "err1\nerr2\nout1\nout2\n" + report);
+  });
+});
+
+Deno.test("-L keeps the user's own LD_PRELOAD, PERL5OPT, RUBYOPT and PYTHONUNBUFFERED", async () => {
+  await withTempDir(async (dir) => {
+    await buildC(dir);
+    // A library of the user's: its constructor says it was loaded.
+    await Deno.writeTextFile(
+      `${dir}/mine.c`,
+      "#include <unistd.h>\n__attribute__((constructor)) static void hello(void) " +
+        '{ write(2, "mine\\n", 5); }\n',
+    );
+    const cc = await run("cc", ["-shared", "-fPIC", "-o", `${dir}/mine.so`, `${dir}/mine.c`]);
+    assert.equal(cc.code, 0, cc.err);
+    const env = {
+      LD_PRELOAD: `${dir}/mine.so`,
+      PERL5OPT: "-Mstrict",
+      RUBYOPT: "-W0",
+      PYTHONUNBUFFERED: "x",
+    };
+    const r = await run(DTEE, ["-L", "-C", `${dir}/combined`, `${dir}/prog`], { env });
+    assert.equal(r.code, 0, r.err);
+    assert.equal(await Deno.readTextFile(`${dir}/combined`), `mine\n${EXPECTED}`);
+
+    const seen = await run(DTEE, ["-L", "sh", "-c", "env -u LD_PRELOAD env"], { env });
+    const vars = Object.fromEntries(
+      seen.out.split("\n").filter((l) => CLEAN.some((n) => l.startsWith(`${n}=`)))
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
+    const library = `${ROOT}/rust/target/release/libdtee_linebuf.so`;
+    assert.deepEqual(vars, {
+      PERL5OPT: `-Mstrict -I${ROOT}/preload -MDteeLineBuffered`,
+      RUBYOPT: `-W0 -r${ROOT}/preload/dtee_line_buffered.rb`,
+      PYTHONUNBUFFERED: "x",
+    });
+    const preload = await run(DTEE, ["-L", "sh", "-c", 'printf %s "$LD_PRELOAD"'], { env });
+    assert.equal(preload.out, `${dir}/mine.so:${library}`);
+  });
+});
+
+Deno.test("-L: a program whose stdout is a file or a pipe keeps its buffer, as on a terminal", async () => {
+  await withTempDir(async (dir) => {
+    await buildC(dir);
+    const script = '"$2" >"$1/file" 2>&1; "$2" 2>&1 | cat';
+    const r = await run("env", [
+      ...unset,
+      DTEE,
+      "-L",
+      "sh",
+      "-c",
+      script,
+      "sh",
+      dir,
+      `${dir}/prog`,
+    ]);
+    assert.equal(r.code, 0, r.err);
+    const buffered = "err1\nerr2\nout1\nout2\n";
+    assert.equal(await Deno.readTextFile(`${dir}/file`), buffered);
+    assert.equal(r.out, buffered);
+  });
+});
+
+Deno.test("without -L the command's environment is byte for byte dtee's", async () => {
+  const env = { LD_PRELOAD: "", PERL5OPT: "-w", RUBYOPT: "", PYTHONUNBUFFERED: "" };
+  const direct = await run("env", ["-0"], { env });
+  // The native launcher: scripts/dtee is a shell script, which adds PWD.
+  const wrapped = await run(LAUNCHER, ["env", "-0"], { env });
+  assert.equal(wrapped.code, 0, wrapped.err);
+  assert.deepEqual(wrapped.stdout, direct.stdout);
+});
+
+Deno.test("-L with --replay is a usage error", async () => {
+  const r = await run(DTEE, ["-L", "--replay", "/dev/null"]);
+  assert.equal(r.code, 64);
+  assert.equal(
+    r.err,
+    `${DTEE}: option '--line-buffered' cannot be used with option '--replay'\n` +
+      `Try '${DTEE} -h' for more information.\n`,
+  );
+});
