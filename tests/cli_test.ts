@@ -1046,7 +1046,7 @@ Deno.test("random command lines through the real launcher: no crash, documented 
 });
 
 Deno.test("-L and --line-buffered, alone or grouped; refused with --replay", () => {
-  for (const args of [["-L", "x"], ["--line-buffered", "x"], ["-qL", "x"], ["-LL", "x"]]) {
+  for (const args of [["-L", "x"], ["--line-buffered", "x"], ["-qL", "x"]]) {
     deepStrictEqual(run(args).lineBuffered, true);
   }
   deepStrictEqual(
@@ -1056,6 +1056,10 @@ Deno.test("-L and --line-buffered, alone or grouped; refused with --replay", () 
   deepStrictEqual(
     parse(["-L", "--replay", "log"], "dtee"),
     usageError("option '--line-buffered' cannot be used with option '--replay'"),
+  );
+  deepStrictEqual(
+    parse(["-LL", "x"], "dtee"),
+    usageError("option '--line-buffered' cannot be specified more than once"),
   );
   deepStrictEqual(
     parse(["--debug-options", "-L", "x"], "dtee"),
