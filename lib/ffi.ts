@@ -125,7 +125,10 @@ export const symbols = {
   dtee_same_destination: { parameters: [/* a */ "i32", /* b */ "i32"], result: "i32" },
   dtee_messages_locale: { parameters: [/* buf */ "buffer", /* cap */ "usize"], result: "i32" },
   dtee_fd_info: { parameters: [/* fd */ "i32", /* info[3] */ "buffer"], result: "i32" },
-  dtee_cmdline: { parameters: [/* buf */ "buffer", /* cap */ "usize"], result: "i32" },
+  dtee_invocation: {
+    parameters: [/* buf */ "buffer", /* cap */ "usize", /* argc */ "u32"],
+    result: "i32",
+  },
   dtee_strerror: {
     parameters: [/* errnum */ "i32", /* buf */ "buffer", /* cap */ "usize"],
     result: "i32",
@@ -195,28 +198,30 @@ export function abiVersion(): number {
 }
 
 /**
- * argv[0] and the arguments after the script, exactly as this process was
- * given them: Deno.args turns bytes that are not UTF-8 into U+FFFD and Deno
- * offers argv[0] only through its Node layer (~25 ms to load). Words are
- * `decodeBytes` text. Falls back to Deno.args where /proc is unreadable.
+ * argv[0] and dtee's arguments, exactly as they were given: Deno.args turns
+ * bytes that are not UTF-8 into U+FFFD, offers argv[0] only through its
+ * Node layer (~25 ms to load), and under the native launcher holds none of
+ * them (they come in a memfd, see rust/src/environ.rs). Words are
+ * `decodeBytes` text. Falls back to Deno.args (argv[0] unknown) only where
+ * dtee was not started by the launcher and /proc is unreadable.
  */
 export function invocation(): { argv0: string; args: string[] } {
+  const argc = Deno.args.length;
   let buf = new Uint8Array(1 << 16);
-  let n = shim.dtee_cmdline(buf, BigInt(buf.length));
+  let n = shim.dtee_invocation(buf, BigInt(buf.length), argc);
   if (n > buf.length) {
     buf = new Uint8Array(n);
-    n = shim.dtee_cmdline(buf, BigInt(buf.length));
+    n = shim.dtee_invocation(buf, BigInt(buf.length), argc);
   }
+  if (n < 0) return { argv0: "", args: Deno.args };
   const words: string[] = [];
-  for (let start = 0, i = 0; i < Math.min(n, buf.length); i++) {
+  for (let start = 0, i = 0; i < n; i++) {
     if (buf[i] === 0) {
       words.push(decodeBytes(buf.subarray(start, i)));
       start = i + 1;
     }
   }
-  const count = Deno.args.length;
-  if (words.length <= count) return { argv0: "", args: Deno.args };
-  return { argv0: words[0], args: words.slice(words.length - count) };
+  return { argv0: words[0] ?? "", args: words.slice(1) };
 }
 
 const textBuf = new Uint8Array(512);

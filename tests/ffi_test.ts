@@ -92,7 +92,7 @@ Deno.test("a null pointer is EINVAL in every export that takes one", () => {
       ["strerror", () => s.dtee_strerror(2, null, 16n)],
       ["strsignal", () => s.dtee_strsignal(2, null, 16n)],
       ["messages_locale", () => s.dtee_messages_locale(null, 16n)],
-      ["cmdline", () => s.dtee_cmdline(null, 16n)],
+      ["invocation", () => s.dtee_invocation(null, 16n, 0)],
     ];
     for (const [what, call] of calls) assert.equal(call(), EINVAL, what);
   } finally {

@@ -1,42 +1,50 @@
 //! What the command inherits from the world dtee was started in
 //! (docs/behaviour.md A7, "The wrapper is invisible to the command"): its
-//! environment, byte for byte, and which of fds 0-2 were closed. The one
+//! environment, byte for byte, which of fds 0-2 were closed, and its
+//! working directory; and dtee's own command line as it was given. The one
 //! exception is asked for by the user: `-L` adds its variables (`add`).
 //!
-//! Neither can be read from the running process: the Deno runtime changes
-//! its own environment at start-up (a `node` shim first in PATH,
-//! `DENO_NODE_SHIM_ACTIVE`), and Rust's runtime opens /dev/null on closed
-//! fds 0-2 before any dtee code runs. Both facts are taken from where they
-//! survive instead, once:
+//! None of them can be read from the running process alone: the Deno
+//! runtime changes its own environment at start-up (a `node` shim first in
+//! PATH, `DENO_NODE_SHIM_ACTIVE`), Rust's runtime opens /dev/null on closed
+//! fds 0-2 before any dtee code runs, Deno does not start in a removed
+//! working directory, and it cannot take arguments that are not UTF-8. All
+//! are taken from where they survive instead, once:
 //!
 //! - Under the native launcher (rust/src/bin/dtee.rs), which hands Deno an
-//!   environment of its own, the launcher's original block is in a memfd
-//!   named `dtee-environ`, at the descriptor named by `DTEE_ENVIRON_FD` in
-//!   Deno's exec block, and `DTEE_CLOSED_FDS` is the mask of fds 0-2 that
-//!   the launcher found closed.
+//!   environment and a command line of its own, the launcher's original
+//!   environment block and its own arguments are in sealed memfds at the
+//!   descriptors named by `DTEE_ENVIRON_FD` and `DTEE_ARGS_FD` in Deno's
+//!   environment, `DTEE_CLOSED_FDS` is the mask of fds 0-2 that it found
+//!   closed, and `DTEE_CWD_FD` a removed working directory to go back to.
+//!   None of this needs /proc.
 //! - Otherwise (the single binary, `deno run`), /proc/self/environ: the
-//!   block the process was exec'd with, which setenv never rewrites; and a
+//!   block the process was exec'd with, which setenv never rewrites, and
+//!   /proc/self/cmdline; and a
 //!   standard fd that is /dev/null open for reading and writing counts as
 //!   closed, as that is what Rust's runtime opens (a shell's `<` or `>`
 //!   redirection opens it one way only; `<>/dev/null` is the one case taken
-//!   for closed although it was not, see docs/architecture.md, "Limits").
+//!   for closed although it was not, see the README, "Limits").
 
 use crate::abi::env_join;
 use crate::sys;
-use std::ffi::c_char;
+use std::ffi::{c_char, c_int};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::fd::FromRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::sync::{Mutex, OnceLock};
 
-/// Variables of Deno's exec block set by the native launcher; the names
+/// Variables of Deno's environment set by the native launcher; the names
 /// are rust/src/bin/dtee.rs's.
-const ENVIRON_FD: &[u8] = b"DTEE_ENVIRON_FD=";
-const CLOSED_FDS: &[u8] = b"DTEE_CLOSED_FDS=";
-const NOFILE: &[u8] = b"DTEE_NOFILE=";
-/// The memfd's name as /proc/self/fd shows it.
-const MEMFD_LINK: &[u8] = b"/memfd:dtee-environ";
+const ENVIRON_FD: &str = "DTEE_ENVIRON_FD";
+const ARGS_FD: &str = "DTEE_ARGS_FD";
+const CWD_FD: &str = "DTEE_CWD_FD";
+const CLOSED_FDS: &str = "DTEE_CLOSED_FDS";
+const NOFILE: &str = "DTEE_NOFILE";
+/// F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE: the launcher's
+/// memfds carry them; no file that was not made so can.
+const SEALS: c_int = 0xf;
 
 /// An environment as execve takes it.
 struct Environ {
@@ -62,6 +70,9 @@ struct Start {
     closed: u8,
     /// The soft limit of open files dtee was started with, where known.
     nofile: Option<u64>,
+    /// The launcher's own arguments, NAME first, each followed by its NUL;
+    /// None when dtee was not started by the launcher.
+    args: Option<Vec<u8>>,
 }
 
 // SAFETY: the pointers point into `block`, which is never changed or
@@ -77,21 +88,53 @@ static ADDED: Mutex<Option<&'static Environ>> = Mutex::new(None);
 
 fn start() -> &'static Start {
     START.get_or_init(|| {
-        let own = std::fs::read("/proc/self/environ").ok();
-        let nofile = own
-            .as_deref()
-            .and_then(|own| value(own, NOFILE))
-            .and_then(|v| std::str::from_utf8(v).ok()?.parse().ok());
-        let (block, closed) = match own.as_deref().and_then(from_launcher) {
-            Some(found) => found,
-            None => (own.unwrap_or_else(current_environ), runtime_nulls()),
+        // First: whatever follows may take a path relative to it.
+        if let Some(fd) = launcher_number(CWD_FD) {
+            // SAFETY: the launcher's O_PATH descriptor of the removed
+            // directory; closed once dtee is back in it.
+            unsafe {
+                if sys::fchdir(fd) == 0 {
+                    sys::close(fd);
+                }
+            }
+        }
+        let nofile = launcher_number(NOFILE).map(|n| n as u64);
+        let args = launcher_number(ARGS_FD).and_then(read_memfd);
+        let (block, closed) = match launcher_number(ENVIRON_FD).and_then(read_memfd) {
+            Some(block) => (block, launcher_number(CLOSED_FDS).unwrap_or(0) as u8 & 7),
+            None => (
+                std::fs::read("/proc/self/environ").unwrap_or_else(|_| current_environ()),
+                runtime_nulls(),
+            ),
         };
         Start {
             environ: Environ::new(block),
             closed,
             nofile,
+            args,
         }
     })
+}
+
+/// dtee's own command line, argv[0] first, each word followed by a NUL:
+/// the launcher's words where it started dtee, else the last `argc` words
+/// of /proc/self/cmdline (Deno's own come first) after argv[0]. Also the
+/// first call that sets dtee up where the launcher left it (`start`).
+pub fn invocation(argc: usize) -> Result<Vec<u8>, c_int> {
+    if let Some(args) = &start().args {
+        return Ok(args.clone());
+    }
+    let all =
+        std::fs::read("/proc/self/cmdline").map_err(|e| e.raw_os_error().unwrap_or(sys::EIO))?;
+    let words: Vec<&[u8]> = entries(&all).collect();
+    if words.len() <= argc {
+        return Err(sys::ENOENT);
+    }
+    let mut own = words[0].to_vec();
+    words[words.len() - argc..]
+        .iter()
+        .for_each(|w| own.extend_from_slice(w));
+    Ok(own)
 }
 
 fn current() -> &'static Environ {
@@ -180,25 +223,18 @@ fn entries(block: &[u8]) -> impl Iterator<Item = &[u8]> {
         .filter(|e| e.ends_with(&[0]))
 }
 
-/// The value of the first entry starting with `prefix` (`NAME=`), as getenv
-/// would find it, without its NUL.
-fn value<'a>(block: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
-    entries(block)
-        .find(|e| e.starts_with(prefix))
-        .map(|e| &e[prefix.len()..e.len() - 1])
+/// A number the launcher put in Deno's environment (read through getenv:
+/// /proc may not be mounted).
+fn launcher_number(name: &str) -> Option<i32> {
+    std::env::var_os(name)?.to_str()?.parse().ok()
 }
 
-fn number(text: &[u8]) -> Option<i32> {
-    std::str::from_utf8(text).ok()?.parse().ok()
-}
-
-/// The launcher's block and closed mask, read from its memfd (then
-/// closed, so the command never inherits it); None when dtee was not
-/// started by the launcher, or the named descriptor is not its memfd.
-fn from_launcher(own: &[u8]) -> Option<(Vec<u8>, u8)> {
-    let fd = number(value(own, ENVIRON_FD)?)?;
-    let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).ok()?;
-    if !link.as_os_str().as_bytes().starts_with(MEMFD_LINK) {
+/// The contents of one of the launcher's memfds (then closed, so that the
+/// command never inherits it); None when `fd` is not one (its seals say).
+fn read_memfd(fd: c_int) -> Option<Vec<u8>> {
+    // SAFETY: F_GET_SEALS only inspects the descriptor. Not a failpoint:
+    // it is no fcntl a fault test means.
+    if unsafe { sys::raw::fcntl(fd, sys::F_GET_SEALS) } != SEALS {
         return None;
     }
     // SAFETY: the descriptor is the launcher's memfd, inherited and used by
@@ -207,8 +243,7 @@ fn from_launcher(own: &[u8]) -> Option<(Vec<u8>, u8)> {
     let mut block = Vec::new();
     file.seek(SeekFrom::Start(0)).ok()?;
     file.read_to_end(&mut block).ok()?;
-    let closed = value(own, CLOSED_FDS).and_then(number).unwrap_or(0);
-    Some((block, closed as u8 & 7))
+    Some(block)
 }
 
 /// The process's environment as it is now: only where /proc cannot be
@@ -264,8 +299,6 @@ mod tests {
                 b"PATH=/q\0"
             ]
         );
-        assert_eq!(value(block, b"PATH="), Some(&b"/p"[..]));
-        assert_eq!(value(block, b"HOME="), None);
     }
 
     #[test]

@@ -524,16 +524,17 @@ pub extern "C" fn dtee_messages_locale(buf: *mut u8, cap: usize) -> c_int {
     boundary(|| Ok(locale::messages_name(unsafe { slice_mut(buf, cap)? }) as c_int))
 }
 
-/// /proc/self/cmdline (every argument as the kernel holds it, each followed
-/// by a NUL) into `buf` (up to `cap` bytes); returns its whole length, which
-/// is larger than `cap` when the buffer was too small.
+/// dtee's own command line, argv[0] first, each word followed by a NUL
+/// (rust/src/environ.rs: the native launcher's words, else the last `argc`
+/// words of /proc/self/cmdline after argv[0]) into `buf` (up to `cap`
+/// bytes); returns its whole length, which is larger than `cap` when the
+/// buffer was too small.
 #[no_mangle]
-pub extern "C" fn dtee_cmdline(buf: *mut u8, cap: usize) -> c_int {
+pub extern "C" fn dtee_invocation(buf: *mut u8, cap: usize, argc: u32) -> c_int {
     boundary(|| {
         // SAFETY: the caller passes `cap` writable bytes.
         let out = unsafe { slice_mut(buf, cap)? };
-        let all = std::fs::read("/proc/self/cmdline")
-            .map_err(|e| e.raw_os_error().unwrap_or(sys::EIO))?;
+        let all = environ::invocation(argc as usize)?;
         let n = all.len().min(out.len());
         out[..n].copy_from_slice(&all[..n]);
         Ok(all.len() as c_int)

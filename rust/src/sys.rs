@@ -53,6 +53,7 @@ pub const O_CLOEXEC: c_int = 0o2000000;
 pub const F_SETFD: c_int = 2;
 pub const F_GETFL: c_int = 3;
 pub const F_SETFL: c_int = 4;
+pub const F_GET_SEALS: c_int = 1034;
 
 pub const POLLIN: c_short = 1;
 pub const POLLOUT: c_short = 4;
@@ -300,6 +301,7 @@ extern "C" {
         envp: *const *const c_char,
     ) -> c_int;
     pub fn dup2(fd: c_int, new: c_int) -> c_int;
+    pub fn fchdir(fd: c_int) -> c_int;
 
     pub fn sigemptyset(set: *mut sigset_t) -> c_int;
     pub fn sigaddset(set: *mut sigset_t, sig: c_int) -> c_int;

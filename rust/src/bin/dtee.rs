@@ -9,12 +9,22 @@
 //! 0-2. `#![no_main]` keeps that runtime start-up out of this program too,
 //! so the state it sees is the one it was started with. It hands that state
 //! on to the shim (rust/src/environ.rs): its whole environment block in a
-//! memfd named `dtee-environ` at the fd named by `DTEE_ENVIRON_FD`, and the
-//! mask of fds 0-2 it found closed in `DTEE_CLOSED_FDS`. Deno itself gets
+//! memfd at the fd named by `DTEE_ENVIRON_FD`, its own arguments (NAME
+//! first) in another at `DTEE_ARGS_FD`, the mask of fds 0-2 it found closed
+//! in `DTEE_CLOSED_FDS`, and a working directory that has been removed as a
+//! descriptor at `DTEE_CWD_FD`. Deno itself gets
 //! only the variables dtee reads plus its own settings, so that variables
 //! aimed at other programs (`DENO_V8_FLAGS`, `RUST_LOG`, `NO_COLOR`...)
 //! cannot change it, and a DENO_DIR under .deno/, so that a run writes
 //! nothing in HOME.
+//!
+//! Deno's own command line holds no word of dtee's (docs/architecture.md,
+//! "How dtee starts"): Deno panics on an argv[0] that is not UTF-8 and
+//! turns other such bytes into U+FFFD, /proc (where dtee could read them
+//! back) may not be mounted, and Deno's flags and paths would take room
+//! the command's words need, so that a command line the C tool starts
+//! would fail here with E2BIG. A memfd, like the environment's, has none of
+//! these limits and costs a few microseconds.
 //!
 //! When the shim is older than its sources or Deno is missing, it runs the
 //! bootstrap (scripts/bootstrap.sh) first, its output on stderr. A stale
@@ -43,10 +53,21 @@ extern "C" {
     fn strerror(errnum: c_int) -> *const c_char;
     fn getrlimit(resource: c_int, limit: *mut [u64; 2]) -> c_int;
     fn access(path: *const c_char, mode: c_int) -> c_int;
+    fn getcwd(buf: *mut c_char, size: usize) -> *mut c_char;
+    fn open(path: *const c_char, flags: c_int, ...) -> c_int;
+    fn chdir(path: *const c_char) -> c_int;
     fn __errno_location() -> *mut c_int;
 }
 
 const F_GETFD: c_int = 1;
+const F_ADD_SEALS: c_int = 1033;
+/// F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE: what marks a
+/// hand-over memfd for the shim, which checks it without /proc.
+const SEALS: c_int = 0xf;
+const MFD_ALLOW_SEALING: c_uint = 2;
+const O_DIRECTORY: c_int = 0o200000;
+const O_PATH: c_int = 0o10000000;
+const ERANGE: c_int = 34;
 const W_OK: c_int = 2;
 const RLIMIT_NOFILE: c_int = 7;
 const F_DUPFD: c_int = 0;
@@ -74,7 +95,11 @@ fn for_deno(entry: &[u8]) -> bool {
         || (name.starts_with(b"DTEE_")
             && !matches!(
                 name,
-                b"DTEE_ENVIRON_FD" | b"DTEE_CLOSED_FDS" | b"DTEE_NOFILE"
+                b"DTEE_ENVIRON_FD"
+                    | b"DTEE_ARGS_FD"
+                    | b"DTEE_CWD_FD"
+                    | b"DTEE_CLOSED_FDS"
+                    | b"DTEE_NOFILE"
             ))
 }
 
@@ -231,36 +256,62 @@ fn bootstrap(root: &[u8]) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// A memfd holding the environment block, on a descriptor above 2 and
-/// inherited by Deno, or -1.
-fn environ_memfd(envp: &[&CStr]) -> c_int {
-    // SAFETY: the name is NUL-terminated; no flags: Deno must inherit it.
-    let fd = unsafe { memfd_create(c"dtee-environ".as_ptr(), 0) };
+/// `fd` moved to a descriptor above 2 (a closed fd 0-2 must stay closed
+/// for Deno's runtime to see and fill), or -1.
+fn above_std(fd: c_int) -> c_int {
+    if !(0..3).contains(&fd) {
+        return fd;
+    }
+    // SAFETY: descriptor chores on a descriptor of ours.
+    unsafe {
+        let high = fcntl(fd, F_DUPFD, 3);
+        close(fd);
+        high
+    }
+}
+
+/// A sealed memfd holding `words`, each followed by a NUL, on a
+/// descriptor above 2 and inherited by Deno, or -1.
+fn memfd_of(name: &CStr, words: &[&CStr]) -> c_int {
+    // SAFETY: the name is NUL-terminated; no MFD_CLOEXEC: Deno must inherit it.
+    let fd = above_std(unsafe { memfd_create(name.as_ptr(), MFD_ALLOW_SEALING) });
     if fd < 0 {
         return -1;
     }
-    // A closed fd 0-2 must stay closed for Deno's runtime to see (and fill).
-    let fd = if fd < 3 {
-        // SAFETY: descriptor chores on the descriptor just made.
-        unsafe {
-            let high = fcntl(fd, F_DUPFD, 3);
-            close(fd);
-            high
-        }
-    } else {
-        fd
-    };
-    let block: Vec<u8> = envp
+    let block: Vec<u8> = words
         .iter()
         .flat_map(|e| e.to_bytes_with_nul())
         .copied()
         .collect();
-    if fd >= 0 && !write_all(fd, &block) {
+    // SAFETY: sealing a memfd of ours.
+    if !write_all(fd, &block) || unsafe { fcntl(fd, F_ADD_SEALS, SEALS) } != 0 {
         // SAFETY: the descriptor is ours.
         unsafe { close(fd) };
         return -1;
     }
     fd
+}
+
+/// Deno will not start in a working directory that has been removed (it
+/// asks for its path at start-up), where the C tool and the command do.
+/// Then Deno starts in `/` and the shim goes back through the descriptor
+/// returned here (O_PATH, inherited) before it opens or runs anything; -1
+/// where Deno can start where it is.
+fn park_removed_cwd() -> c_int {
+    let mut buf = [0 as c_char; 4096];
+    // SAFETY: buf is writable for its length.
+    if !unsafe { getcwd(buf.as_mut_ptr(), buf.len()) }.is_null() || errno() == ERANGE {
+        return -1;
+    }
+    // SAFETY: NUL-terminated paths; the new descriptor is ours.
+    unsafe {
+        let fd = above_std(open(c".".as_ptr(), O_PATH | O_DIRECTORY));
+        if fd >= 0 && chdir(c"/".as_ptr()) != 0 {
+            close(fd);
+            return -1;
+        }
+        fd
+    }
 }
 
 /// # Safety
@@ -278,6 +329,8 @@ pub unsafe extern "C" fn main(
             closed |= 1 << fd;
         }
     }
+    // Before the bootstrap, whose bash would complain too.
+    let cwd = park_removed_cwd();
     let args: Vec<&CStr> = (0..argc as usize)
         .map(|i| CStr::from_ptr(*argv.add(i)))
         .collect();
@@ -287,16 +340,18 @@ pub unsafe extern "C" fn main(
         env.push(CStr::from_ptr(*at));
         at = at.add(1);
     }
-    let (name, rest): (&[u8], &[&CStr]) = match args.split_first() {
+    let (name, rest): (&CStr, &[&CStr]) = match args.split_first() {
         Some((_, rest))
             if rest
                 .first()
                 .is_some_and(|a| a.to_bytes().starts_with(SCRIPT_NAME)) =>
         {
-            (&rest[0].to_bytes()[SCRIPT_NAME.len()..], &rest[1..])
+            let given = &rest[0].to_bytes_with_nul()[SCRIPT_NAME.len()..];
+            // SAFETY: the tail of a C string: one NUL, at its end.
+            (CStr::from_bytes_with_nul_unchecked(given), &rest[1..])
         }
-        Some((first, rest)) => (first.to_bytes(), rest),
-        None => (b"dtee", &[]),
+        Some((first, rest)) => (first, rest),
+        None => (c"dtee", &[]),
     };
 
     let root = project_root();
@@ -312,8 +367,12 @@ pub unsafe extern "C" fn main(
     let deno = CString::new(path(&root, "/.deno/bin/deno")).unwrap_or_default();
     let main_ts =
         CString::new(path(&root, if fresh { BUNDLE } else { "/main.ts" })).unwrap_or_default();
-    let name = CString::new(name).unwrap_or_default();
-    let mut deno_argv: Vec<*const c_char> = vec![name.as_ptr()];
+    // NAME as Deno's argv[0] shows in ps; Deno panics on one not UTF-8.
+    let shown = match name.to_str() {
+        Ok(_) => name,
+        Err(_) => c"dtee",
+    };
+    let mut deno_argv: Vec<*const c_char> = vec![shown.as_ptr()];
     // V8's code cache only costs here: looking it up in its database takes
     // longer than compiling the bundle's top level. TurboFan, V8's top
     // tier, would page in ~4 MiB of its own code and spend more time
@@ -331,10 +390,15 @@ pub unsafe extern "C" fn main(
     ];
     deno_argv.extend(flags.iter().map(|f| f.as_ptr()));
     deno_argv.push(main_ts.as_ptr());
-    deno_argv.extend(rest.iter().map(|a| a.as_ptr()));
+    let words: Vec<&CStr> = std::iter::once(name).chain(rest.iter().copied()).collect();
+    let args_fd = memfd_of(c"dtee-args", &words);
+    // Without a memfd (no descriptor left) the words go the old way, which
+    // the shim reads back from /proc/self/cmdline.
+    if args_fd < 0 {
+        deno_argv.extend(rest.iter().map(|a| a.as_ptr()));
+    }
     deno_argv.push(std::ptr::null());
-
-    let memfd = environ_memfd(&env);
+    let memfd = memfd_of(c"dtee-environ", &env);
     let mut deno_dir = b"DENO_DIR=".to_vec();
     deno_dir.extend_from_slice(&path(&root, "/.deno/dir"));
     let mut own: Vec<CString> = vec![
@@ -350,8 +414,14 @@ pub unsafe extern "C" fn main(
     if unsafe { getrlimit(RLIMIT_NOFILE, &mut nofile) } == 0 {
         own.push(CString::new(format!("DTEE_NOFILE={}", nofile[0])).unwrap_or_default());
     }
-    if memfd >= 0 {
-        own.push(CString::new(format!("DTEE_ENVIRON_FD={memfd}")).unwrap_or_default());
+    for (var, fd) in [
+        ("DTEE_ENVIRON_FD", memfd),
+        ("DTEE_ARGS_FD", args_fd),
+        ("DTEE_CWD_FD", cwd),
+    ] {
+        if fd >= 0 {
+            own.push(CString::new(format!("{var}={fd}")).unwrap_or_default());
+        }
     }
     let mut deno_env: Vec<*const c_char> = env
         .iter()
@@ -366,5 +436,5 @@ pub unsafe extern "C" fn main(
         "cannot run {}",
         Path::new(OsStr::from_bytes(deno.as_bytes())).display()
     );
-    fail(name.as_bytes(), &what, errno())
+    fail(name.to_bytes(), &what, errno())
 }
