@@ -90,7 +90,9 @@ function description(page: Page): string {
   const common = "Every \\fBwrite\\fR(2) of the command is one datagram on one kernel queue, " +
     "so both streams keep their exact interleaved order in every destination, " +
     "also when several outputs lead to the same file. " +
-    "Output is not line buffered: a message goes out as soon as it is received.\n";
+    "\\fBdtee\\fR itself buffers nothing: a message goes out as soon as it is received. " +
+    "When the command's programs write is theirs to decide: see " +
+    "\\fBWHY IS MY OUTPUT OUT OF ORDER?\\fR below.\n";
   if (page === "dtee") {
     return ".SH DESCRIPTION\n" +
       "\\fBdtee\\fR runs COMMAND with its standard output and standard error copied to each " +
@@ -132,6 +134,37 @@ function cronSection(page: Page): string {
     "original outputs.\n";
 }
 
+/** README, "Why is my output out of order?", for both pages. */
+function orderSection(page: Page): string {
+  return '.SH "WHY IS MY OUTPUT OUT OF ORDER?"\n' +
+    "Programs decide when they write. When their standard output is not a terminal, and " +
+    `under \\fB${page}\\fR it never is, C's stdio, Python, Perl and Ruby keep what they ` +
+    "print in a 4 to 8 KiB buffer and write it when the buffer is full or the program ends, " +
+    "while standard error goes out at once. Every write is recorded in the order it was made, " +
+    "so error lines can come before output the program printed earlier: it wrote them in that " +
+    "order. A terminal shows them in order only because these runtimes write standard output " +
+    "line by line there.\n" +
+    `.PP\n\\fB${page} \\-L\\fR has the command, and every program it starts, write ` +
+    "standard output line by line and standard error at once, as at a terminal: C and C++ " +
+    "programs using glibc's stdio (dynamically linked) get dtee's own preload library " +
+    "(\\fBLD_PRELOAD\\fR, as \\fBstdbuf \\-oL\\fR does), Python " +
+    "\\fBPYTHONUNBUFFERED=1\\fR, Perl and Ruby a module of dtee's that sets autoflush " +
+    "(\\fBPERL5OPT\\fR, \\fBRUBYOPT\\fR). An \\fBLD_PRELOAD\\fR, \\fBPERL5OPT\\fR " +
+    "or \\fBRUBYOPT\\fR of the user's is kept, with dtee's added after it. As at a terminal, " +
+    "a program whose output goes into a file or a pipe keeps its buffer (Python's variable " +
+    "applies everywhere).\n" +
+    ".PP\nNeed nothing: Go, Rust, Node.js and Deno, Java's \\fBSystem.out.println\\fR, " +
+    "\\&.NET's \\fBConsole\\fR, shell builtins. Out of reach: statically linked programs, " +
+    "setuid and setgid programs (the dynamic loader ignores \\fBLD_PRELOAD\\fR for them), " +
+    "programs that choose their own buffering, Perl in taint mode, 32\\-bit programs on a " +
+    "64\\-bit system. For those: the program's own option (\\fBpython \\-u\\fR, " +
+    "\\fBgrep \\-\\-line\\-buffered\\fR, \\fBsed \\-u\\fR, " +
+    "\\fBjq \\-\\-unbuffered\\fR), \\fBstdbuf \\-oL\\fR for a glibc program, or in " +
+    "the code \\fBsetvbuf(stdout, NULL, _IOLBF, 0)\\fR, \\fB$| = 1\\fR in Perl, " +
+    "\\fB$stdout.sync = true\\fR in Ruby. \\fBunbuffer\\fR and \\fBscript\\fR give the " +
+    "command a terminal instead, but merge its standard error into its standard output.\n";
+}
+
 const INIT_SECTION = ".SH CONTAINERS\n" +
   "As process 1 (a container's entrypoint), or with \\fB\\-\\-init\\fR, \\fBdtee\\fR also " +
   "does an init process's duties: SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and " +
@@ -146,7 +179,7 @@ const STATUS_ROWS: [string, string][] = [
   ["128+N", "the command was killed by signal N (after SIGINT, dtee then kills itself by SIGINT)"],
   ["64", "usage error, or no command"],
   ["66", "the command could not be executed"],
-  ["69", "the sockets could not be set up (outside cron mode)"],
+  ["69", "the sockets, or what \\-L needs, could not be set up (outside cron mode)"],
   ["70", "internal error"],
   ["71", "fork, waitpid or standard descriptor setup failed"],
   ["73", "an output file (or in cron mode the buffer file) could not be opened"],
@@ -185,7 +218,9 @@ const ENVIRONMENT_SECTION = ".SH ENVIRONMENT\n" +
   '.TP\n.BR LANG ", " LC_ALL ", " LC_MESSAGES\nThe language of the C library\'s error ' +
   "and signal texts.\n" +
   ".TP\n.B DTEE_SHIM\nA shim library to load instead of the one that comes with dtee.\n" +
-  ".PP\nThe command gets the environment \\fBdtee\\fR was started with, unchanged.\n";
+  ".PP\nThe command gets the environment \\fBdtee\\fR was started with, unchanged; with " +
+  "\\fB\\-L\\fR, \\fBLD_PRELOAD\\fR, \\fBPYTHONUNBUFFERED\\fR, \\fBPERL5OPT\\fR and " +
+  "\\fBRUBYOPT\\fR as described above.\n";
 
 const LIMITS_SECTION = ".SH LIMITS\n" +
   "The largest single write that gets through is as large as the kernel allows: dtee raises " +
@@ -256,8 +291,9 @@ function fill(source: string): string {
 /** The whole page, as roff source. */
 export function manPage(page: Page): string {
   return fill(
-    header(page) + description(page) + optionsSection(page) + cronSection(page) +
-      INIT_SECTION + STATUS_SECTION + MESSAGES_SECTION + ENVIRONMENT_SECTION + LIMITS_SECTION +
+    header(page) + description(page) + optionsSection(page) + orderSection(page) +
+      cronSection(page) + INIT_SECTION + STATUS_SECTION + MESSAGES_SECTION + ENVIRONMENT_SECTION +
+      LIMITS_SECTION +
       examples(page) + seeAlso(page),
   );
 }
