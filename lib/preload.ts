@@ -51,6 +51,8 @@ export interface PreloadFiles {
   rubyFile: string;
   /** Removes what was written out for this run, once the command has ended; again, nothing. */
   remove(): void;
+  /** Keeps the library's memfd open across dtee's exec into the command (cron mode's fallback). */
+  keepForExec(): void;
 }
 
 /** The files' bytes where they travel with the modules, or why one could not be had. */
@@ -83,6 +85,7 @@ const FILES = {
   unlink: { parameters: ["buffer"], result: "i32" },
   rmdir: { parameters: ["buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
 } as const;
 
 /** The files for this run; a PreloadError says which one could not be had. */
@@ -119,6 +122,7 @@ function inTree(): PreloadFiles {
       perlDir: pathOf(PERL_MODULE).replace(/\/[^/]*$/, ""),
       rubyFile,
       remove() {},
+      keepForExec() {},
     };
   } finally {
     close();
@@ -175,7 +179,9 @@ function writtenOut(files: NonNullable<typeof embedded>): PreloadFiles {
     }
     write(PERL_MODULE, bytes[PERL_MODULE]!);
     const rubyFile = write(RUBY_FILE, bytes[RUBY_FILE]!);
-    return { library, perlDir: dir, rubyFile, remove };
+    // F_SETFD without FD_CLOEXEC: the command, with dtee's pid, then finds /proc/PID/fd/N.
+    const keepForExec = () => memory !== undefined && c.fcntl(memory, 2, 0);
+    return { library, perlDir: dir, rubyFile, remove, keepForExec };
   } catch (e) {
     remove();
     throw e;

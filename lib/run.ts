@@ -29,6 +29,7 @@ import {
 } from "./input.ts";
 import { nowNs } from "./jsonlog.ts";
 import { lineBuffered } from "./linebuf.ts";
+import type { PreloadFiles } from "./preload.ts";
 import { Dispatch, openFiles, streamOutputs } from "./outputs.ts";
 import { SIGINT, Signals } from "./signals.ts";
 import type { MessageSink } from "./sink.ts";
@@ -85,12 +86,10 @@ function capture(options: Options, reporter: Reporter): number {
     preload?.remove();
     return reporter.exitStatus();
   }
-  // Removed before dtee reports, which may end in its death by a signal.
-  const ended = () => preload?.remove();
   try {
-    return captureWith(options, prepared, reporter, ended);
+    return captureWith(options, prepared, reporter, preload);
   } finally {
-    ended();
+    preload?.remove();
   }
 }
 
@@ -98,12 +97,15 @@ function captureWith(
   options: Options,
   { signals, sink }: NonNullable<ReturnType<typeof prepare>>,
   reporter: Reporter,
-  ended: () => void,
+  preload: PreloadFiles | undefined,
 ): number {
   const sockets = openInput(reporter);
   if (!sockets) {
     // A cron job must run even when it cannot be captured (docs/behaviour.md A4).
-    if (options.cron) execInPlace(options.command, reporter);
+    if (options.cron) {
+      preload?.keepForExec();
+      execInPlace(options.command, reporter);
+    }
     return reporter.exitStatus();
   }
   const run = { command: options.command, timeNs: nowNs(), pid: Deno.pid };
@@ -127,7 +129,8 @@ function captureWith(
   sink.started(run);
 
   const end = receiveUntilExit({ sockets, command, sink, signals, reporter });
-  ended();
+  // Before dtee reports, which may end in its death by a signal.
+  preload?.remove();
   return finish(end, sink, reporter);
 }
 

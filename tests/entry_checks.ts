@@ -72,6 +72,22 @@ export async function checkEntries(
     },
   );
 
+  await t.step(
+    "cronty -L run in place (no sockets): the preload library is still found",
+    async () => {
+      await withTempDir(async (tmp) => {
+        // Too long for a socket's name, not for a directory: the sockets fail, -L's files do not.
+        const long = `${tmp}/${"d".repeat(100)}`;
+        await Deno.mkdir(long);
+        const script = "printf 'out1\\nout2\\n' | sed -n 'p; s/out/err/w /dev/stderr'; exit 1";
+        const r = await cronty.run(["-L", "sh", "-c", script], { env: { TMPDIR: long } });
+        assert.equal(r.code, 1);
+        assert.equal(r.out, "out1\nout2\n");
+        assert.match(r.err, /^cronty: input socket: .*\nerr1\nerr2\n$/);
+      });
+    },
+  );
+
   await t.step("the shim is mapped from a memfd and no file is left behind", async () => {
     await withTempDir(async (tmp) => {
       // The command's parent is dtee itself: its mappings show where the shim came from.
