@@ -12,7 +12,8 @@
  */
 
 import { Mask, Stream } from "./abi.ts";
-import type { MessageBatch, RunEnd } from "./jsonlog.ts";
+import type { MessageBatch } from "./jsonlog.ts";
+import type { RecordedEnd } from "./run_end.ts";
 import { encode } from "./text.ts";
 import type { TimeStamper } from "./timeformat.ts";
 
@@ -66,7 +67,7 @@ export function seconds(ns: bigint): string {
 }
 
 /** What the `I:` line at the end of a run says (`signalName`: strsignal(3) of its signal). */
-export function finishedText(ended: RunEnd, signalName: string, durationNs: bigint): string {
+export function finishedText(ended: RecordedEnd, signalName: string, durationNs: bigint): string {
   const time = seconds(durationNs);
   switch (ended.kind) {
     case "exited":
@@ -149,7 +150,7 @@ export class Annotator {
   }
 
   /** The run ended at `timeNs`: an open line is ended, then the `I:` line. */
-  finished(timeNs: bigint, ended: RunEnd, signalName: string): Uint8Array {
+  finished(timeNs: bigint, ended: RecordedEnd, signalName: string): Uint8Array {
     this.#pos = 0;
     if (this.close() !== 0) this.#byte(NEWLINE);
     const text = encode(finishedText(ended, signalName, timeNs - this.#startNs));

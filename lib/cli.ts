@@ -1,31 +1,30 @@
 /**
  * Command-line grammar of dtee and cronty (docs/behaviour.md A2).
  *
- * Pure: it returns what to print and the exit status instead of doing it, so that every
- * corner of the grammar can be tested without spawning a process.
+ * Pure: it returns what to print or what is wrong instead of doing it, so that every
+ * corner of the grammar can be tested without spawning a process. It imports nothing: a
+ * usage error's message and status are lib/failures.ts's.
  */
-
-import { USAGE_STATUS } from "./failures.ts";
 
 export type Stream = "stdout" | "stderr" | "combined";
 
+/**
+ * The kinds of output file (each a module, registered in lib/output_kinds.ts): `file` the
+ * messages as they are, `json` a JSON Lines log of both streams (docs/jsonlog.md).
+ */
+export type OutputKindName = "file" | "json";
+
+/** An output file as its option asks for it. */
 export interface OutputSpec {
+  kind: OutputKindName;
   path: string;
   stream: Stream;
   append: boolean;
 }
 
-/** A JSON Lines log of both streams (docs/behaviour.md B3, docs/jsonlog.md). */
-export interface JsonLogSpec {
-  path: string;
-  append: boolean;
-}
-
 export interface Options {
-  /** Every -o -O -e -E -c -C in command-line order. */
+  /** Every output file option (-o -O -e -E -c -C -j -J) in command-line order. */
   outputs: OutputSpec[];
-  /** Every -j -J in command-line order. */
-  jsonLogs: JsonLogSpec[];
   /** -i */
   ignoreInterrupts: boolean;
   /** -q/--cron, or basename(name) === "cronty" */
@@ -47,7 +46,10 @@ export type ParseResult =
   | { action: "replay"; options: Options; log: string; realtime: boolean }
   /** Hidden --debug-limits: show the socket buffer sizes and the largest write. */
   | { action: "limits" }
-  | { action: "exit"; status: number; stdout: string; stderr: string };
+  /** --help, --version, --debug-options: print `stdout` and exit 0. */
+  | { action: "exit"; stdout: string }
+  /** A usage error (`message`, lib/failures.ts), or no command (the help on stdout). */
+  | { action: "usage"; message?: string };
 
 export const VERSION = "0.1.0";
 
@@ -58,12 +60,10 @@ export type Group = "Output files" | "Options" | "Replay" | "Miscellaneous";
 export interface OptionDef {
   long: string;
   short?: string;
-  /** Takes a value, FILE: the output files, the JSON logs and the log to replay. */
+  /** Takes a value, FILE: the output files and the log to replay. */
   file?: true;
-  /** An output file for one or both streams. */
-  output?: { stream: Stream; append: boolean };
-  /** A JSON Lines log. */
-  json?: { append: boolean };
+  /** An output file: its kind, the streams it takes, and whether it appends or replaces. */
+  output?: { kind: OutputKindName; stream: Stream; append: boolean };
   /**
    * Given twice is an error, as boost's variables_map refuses a second value for one key:
    * every flag (a bool_switch in the C tool) and --replay. Only the file lists compose.
@@ -81,7 +81,7 @@ export const OPTIONS: readonly OptionDef[] = [
     long: "out-append",
     short: "o",
     file: true,
-    output: { stream: "stdout", append: true },
+    output: { kind: "file", stream: "stdout", append: true },
     group: "Output files",
     help: "add standard output to the end of FILE",
   },
@@ -89,7 +89,7 @@ export const OPTIONS: readonly OptionDef[] = [
     long: "out-overwrite",
     short: "O",
     file: true,
-    output: { stream: "stdout", append: false },
+    output: { kind: "file", stream: "stdout", append: false },
     group: "Output files",
     help: "replace FILE with standard output",
   },
@@ -97,7 +97,7 @@ export const OPTIONS: readonly OptionDef[] = [
     long: "err-append",
     short: "e",
     file: true,
-    output: { stream: "stderr", append: true },
+    output: { kind: "file", stream: "stderr", append: true },
     group: "Output files",
     help: "add standard error to the end of FILE",
   },
@@ -105,7 +105,7 @@ export const OPTIONS: readonly OptionDef[] = [
     long: "err-overwrite",
     short: "E",
     file: true,
-    output: { stream: "stderr", append: false },
+    output: { kind: "file", stream: "stderr", append: false },
     group: "Output files",
     help: "replace FILE with standard error",
   },
@@ -113,7 +113,7 @@ export const OPTIONS: readonly OptionDef[] = [
     long: "combined-append",
     short: "c",
     file: true,
-    output: { stream: "combined", append: true },
+    output: { kind: "file", stream: "combined", append: true },
     group: "Output files",
     help: "add both streams in order to the end of FILE",
   },
@@ -121,7 +121,7 @@ export const OPTIONS: readonly OptionDef[] = [
     long: "combined-overwrite",
     short: "C",
     file: true,
-    output: { stream: "combined", append: false },
+    output: { kind: "file", stream: "combined", append: false },
     group: "Output files",
     help: "replace FILE with both streams in order",
   },
@@ -129,7 +129,7 @@ export const OPTIONS: readonly OptionDef[] = [
     long: "json-append",
     short: "j",
     file: true,
-    json: { append: true },
+    output: { kind: "json", stream: "combined", append: true },
     group: "Output files",
     help: "add a JSON Lines log to the end of FILE: every write of both streams " +
       "with its time, and how the command ended",
@@ -138,7 +138,7 @@ export const OPTIONS: readonly OptionDef[] = [
     long: "json-overwrite",
     short: "J",
     file: true,
-    json: { append: false },
+    output: { kind: "json", stream: "combined", append: false },
     group: "Output files",
     help: "replace FILE with a JSON Lines log",
   },
@@ -302,13 +302,8 @@ export function versionText(usSpelling = false): string {
     "This is free software: you are free to change and redistribute it.\n";
 }
 
-function usageError(name: string, message: string): ParseResult {
-  return {
-    action: "exit",
-    status: USAGE_STATUS,
-    stdout: "",
-    stderr: `${name}: ${message}\nTry '${name} -h' for more information.\n`,
-  };
+function usageError(message: string): ParseResult {
+  return { action: "usage", message };
 }
 
 interface Given {
@@ -327,11 +322,11 @@ export function parse(args: string[], name: string, usSpelling = () => false): P
   const early: string[] = [];
   let command: string[] = [];
   const missing = (d: OptionDef) =>
-    usageError(name, `the required argument for option '--${d.long}' is missing`);
+    usageError(`the required argument for option '--${d.long}' is missing`);
   /** Records an option; a usage error if it may be given only once and was given before. */
   const add = (g: Given): ParseResult | undefined => {
     if (onlyOnce(g.def) && given.some((h) => h.def === g.def)) {
-      return usageError(name, `option '--${g.def.long}' cannot be specified more than once`);
+      return usageError(`option '--${g.def.long}' cannot be specified more than once`);
     }
     given.push(g);
   };
@@ -352,7 +347,6 @@ export function parse(args: string[], name: string, usSpelling = () => false): P
       // boost: an option with an empty name, whose values are the command words.
       if (word === "--=") {
         return usageError(
-          name,
           "the argument for option should follow immediately after the equal sign",
         );
       }
@@ -362,11 +356,11 @@ export function parse(args: string[], name: string, usSpelling = () => false): P
     if (word.startsWith("--")) {
       const eq = word.indexOf("=");
       const def = BY_LONG.get(eq < 0 ? word.slice(2) : word.slice(2, eq));
-      if (!def) return usageError(name, `unrecognised option '${word}'`);
+      if (!def) return usageError(`unrecognised option '${word}'`);
       let error: ParseResult | undefined;
       if (!def.file) {
         // boost's wording, which the original prints for this case.
-        if (eq >= 0) return usageError(name, `option '--${def.long}' does not take any arguments`);
+        if (eq >= 0) return usageError(`option '--${def.long}' does not take any arguments`);
         error = add({ def });
       } else if (eq >= 0) {
         // "--out-append=" gives an empty name, just as `-o ""` does; opening it then fails
@@ -387,7 +381,7 @@ export function parse(args: string[], name: string, usSpelling = () => false): P
       const def = BY_SHORT.get(chars[j]);
       // The bad character alone, as boost reports it: in "-qx" the user mistyped "-x",
       // and echoing the whole group would not say which letter is wrong.
-      if (!def) return usageError(name, `unrecognised option '-${chars[j]}'`);
+      if (!def) return usageError(`unrecognised option '-${chars[j]}'`);
       if (!def.file) {
         const error = add({ def });
         if (error) return error;
@@ -403,25 +397,13 @@ export function parse(args: string[], name: string, usSpelling = () => false): P
 
   command = [...early, ...command];
   const has = (long: string) => given.some((g) => g.def.long === long);
-  if (has("help")) return { action: "exit", status: 0, stdout: helpText(name), stderr: "" };
-  if (has("version")) {
-    return { action: "exit", status: 0, stdout: versionText(usSpelling()), stderr: "" };
-  }
-  if (has("debug-options")) {
-    return { action: "exit", status: 0, stdout: debugText(given, command), stderr: "" };
-  }
+  if (has("help")) return { action: "exit", stdout: helpText(name) };
+  if (has("version")) return { action: "exit", stdout: versionText(usSpelling()) };
+  if (has("debug-options")) return { action: "exit", stdout: debugText(given, command) };
   if (has("debug-limits")) return { action: "limits" };
 
   const options: Options = {
-    outputs: given.filter((g) => g.def.output).map((g) => ({
-      path: g.value!,
-      stream: g.def.output!.stream,
-      append: g.def.output!.append,
-    })),
-    jsonLogs: given.filter((g) => g.def.json).map((g) => ({
-      path: g.value!,
-      append: g.def.json!.append,
-    })),
+    outputs: given.flatMap(({ def, value }) => def.output ? [{ ...def.output, path: value! }] : []),
     ignoreInterrupts: has("ignore-interrupts"),
     cron: has("cron") || isCronName(name),
     init: has("init"),
@@ -432,18 +414,16 @@ export function parse(args: string[], name: string, usSpelling = () => false): P
   if (replay) {
     // The log names the command; another one would be ignored, so it is refused.
     if (command.length > 0) {
-      return usageError(name, "option '--replay' cannot be used with a command");
+      return usageError("option '--replay' cannot be used with a command");
     }
     // A replay starts no program to buffer differently.
     if (options.lineBuffered) {
-      return usageError(name, "option '--line-buffered' cannot be used with option '--replay'");
+      return usageError("option '--line-buffered' cannot be used with option '--replay'");
     }
     return { action: "replay", options, log: replay.value!, realtime: has("realtime") };
   }
-  if (has("realtime")) return usageError(name, "option '--realtime' requires option '--replay'");
-  if (command.length === 0) {
-    return { action: "exit", status: USAGE_STATUS, stdout: helpText(name), stderr: "" };
-  }
+  if (has("realtime")) return usageError("option '--realtime' requires option '--replay'");
+  if (command.length === 0) return { action: "usage" };
   return { action: "run", options };
 }
 

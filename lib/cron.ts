@@ -3,25 +3,95 @@
  * unlinked temporary file until the command writes to stderr or ends badly;
  * then everything is written out in order, followed by one line saying how
  * the command ended. Output files are not affected: they always get every
- * message live. It is a gate on dtee's own stdout and stderr (the stream
- * outputs of lib/outputs.ts ask it before each write), so that they keep
- * their place among the outputs and destinations of the dispatch.
+ * message live. Its outputs are dtee's own stdout and stderr behind a gate
+ * (`cronOutputs`), so that they keep their place among the outputs and
+ * destinations of the dispatch (lib/dispatch.ts); the gated stdout is also
+ * where the run's start and end reach cron mode.
  */
 
 import { Errno, Mask, Stream } from "./abi.ts";
 import { type Batch, close, fdInfo, replay, tempFile } from "./ffi.ts";
 import {
-  type CommandResult,
   type Failure,
+  type FailureListener,
   interruptedText,
   type Reporter,
-  type ResultHandler,
   resultText,
-  type RunInfo,
 } from "./failures.ts";
+import type { Output } from "./output.ts";
+import { StreamOutput } from "./output_stream.ts";
+import type { CommandEnd, Interruption } from "./run_end.ts";
+import type { RunInfo } from "./sink.ts";
 import { tempTemplate } from "./temp.ts";
 
-export class Cron implements ResultHandler {
+/** dtee's stdout and stderr in cron mode; cron mode hears of every failure from now on. */
+export function cronOutputs(reporter: Reporter): Output[] {
+  const cron = new Cron(reporter);
+  // Before the files are opened: cron mode runs unbuffered when one cannot be.
+  reporter.listen(cron);
+  return [new CronStdout(cron, reporter), new GatedStream("stderr", cron, reporter)];
+}
+
+/** dtee's stdout or stderr behind the gate that holds stdout back until the command writes to stderr. */
+class GatedStream extends StreamOutput {
+  /** Writing out the held stdout (stdout's own fd) met a broken pipe. */
+  #releaseBroke = false;
+
+  constructor(stream: "stdout" | "stderr", readonly cron: Cron, reporter: Reporter) {
+    super(stream, reporter);
+  }
+
+  /** While stdout is held back, each message must meet the gate on its own stream's way. */
+  override get mergeable(): boolean {
+    return !this.cron.holding;
+  }
+
+  override brokenLabel(): string {
+    return this.#releaseBroke ? "stdout: write" : this.label;
+  }
+
+  override write(batch: Batch, from: number, to: number, mask = this.mask): number {
+    this.#releaseBroke = false;
+    const cron = this.cron;
+    if (cron.holding) {
+      if (this.stream === "stdout") {
+        if (cron.hold(batch, from, to)) return to;
+      } else {
+        const first = batch.streams.indexOf(Stream.stderr, from);
+        if (first >= 0 && first < to && !cron.stderrArrived()) {
+          this.#releaseBroke = cron.releaseBroke;
+          return first;
+        }
+      }
+    }
+    return super.write(batch, from, to, mask);
+  }
+}
+
+/** The gated stdout, through which the run's start and end reach cron mode. */
+class CronStdout extends GatedStream {
+  constructor(cron: Cron, reporter: Reporter) {
+    super("stdout", cron, reporter);
+  }
+
+  opened(): void {
+    this.cron.open();
+  }
+
+  started(run: RunInfo): void {
+    this.cron.started(run);
+  }
+
+  terminated(end: CommandEnd): boolean {
+    return this.cron.terminated(end);
+  }
+
+  interrupted(end: Interruption): void {
+    this.cron.interrupted(end);
+  }
+}
+
+class Cron implements FailureListener {
   /** The buffer file, or -1 once output passes straight through. */
   #buffer = -1;
   #bufferPath = "";
@@ -184,15 +254,15 @@ export class Cron implements ResultHandler {
   }
 
   /** The command has ended: stay silent, or write out everything and report. */
-  terminated(result: CommandResult): boolean {
-    const clean = result.kind === "exited" && result.code === 0;
+  terminated(end: CommandEnd): boolean {
+    const clean = end.kind === "exited" && end.code === 0;
     if (clean && !this.#reportDue) {
       if (this.#buffer >= 0) close(this.#buffer);
       this.#buffer = -1;
       return true;
     }
     if (!this.release()) return false;
-    this.reporter.say(resultText(this.#command, result));
+    this.reporter.say(resultText(this.#command, end));
     return true;
   }
 
@@ -200,7 +270,7 @@ export class Cron implements ResultHandler {
    * dtee itself was interrupted: write out what is held and say so, giving
    * up on a reader that makes no room (docs/behaviour.md A7).
    */
-  interrupted(signal: number, _timeNs: bigint, brokenLabel?: string): void {
+  interrupted({ signal, brokenLabel }: Interruption): void {
     if (brokenLabel) this.reporter.fail({ kind: "write", label: brokenLabel, errno: Errno.EPIPE });
     this.release();
     this.reporter.say(interruptedText(signal));

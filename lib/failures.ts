@@ -1,12 +1,14 @@
 /**
  * dtee's failures and results: every kind of failure, the message it prints
  * and the exit status it stands for (sysexits(3), docs/behaviour.md A5, A6),
- * decided in one switch; how the command ended; and the interface through
- * which the sinks hear of both. Nothing else in dtee names an exit status or
+ * decided in one switch, and the texts that say how a run ended. Nothing
+ * else in dtee names an exit status (lib/run_end.ts turns how a run ended
+ * into one, given the status of the failures reported here) or
  * prints a `NAME: ...` line of its own.
  */
 
 import { strerror, strsignal, writeAll } from "./ffi.ts";
+import type { CommandEnd } from "./run_end.ts";
 import { encode } from "./text.ts";
 
 const EX_USAGE = 64;
@@ -18,15 +20,17 @@ const EX_OSERR = 71;
 const EX_CANTCREAT = 73;
 const EX_IOERR = 74;
 
-/** The command-line grammar's status for a usage error (lib/cli.ts). */
+/** The status of a command line without a command (lib/cli.ts), as of a usage error. */
 export const USAGE_STATUS = EX_USAGE;
 
 /** How a command that could not be executed ends: the C tool's forked child exits 66. */
-export const EXEC_FAILED: CommandResult = { kind: "exited", code: EX_NOINPUT };
+export const EXEC_FAILED: CommandEnd = { kind: "exited", code: EX_NOINPUT };
 
 export type BufferStage = "create" | "write" | "seek" | "read";
 
 export type Failure =
+  /** The command line is not valid (lib/cli.ts says what is wrong). */
+  | { kind: "usage"; message: string }
   /** An output file could not be opened. */
   | { kind: "open"; path: string; errno: number }
   /** A write to an output failed; label: the file name, or `stdout: write`. */
@@ -50,8 +54,10 @@ export type Failure =
   | { kind: "internal"; what: string };
 
 /** The message (after `NAME: `) and the exit status of a failure. */
-function describe(f: Failure): [string, number] {
+function describe(f: Failure, name: string): [string, number] {
   switch (f.kind) {
+    case "usage":
+      return [`${f.message}\nTry '${name} -h' for more information.`, EX_USAGE];
     case "open":
       return [`${f.path}: ${strerror(f.errno)}`, EX_CANTCREAT];
     case "write":
@@ -106,30 +112,11 @@ function describe(f: Failure): [string, number] {
   }
 }
 
-/** How the command ended. */
-export type CommandResult =
-  | { kind: "exited"; code: number }
-  | { kind: "signaled"; signal: number; coreDumped: boolean };
-
-/** Decodes a waitpid(2) status (the Linux and BSD encoding). */
-export function decodeWaitStatus(status: number): CommandResult {
-  const signal = status & 0x7f;
-  if (signal === 0) return { kind: "exited", code: (status >> 8) & 0xff };
-  return { kind: "signaled", signal, coreDumped: (status & 0x80) !== 0 };
-}
-
-/** The command's own status as a shell reports it. */
-export function commandStatus(result: CommandResult): number {
-  return result.kind === "exited" ? result.code : 128 + result.signal;
-}
-
 /** The line a cron report ends with (docs/behaviour.md A4). */
-export function resultText(command: string, result: CommandResult): string {
-  if (result.kind === "exited") return `${command}: exited with status ${result.code}`;
-  const core = result.coreDumped ? " (core dumped)" : "";
-  return `${command}: process terminated by signal ${result.signal}: ${
-    strsignal(result.signal)
-  }${core}`;
+export function resultText(command: string, end: CommandEnd): string {
+  if (end.kind === "exited") return `${command}: exited with status ${end.code}`;
+  const core = end.coreDumped ? " (core dumped)" : "";
+  return `${command}: process terminated by signal ${end.signal}: ${strsignal(end.signal)}${core}`;
 }
 
 /** The line dtee prints before it dies by a signal in cron mode. */
@@ -137,31 +124,9 @@ export function interruptedText(signal: number): string {
   return `received signal ${signal}: ${strsignal(signal)}`;
 }
 
-/** A run as the sinks hear of it: the command's words as given, when and by whom it was started. */
-export interface RunInfo {
-  command: readonly string[];
-  /** ns since the epoch. */
-  timeNs: bigint;
-  /** dtee's pid (the recorded one, in a replay). */
-  pid: number;
-}
-
-/**
- * What the sinks hear besides messages (the original's ResultHandler): a
- * failure of dtee's (already reported), how the command ended, and that
- * dtee was interrupted by a signal it is about to die by.
- */
-export interface ResultHandler {
+/** Hears of every failure of dtee's, once it is reported (cron mode: lib/cron.ts). */
+export interface FailureListener {
   failed(failure: Failure): void;
-  /** The command is running, or a recorded run begins. */
-  started(run: RunInfo): void;
-  /**
-   * The command ended (at `timeNs`). false: a broken pipe or a signal cut
-   * the last writes short (dtee is then interrupted).
-   */
-  terminated(result: CommandResult, timeNs: bigint): boolean;
-  /** `brokenLabel`: the output whose broken pipe is the reason, if that is the reason. */
-  interrupted(signal: number, timeNs: bigint, brokenLabel?: string): void;
 }
 
 /**
@@ -172,14 +137,14 @@ export interface ResultHandler {
 export class Reporter {
   #worst = 0;
   readonly #failures: Failure[] = [];
-  readonly #handlers: ResultHandler[] = [];
+  readonly #listeners: FailureListener[] = [];
 
   constructor(readonly name: string) {}
 
-  /** Has `handler` hear of every failure, those already reported first. */
-  listen(handler: ResultHandler): void {
-    this.#handlers.push(handler);
-    for (const failure of this.#failures) handler.failed(failure);
+  /** Has `listener` hear of every failure, those already reported first. */
+  listen(listener: FailureListener): void {
+    this.#listeners.push(listener);
+    for (const failure of this.#failures) listener.failed(failure);
   }
 
   /** Prints `NAME: text`. A failure to print has nowhere to be reported. */
@@ -195,11 +160,11 @@ export class Reporter {
 
   /** Reports `failure` and records its status. */
   fail(failure: Failure): void {
-    const [text, status] = describe(failure);
+    const [text, status] = describe(failure, this.name);
     this.say(text);
     this.#worst = Math.max(this.#worst, status);
     this.#failures.push(failure);
-    for (const handler of this.#handlers) handler.failed(failure);
+    for (const listener of this.#listeners) listener.failed(failure);
   }
 
   /** Reports something that should never happen (an exception): exit 70, one line, no stack. */
@@ -213,8 +178,8 @@ export class Reporter {
     return this.#worst !== 0;
   }
 
-  /** dtee's failure status if it had one, else `commandStatus`. */
-  exitStatus(commandStatus = 0): number {
-    return this.#worst || commandStatus;
+  /** The status of dtee's most serious failure, or 0. */
+  exitStatus(): number {
+    return this.#worst;
   }
 }

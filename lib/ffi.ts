@@ -1,13 +1,14 @@
 /**
- * The only module that knows the shim's C ABI (rust/src/lib.rs): one symbol
- * table, each parameter named beside its type, and typed wrappers. Every
- * call is synchronous on purpose: the main loop blocks in `recv`
+ * The only module that knows the shim's C ABI (rust/src/lib.rs): typed
+ * wrappers of the symbol table that lib/symbols.ts generates from the
+ * exports (scripts/gen-abi.ts). Every call is synchronous on purpose: the main loop blocks in `recv`
  * (docs/architecture.md). Constants of the ABI come from lib/abi.ts, generated
  * from the Rust side.
  *
  * One result shape for every call that can fail: `{ ok: true, value }` or
  * `{ ok: false, errno, ... }` with what the shim says about the failure;
- * callers decide what a failure means (lib/failures.ts).
+ * callers decide what a failure means (lib/failures.ts). Calls that cannot
+ * fail, or whose failure has a fallback here, give their value as it is.
  */
 
 import {
@@ -22,126 +23,9 @@ import {
   SpawnStage,
 } from "./abi.ts";
 import { anonymousMemory, lazySymbols, ShimLoadError } from "./shim_loader.ts";
+import { symbols } from "./symbols.ts";
 import { cString, decodeBytes, decodeText, fromCString } from "./text.ts";
 import type { LocalTime } from "./timeformat.ts";
-
-// Parameter names are comments: Deno's table has types only.
-export const symbols = {
-  dtee_abi_version: { parameters: [], result: "u32" },
-  dtee_open_sockets: {
-    parameters: [
-      /* template */ "buffer",
-      /* fds[3] */ "buffer",
-      /* limits[3] */ "buffer",
-      /* fail[2] */ "buffer",
-    ],
-    result: "i32",
-  },
-  dtee_spawn: {
-    parameters: [
-      /* words */ "buffer",
-      /* len */ "usize",
-      /* argc */ "u32",
-      /* out_fd */ "i32",
-      /* err_fd */ "i32",
-      /* flags */ "u32",
-      /* ids[3] */ "buffer",
-    ],
-    result: "i32",
-  },
-  dtee_exec: {
-    parameters: [/* words */ "buffer", /* len */ "usize", /* argc */ "u32"],
-    result: "i32",
-  },
-  dtee_env_add: { parameters: [/* entry */ "buffer", /* join */ "i32"], result: "i32" },
-  dtee_recv: {
-    parameters: [
-      /* sock */ "i32",
-      /* pidfd */ "i32",
-      /* buf */ "buffer",
-      /* slot_size */ "u32",
-      /* slots */ "u32",
-      /* lens */ "buffer",
-      /* streams */ "buffer",
-      /* times */ "buffer",
-      /* timeout_ms */ "i32",
-      /* events */ "buffer",
-    ],
-    result: "i32",
-  },
-  dtee_write_batch: {
-    parameters: [
-      /* fd */ "i32",
-      /* buf */ "buffer",
-      /* slot_size */ "u32",
-      /* lens */ "buffer",
-      /* streams */ "buffer",
-      /* from */ "u32",
-      /* to */ "u32",
-      /* mask */ "u32",
-      /* done[1] */ "buffer",
-    ],
-    result: "i32",
-  },
-  dtee_write: {
-    parameters: [/* fd */ "i32", /* buf */ "buffer", /* len */ "usize"],
-    result: "i32",
-  },
-  dtee_wait: {
-    parameters: [/* pid */ "i32", /* nohang */ "i32", /* status[1] */ "buffer"],
-    result: "i32",
-  },
-  dtee_signal_set: { parameters: [/* sig */ "i32", /* disposition */ "i32"], result: "i32" },
-  dtee_signal_take: { parameters: [], result: "i32" },
-  dtee_signal_unblock: { parameters: [/* sig */ "i32"], result: "i32" },
-  dtee_signal_ignored: { parameters: [/* sig */ "i32"], result: "i32" },
-  dtee_signal_stopping: { parameters: [], result: "i32" },
-  dtee_kill: { parameters: [/* pid */ "i32", /* sig */ "i32"], result: "i32" },
-  dtee_signal_group: { parameters: [/* pid */ "i32", /* sig */ "i32"], result: "i32" },
-  dtee_terminal_restore: { parameters: [], result: "i32" },
-  dtee_timer_set: { parameters: [/* ns */ "i64"], result: "i32" },
-  dtee_job_follow_stop: { parameters: [/* pid */ "i32"], result: "i32" },
-  dtee_set_subreaper: { parameters: [], result: "i32" },
-  dtee_die: { parameters: [/* sig */ "i32"], result: "i32" },
-  dtee_open_output: { parameters: [/* path */ "buffer", /* append */ "i32"], result: "i32" },
-  dtee_temp_file: { parameters: [/* template */ "buffer"], result: "i32" },
-  dtee_open_input: { parameters: [/* path */ "buffer"], result: "i32" },
-  dtee_read: { parameters: [/* fd */ "i32", /* buf */ "buffer", /* cap */ "usize"], result: "i32" },
-  dtee_pause: { parameters: [/* timeout_ms */ "i32"], result: "i32" },
-  dtee_replay: {
-    parameters: [
-      /* src */ "i32",
-      /* pieces */ "buffer",
-      /* dsts */ "buffer",
-      /* count */ "u32",
-      /* whole */ "i32",
-      /* stage[1] */ "buffer",
-    ],
-    result: "i32",
-  },
-  dtee_set_blocking: { parameters: [/* fd */ "i32"], result: "i32" },
-  dtee_close: { parameters: [/* fd */ "i32"], result: "i32" },
-  dtee_ensure_std_fds: { parameters: [], result: "i32" },
-  dtee_same_destination: { parameters: [/* a */ "i32", /* b */ "i32"], result: "i32" },
-  dtee_messages_locale: { parameters: [/* buf */ "buffer", /* cap */ "usize"], result: "i32" },
-  dtee_fd_info: { parameters: [/* fd */ "i32", /* info[3] */ "buffer"], result: "i32" },
-  dtee_invocation: {
-    parameters: [/* buf */ "buffer", /* cap */ "usize", /* argc */ "u32"],
-    result: "i32",
-  },
-  dtee_strerror: {
-    parameters: [/* errnum */ "i32", /* buf */ "buffer", /* cap */ "usize"],
-    result: "i32",
-  },
-  dtee_strsignal: {
-    parameters: [/* sig */ "i32", /* buf */ "buffer", /* cap */ "usize"],
-    result: "i32",
-  },
-  dtee_localtime: {
-    parameters: [/* t */ "i64", /* fields[10] */ "buffer", /* zone */ "buffer", /* cap */ "usize"],
-    result: "i32",
-  },
-} as const satisfies Deno.ForeignLibraryInterface;
 
 /** Refuses a shim built for another ABI before any of its symbols is used. */
 function checkAbi(shim: Deno.DynamicLibrary<typeof bound>["symbols"], path: string): void {

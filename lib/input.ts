@@ -1,43 +1,29 @@
 /**
  * The input side: the sockets the command writes to, and the synchronous
  * loop that receives its messages in order until it has exited and every
- * queued message is delivered (docs/architecture.md, "How one message flows").
+ * queued message is delivered (docs/architecture.md, "How one message flows"). A log is
+ * replayed by lib/replay_loop.ts instead.
  */
 
 import { Errno, Event } from "./abi.ts";
-import {
-  Batch,
-  close,
-  openInput as openFile,
-  openSockets,
-  pause,
-  read,
-  type Sockets,
-  takeSignal,
-} from "./ffi.ts";
-import { LogError, LogReader, LogReadError, Pacer, recordedStatus } from "./replay.ts";
-import {
-  type CommandResult,
-  decodeWaitStatus,
-  type Reporter,
-  type ResultHandler,
-} from "./failures.ts";
-import { nowNs } from "./jsonlog.ts";
+import { Batch, close, openSockets, type Sockets, takeSignal } from "./ffi.ts";
+import type { Reporter } from "./failures.ts";
+import { nowNs } from "./clock.ts";
 import type { Command } from "./child.ts";
-import type { MessageSink } from "./sink.ts";
+import { decodeWaitStatus, type RunEnd } from "./run_end.ts";
+import { ended, type Sink, stoppedShort } from "./sink.ts";
 import type { Signals } from "./signals.ts";
-import { SIGPIPE } from "./signals.ts";
 import { tempTemplate } from "./temp.ts";
 
 /** Slots per batch: more than the kernel queues by default (11). */
-const SLOTS = 32;
+export const SLOTS = 32;
 /**
  * The largest datagram Linux builds (one 4 MiB allocation plus page
  * fragments: 4 MiB + 68 KiB measured here, more with a raised
  * MAX_SKB_FRAGS): a command that raises its own send buffer still fits a
  * slot. Slots are only reserved address space until a message touches them.
  */
-const LARGEST_DATAGRAM = (4 << 20) + (256 << 10);
+export const LARGEST_DATAGRAM = (4 << 20) + (256 << 10);
 
 /** Opens the sockets, or reports why not. */
 export function openInput(reporter: Reporter): Sockets | undefined {
@@ -57,48 +43,10 @@ export function closeCommandEnds(sockets: Sockets, reporter: Reporter): void {
   }
 }
 
-/**
- * What stops dtee after writes of its stopped short, or may have: a pending
- * signal that stops dtee, else a broken pipe when `broken`.
- */
-function stopped(sink: MessageSink, signals: Signals, broken: boolean): LoopEnd | undefined {
-  const stop = signals.takeStop();
-  if (stop) return { kind: "signal", signal: stop };
-  if (broken) return { kind: "signal", signal: SIGPIPE, brokenLabel: sink.brokenLabel() };
-  return undefined;
-}
-
-/** A delivery stopped short: a write interrupted by a signal that stops dtee, or a broken pipe. */
-function stoppedShort(sink: MessageSink, signals: Signals): LoopEnd {
-  return stopped(sink, signals, true)!;
-}
-
-/**
- * A run ended (live or replayed): the sinks hear of it (cron mode reports);
- * what stops dtee if a signal or a broken pipe cut their last writes short.
- */
-function ended(
-  sink: MessageSink & ResultHandler,
-  signals: Signals,
-  result: CommandResult,
-  timeNs: bigint,
-): LoopEnd | undefined {
-  const delivered = sink.terminated(result, timeNs);
-  // A signal that stopped the last writes (held output, report line) is taken now.
-  return stopped(sink, signals, !delivered);
-}
-
-export type LoopEnd =
-  | { kind: "exited"; result: CommandResult }
-  | { kind: "signal"; signal: number; brokenLabel?: string }
-  | { kind: "failed" }
-  /** Every run of a log replayed: the last one's recorded status. */
-  | { kind: "replayed"; status: number };
-
 export interface Loop {
   sockets: Sockets;
   command: Command;
-  sink: MessageSink & ResultHandler;
+  sink: Sink;
   signals: Signals;
   reporter: Reporter;
 }
@@ -108,7 +56,7 @@ export interface Loop {
  * empty, or a signal or a broken pipe stops dtee, or the socket or waitpid
  * fails (reported here).
  */
-export function receiveUntilExit({ sockets, command, sink, signals, reporter }: Loop): LoopEnd {
+export function receiveUntilExit({ sockets, command, sink, signals, reporter }: Loop): RunEnd {
   const batch = new Batch(Math.max(sockets.sendBuffer, LARGEST_DATAGRAM), SLOTS);
   // Without a pidfd (old kernels) the loop wakes to ask waitpid instead.
   const timeout = command.pidfd >= 0 ? -1 : 50;
@@ -136,14 +84,14 @@ export function receiveUntilExit({ sockets, command, sink, signals, reporter }: 
             reap ||= status === undefined;
             break;
           case "stop":
-            return { kind: "signal", signal };
+            return { kind: "dtee-signaled", signal };
         }
       }
     }
     if (draining) {
       if (n === 0) {
-        const result = decodeWaitStatus(status!);
-        return ended(sink, signals, result, nowNs()) ?? { kind: "exited", result };
+        const end = decodeWaitStatus(status!);
+        return ended(sink, signals, end, nowNs()) ?? end;
       }
     } else if (reap) {
       const reaped = command.reap();
@@ -154,73 +102,4 @@ export function receiveUntilExit({ sockets, command, sink, signals, reporter }: 
       if (reaped) status = reaped.status;
     }
   }
-}
-
-/** Opens the log to replay (through the shim: dtee has no read permission), or reports why not. */
-export function openLog(path: string, reporter: Reporter): LogReader | undefined {
-  const fd = openFile(path);
-  if (!fd.ok) {
-    reporter.fail({ kind: "log-read", path, errno: fd.errno });
-    return undefined;
-  }
-  const readSome = (buf: Uint8Array) => {
-    const n = read(fd.value, buf);
-    return n.ok ? n.value : -n.errno;
-  };
-  return new LogReader(path, readSome, () => close(fd.value));
-}
-
-export interface Replay {
-  log: LogReader;
-  sink: MessageSink & ResultHandler;
-  signals: Signals;
-  reporter: Reporter;
-  /** Reproduce the recorded gaps between messages (as scriptreplay does). */
-  realtime: boolean;
-}
-
-/**
- * Delivers every run of a log as a live run would: its messages through the
- * sinks, then how it ended. A record that is not valid stops the replay
- * after everything before it was delivered (reported here).
- */
-export function replayRuns({ log, sink, signals, reporter, realtime }: Replay): LoopEnd {
-  const batch = new Batch(LARGEST_DATAGRAM, SLOTS);
-  const pacer = new Pacer();
-  let status = 0;
-  /** A caught signal that stops dtee, if one comes within `waitMs`. */
-  const stopping = (waitMs: number): number => pause(waitMs) ? signals.takeStop() : 0;
-  try {
-    for (let run = log.nextRun(); run; run = log.nextRun()) {
-      sink.started(run);
-      pacer.startRun(run.timeNs, performance.now());
-      for (let n = log.fill(batch); n > 0; n = log.fill(batch)) {
-        // Paced, each message waits for its time; otherwise the batch goes at once.
-        for (let from = 0; from < n;) {
-          const to = realtime ? from + 1 : n;
-          const wait = realtime ? pacer.delay(batch.times[from], performance.now()) : 0;
-          const signal = stopping(wait);
-          if (signal) return { kind: "signal", signal };
-          if (sink.deliver(batch, from, to) < to) return stoppedShort(sink, signals);
-          from = to;
-        }
-      }
-      const { end, timeNs } = log.finish!;
-      if (end.kind === "dtee-signaled") sink.interrupted(end.signal, timeNs);
-      else {
-        const cut = ended(sink, signals, end, timeNs);
-        if (cut) return cut;
-      }
-      status = recordedStatus(end);
-    }
-  } catch (e) {
-    if (e instanceof LogError) reporter.fail({ kind: "log-data", where: e.message });
-    else if (e instanceof LogReadError) {
-      reporter.fail({ kind: "log-read", path: log.file, errno: e.errno });
-    } else throw e;
-    return { kind: "failed" };
-  } finally {
-    log.close();
-  }
-  return { kind: "replayed", status };
 }

@@ -10,7 +10,7 @@
 
 import { Stream } from "./abi.ts";
 import { encode } from "./text.ts";
-import type { CommandResult } from "./failures.ts";
+import type { RecordedEnd } from "./run_end.ts";
 
 /** A received batch as the input side fills it: message i is `data[i * slotSize ..][..lens[i]]`. */
 export interface MessageBatch {
@@ -22,9 +22,6 @@ export interface MessageBatch {
   /** When the kernel queued each message, in ns since the epoch. */
   readonly times: BigInt64Array;
 }
-
-/** How a run ended: the command's own end, or dtee itself dying by a caught signal. */
-export type RunEnd = CommandResult | { kind: "dtee-signaled"; signal: number };
 
 const { stdout: STDOUT, stderr: STDERR } = Stream;
 
@@ -72,11 +69,6 @@ const ESCAPE_BYTES = ESCAPE.map((e) => (e === undefined ? undefined : ascii(e)))
 const NEL = ascii("\\u0085");
 const LINE_SEPARATOR = ascii("\\u2028");
 const PARAGRAPH_SEPARATOR = ascii("\\u2029");
-
-/** Now, in ns since the epoch (the clock's own precision, about a microsecond). */
-export function nowNs(): bigint {
-  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
-}
 
 /** RFC 3339 in UTC with exactly 9 fractional digits: `2026-12-01T17:24:23.123456789Z`. */
 export function formatTime(ns: bigint): string {
@@ -163,7 +155,7 @@ export class JsonLogEncoder {
    * The final record. `signalName`: the strsignal(3) text of the signal, when the run ended
    * by one (the caller has the C library's texts; docs/behaviour.md A6).
    */
-  end(timeNs: bigint, ended: RunEnd, signalName = ""): Uint8Array {
+  end(timeNs: bigint, ended: RecordedEnd, signalName = ""): Uint8Array {
     const name = encode(signalName);
     this.#pos = 0;
     this.#reserve(6 * name.length + RECORD_OVERHEAD);

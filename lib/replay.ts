@@ -11,12 +11,7 @@
 import { Stream } from "./abi.ts";
 import { decodeBytes } from "./text.ts";
 import type { MessageBatch } from "./jsonlog.ts";
-
-/** A run's recorded end, as its final record gives it. */
-export type RecordedEnd =
-  | { kind: "exited"; code: number }
-  | { kind: "signaled"; signal: number; signalName: string; coreDumped: boolean }
-  | { kind: "dtee-signaled"; signal: number; signalName: string };
+import type { RecordedEnd } from "./run_end.ts";
 
 /** A start record. */
 export interface RunStart {
@@ -34,11 +29,6 @@ export interface RunFinish {
   timeNs: bigint;
   end: RecordedEnd;
   line: number;
-}
-
-/** The status a run's end stands for, as a shell reports it: the code, or 128+N for signal N. */
-export function recordedStatus(end: RecordedEnd): number {
-  return end.kind === "exited" ? end.code : 128 + end.signal;
 }
 
 /** A record that is not valid: `message` is `FILE:LINE: <what is wrong>`. */

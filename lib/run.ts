@@ -7,8 +7,10 @@
  */
 
 import { Command, execInPlace } from "./child.ts";
-import { type Options, parse, programName } from "./cli.ts";
-import { Cron } from "./cron.ts";
+import { helpText, type Options, parse, programName } from "./cli.ts";
+import { nowNs } from "./clock.ts";
+import { cronOutputs } from "./cron.ts";
+import { Dispatch } from "./dispatch.ts";
 import {
   die,
   ensureStdFds,
@@ -18,21 +20,16 @@ import {
   setStopping,
   writeAll,
 } from "./ffi.ts";
-import { commandStatus, EXEC_FAILED, Reporter, type ResultHandler } from "./failures.ts";
-import {
-  closeCommandEnds,
-  type LoopEnd,
-  openInput,
-  openLog,
-  receiveUntilExit,
-  replayRuns,
-} from "./input.ts";
-import { nowNs } from "./jsonlog.ts";
+import { EXEC_FAILED, Reporter, USAGE_STATUS } from "./failures.ts";
+import { closeCommandEnds, openInput, receiveUntilExit } from "./input.ts";
+import { openOutputs, recordsEnd } from "./output_kinds.ts";
+import { streamOutputs } from "./output_stream.ts";
+import { openLog, replayRuns } from "./replay_loop.ts";
+import { exitStatus, type Interruption, type RunEnd } from "./run_end.ts";
 import { lineBuffered } from "./linebuf.ts";
 import type { PreloadFiles } from "./preload.ts";
-import { Dispatch, openFiles, streamOutputs } from "./outputs.ts";
 import { SIGINT, Signals } from "./signals.ts";
-import type { MessageSink } from "./sink.ts";
+import type { Sink } from "./sink.ts";
 import { encode } from "./text.ts";
 
 /**
@@ -47,12 +44,12 @@ export function main(entry: "dtee" | "cronty"): number {
     const name = programName(argv0, entry);
     reporter = new Reporter(name);
     const parsed = parse(args, name, () => messagesLocale().startsWith("en_US"));
-    if (parsed.action === "exit") {
-      if (parsed.stdout) writeAll(1, encode(parsed.stdout));
-      if (parsed.stderr) writeAll(2, encode(parsed.stderr));
-      return parsed.status;
-    }
     switch (parsed.action) {
+      case "exit":
+        writeAll(1, encode(parsed.stdout));
+        return 0;
+      case "usage":
+        return usage(parsed.message, name, reporter);
       case "limits":
         return showLimits(reporter);
       case "replay":
@@ -63,6 +60,13 @@ export function main(entry: "dtee" | "cronty"): number {
   } catch (e) {
     return reporter.internal(e);
   }
+}
+
+/** A usage error (reported), or no command: the help on stdout. */
+function usage(message: string | undefined, name: string, reporter: Reporter): number {
+  if (message !== undefined) reporter.fail({ kind: "usage", message });
+  else writeAll(1, encode(helpText(name)));
+  return reporter.exitStatus() || USAGE_STATUS;
 }
 
 /** The buffer sizes dtee gets here and the largest single write that gets through (docs/behaviour.md B1). */
@@ -143,11 +147,11 @@ function prepare(
   options: Options,
   reporter: Reporter,
   init: boolean,
-): { signals: Signals; sink: MessageSink & ResultHandler } | undefined {
+): { signals: Signals; sink: Sink } | undefined {
   const setupFailed = () => reporter.failed && !options.cron;
   prepareStdFds(reporter);
   if (setupFailed()) return undefined;
-  const signals = new Signals({ ...options, init, logs: options.jsonLogs.length > 0 });
+  const signals = new Signals({ ...options, init, logs: recordsEnd(options.outputs) });
   const refused = signals.install();
   if (refused) reporter.fail({ kind: "signals", ...refused });
   const sink = openSinks(options, reporter);
@@ -164,22 +168,12 @@ function replayLog(options: Options, file: string, realtime: boolean, reporter: 
   return finish(replayRuns({ log, sink, signals, reporter, realtime }), sink, reporter);
 }
 
-/** How a run ends, for dtee: the status, after the sinks have heard of it. */
-function finish(end: LoopEnd, sink: ResultHandler, reporter: Reporter): number {
-  switch (end.kind) {
-    case "failed":
-      return reporter.exitStatus();
-    case "signal":
-      return interrupted(sink, end.signal, end.brokenLabel);
-    case "exited": {
-      const { result } = end;
-      // Killed by SIGINT, so that a calling shell stops too (docs/behaviour.md A5).
-      if (!reporter.failed && result.kind === "signaled" && result.signal === SIGINT) die(SIGINT);
-      return reporter.exitStatus(commandStatus(result));
-    }
-    case "replayed":
-      return reporter.exitStatus(end.status);
-  }
+/** dtee's exit status after `end`, once the outputs have heard of it. */
+function finish(end: RunEnd, sink: Sink, reporter: Reporter): number {
+  if (end.kind === "dtee-signaled") interrupted(sink, end);
+  // Killed by SIGINT, so that a calling shell stops too (docs/behaviour.md A5).
+  if (!reporter.failed && end.kind === "signaled" && end.signal === SIGINT) die(SIGINT);
+  return exitStatus(end, reporter.exitStatus());
 }
 
 /** fds 0-2 usable by dtee itself, and its stdout and stderr blocking (docs/behaviour.md A7). */
@@ -196,21 +190,18 @@ function prepareStdFds(reporter: Reporter): void {
  * Every output in delivery order: dtee's own streams (held by cron mode),
  * then the files, opened before anything runs.
  */
-function openSinks(options: Options, reporter: Reporter): MessageSink & ResultHandler {
-  const cron = options.cron ? new Cron(reporter) : undefined;
-  // Before the files are opened: cron mode runs unbuffered when one cannot be.
-  if (cron) reporter.listen(cron);
-  const streams = streamOutputs(reporter, cron);
-  const files = openFiles(options.outputs, options.jsonLogs, reporter);
-  cron?.open();
-  return new Dispatch([...streams, ...files], cron ? [cron] : []);
+function openSinks(options: Options, reporter: Reporter): Sink {
+  // Cron mode's before the files are opened: it runs unbuffered when one cannot be.
+  const streams = options.cron ? cronOutputs(reporter) : streamOutputs(reporter);
+  const dispatch = new Dispatch([...streams, ...openOutputs(options.outputs, reporter)]);
+  dispatch.opened();
+  return dispatch;
 }
 
-/** dtee dies by `signal` after the sinks have had their say. */
-function interrupted(sink: ResultHandler, signal: number, brokenLabel?: string): number {
+/** dtee dies by a signal after the outputs have had their say. */
+function interrupted(sink: Sink, end: Interruption): void {
   // From now on a reader that makes no room cannot hold dtee (docs/behaviour.md A7).
   setStopping();
-  sink.interrupted(signal, nowNs(), brokenLabel);
-  die(signal);
-  return 128 + signal;
+  sink.interrupted(end, nowNs());
+  die(end.signal);
 }

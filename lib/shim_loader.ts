@@ -2,7 +2,7 @@
  * All loading of libraries: the shim from the source tree, from $DTEE_SHIM,
  * or as bytes rather than as a file, for the two
  * ways dtee runs without a checkout (README, "Install"): the single
- * binary carries them in its module graph (lib/compiled_main.ts), and a
+ * binary carries them in its module graph (compiled_main.ts), and a
  * `deno run` from a URL raw-imports them from beside the modules (the layout
  * of `deno task dist`). Both load them the same way: through a memfd, so
  * that no file is left behind, or failing that a private temporary file,

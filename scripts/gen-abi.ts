@@ -1,10 +1,16 @@
 /**
- * Writes lib/abi.ts from rust/src/abi.rs, the one place where the numbers of
- * the shim's C ABI are defined (docs/architecture.md, "The C ABI").
+ * Writes what the front end shares with the shim from the Rust side
+ * (docs/architecture.md, "The C ABI"): lib/abi.ts from rust/src/abi.rs, the
+ * one place where the numbers of the C ABI are defined, and lib/symbols.ts,
+ * the FFI symbol table, from the exports of rust/src/lib.rs
+ * (scripts/gen-symbols.ts); and checks that the ABI table of
+ * docs/architecture.md names every export.
  *
- *   deno run -A scripts/gen-abi.ts           rewrite lib/abi.ts
- *   deno run -A scripts/gen-abi.ts --check   exit 1 when lib/abi.ts is out of date
+ *   deno run -A scripts/gen-abi.ts           rewrite lib/abi.ts and lib/symbols.ts
+ *   deno run -A scripts/gen-abi.ts --check   exit 1 when one is out of date, or the table is
  */
+
+import * as symbols from "./gen-symbols.ts";
 
 const root = new URL("..", import.meta.url);
 const SOURCE = "rust/src/abi.rs";
@@ -159,38 +165,51 @@ async function format(text: string): Promise<string> {
   return new TextDecoder().decode(stdout);
 }
 
-async function main(args: string[]): Promise<number> {
-  const check = args.includes("--check");
-  const sourcePath = new URL(SOURCE, root);
-  const targetPath = new URL(TARGET, root);
-  const wanted = await format(render(parse(await Deno.readTextFile(sourcePath))));
-  if (!check) {
-    await Deno.writeTextFile(targetPath, wanted);
-    return 0;
-  }
+/** Whether `target` holds `wanted`; if not, says where it differs. */
+async function upToDate(target: string, source: string, wanted: string): Promise<boolean> {
   let current = "";
   try {
-    current = await Deno.readTextFile(targetPath);
+    current = await Deno.readTextFile(new URL(target, root));
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
-  if (current === wanted) return 0;
+  if (current === wanted) return true;
   const have = current.split("\n");
   const want = wanted.split("\n");
   const line = want.findIndex((text, i) => text !== have[i]);
   console.error(
-    `gen-abi: ${TARGET} is out of date with ${SOURCE} (first difference at line ${line + 1}:` +
+    `gen-abi: ${target} is out of date with ${source} (first difference at line ${line + 1}:` +
       ` have ${JSON.stringify(have[line] ?? "")}, want ${JSON.stringify(want[line] ?? "")});` +
       ` run \`deno run -A scripts/gen-abi.ts\``,
   );
-  return 1;
+  return false;
+}
+
+async function main(args: string[]): Promise<number> {
+  const check = args.includes("--check");
+  const read = (path: string) => Deno.readTextFile(new URL(path, root));
+  const abi = parse(await read(SOURCE));
+  const exports = symbols.parseExports(await read(symbols.SOURCE));
+  const generated = [
+    { source: SOURCE, target: TARGET, text: render(abi) },
+    { source: symbols.SOURCE, target: symbols.TARGET, text: symbols.renderSymbols(exports) },
+  ];
+  let status = 0;
+  for (const { source, target, text } of generated) {
+    const wanted = await format(text);
+    if (!check) await Deno.writeTextFile(new URL(target, root), wanted);
+    else if (!await upToDate(target, source, wanted)) status = 1;
+  }
+  const problems = symbols.checkDocTable(await read(symbols.DOC), exports, abi.version);
+  for (const problem of problems) console.error(`gen-abi: ${problem}`);
+  return problems.length > 0 ? 1 : status;
 }
 
 if (import.meta.main) {
   try {
     Deno.exit(await main(Deno.args));
   } catch (e) {
-    if (!(e instanceof AbiError)) throw e;
+    if (!(e instanceof AbiError || e instanceof symbols.SymbolsError)) throw e;
     console.error(`gen-abi: ${e.message}`);
     Deno.exit(2);
   }

@@ -159,7 +159,7 @@ export async function compile(out: string): Promise<boolean> {
     ...COMPILE_FLAGS,
     "-o",
     `${out}/dtee`,
-    `${ROOT}/lib/compiled_main.ts`,
+    `${ROOT}/compiled_main.ts`,
   ]);
   await Deno.remove(`${out}/cronty`).catch(() => {});
   await Deno.symlink("dtee", `${out}/cronty`);

@@ -3,7 +3,7 @@
  * runtime (DENORT_BIN), which cannot be downloaded here, so the binary
  * itself is tested only when DENORT_BIN is set. Everything it does that
  * `deno run main.ts` does not is tested regardless: its entry,
- * lib/compiled_main.ts, runs under `deno run` with exactly the flags baked
+ * compiled_main.ts, runs under `deno run` with exactly the flags baked
  * into the binary (the embedded shim loaded through a memfd, argv[0] as
  * NAME and for cron mode), the temporary-file fallback of the loader, and
  * the task's refusal without DENORT_BIN.
@@ -14,9 +14,9 @@ import { ROOT, run, tempPattern, withTempDir } from "./helpers.ts";
 import { COMPILE_FLAGS } from "../scripts/release.ts";
 import { SHIM_FILE, viaMemfd, viaTempFile } from "../lib/shim_loader.ts";
 import { ABI_VERSION } from "../lib/abi.ts";
-import { symbols } from "../lib/ffi.ts";
+import { symbols } from "../lib/symbols.ts";
 
-const ENTRY = `${ROOT}/lib/compiled_main.ts`;
+const ENTRY = `${ROOT}/compiled_main.ts`;
 const DENORT_BIN = Deno.env.get("DENORT_BIN");
 
 /** `deno run` of the binary's entry with the binary's flags, with argv[0] set to `argv0`. */

@@ -16,7 +16,7 @@ Deno.test("dtee and cronty run from a URL with nothing but Deno", async (t) => {
     assert.equal(built.code, 0, built.err);
     assert.ok(Deno.statSync(`${web}/shim/${PLATFORM}/${SHIM_FILE}`).isFile);
     // Only what main.ts and cronty.ts import: not the single binary's entry.
-    assert.throws(() => Deno.statSync(`${web}/lib/compiled_main.ts`), Deno.errors.NotFound);
+    assert.throws(() => Deno.statSync(`${web}/compiled_main.ts`), Deno.errors.NotFound);
 
     const server = serve(web);
     try {

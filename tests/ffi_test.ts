@@ -13,11 +13,11 @@ import {
   spawn,
   strerror,
   strsignal,
-  symbols,
   wait,
   writeAll,
 } from "../lib/ffi.ts";
 import { shimPath } from "../lib/shim_loader.ts";
+import { symbols } from "../lib/symbols.ts";
 import { tempTemplate } from "../lib/temp.ts";
 import { sleep } from "./helpers.ts";
 

@@ -6,7 +6,8 @@
 import { deepStrictEqual, equal, match, ok, throws } from "node:assert/strict";
 import { decodeBytes } from "../lib/text.ts";
 import { HAS_JQ, HAS_JSONSCHEMA, validate } from "./jsonlog_checks.ts";
-import { formatTime, JsonLogEncoder, type MessageBatch, type RunEnd } from "../lib/jsonlog.ts";
+import { formatTime, JsonLogEncoder, type MessageBatch } from "../lib/jsonlog.ts";
+import { exitStatus, type RecordedEnd } from "../lib/run_end.ts";
 import {
   LogError,
   LogReader,
@@ -14,8 +15,6 @@ import {
   MAX_LINE,
   Pacer,
   parseTime,
-  type RecordedEnd,
-  recordedStatus,
   type RunFinish,
   type RunStart,
 } from "../lib/replay.ts";
@@ -178,7 +177,8 @@ Deno.test("start record: words that are not UTF-8 are U+FFFD in command, exact i
 
 Deno.test("final records: exit code, signal with name and core flag, dtee's own signal", () => {
   const encoder = new JsonLogEncoder();
-  const end = (ended: RunEnd, name?: string) => lossy.decode(encoder.end(T0 + 1n, ended, name));
+  const end = (ended: RecordedEnd, name?: string) =>
+    lossy.decode(encoder.end(T0 + 1n, ended, name));
   const time = '"time":"2026-12-01T17:24:23.000000001Z"';
   equal(end({ kind: "exited", code: 3 }), `{"type":"end",${time},"exit_code":3}\n`);
   equal(
@@ -360,7 +360,7 @@ Deno.test("the encoder's buffer is reused: a view holds until the next call", ()
 // --- reading back ---------------------------------------------------------------------------
 
 /** A log of `runs` as the encoder writes it. */
-function logOf(runs: { command: string[]; pid: number; messages: Message[]; end: RunEnd }[]) {
+function logOf(runs: { command: string[]; pid: number; messages: Message[]; end: RecordedEnd }[]) {
   const encoder = new JsonLogEncoder(8);
   const parts: Uint8Array[] = [];
   for (const run of runs) {
@@ -382,7 +382,7 @@ function logOf(runs: { command: string[]; pid: number; messages: Message[]; end:
   return out;
 }
 
-function recorded(end: RunEnd): RecordedEnd {
+function recorded(end: RecordedEnd): RecordedEnd {
   if (end.kind === "exited") return end;
   const signalName = `signal ${end.signal}`;
   return end.kind === "signaled" ? { ...end, signalName } : { ...end, signalName };
@@ -390,7 +390,7 @@ function recorded(end: RunEnd): RecordedEnd {
 
 Deno.test("property: encode, then read back, gives the same bytes, streams, times and ends", () => {
   const random = prng(20261201);
-  const ends: RunEnd[] = [
+  const ends: RecordedEnd[] = [
     { kind: "exited", code: 0 },
     { kind: "exited", code: 255 },
     { kind: "signaled", signal: 9, coreDumped: false },
@@ -429,12 +429,12 @@ Deno.test("property: encode, then read back, gives the same bytes, streams, time
 });
 
 Deno.test("a run's status: the exit code, or 128+N for a signal", () => {
-  equal(recordedStatus({ kind: "exited", code: 3 }), 3);
+  equal(exitStatus({ kind: "exited", code: 3 }), 3);
   equal(
-    recordedStatus({ kind: "signaled", signal: 9, signalName: "Killed", coreDumped: false }),
+    exitStatus({ kind: "signaled", signal: 9, signalName: "Killed", coreDumped: false }),
     137,
   );
-  equal(recordedStatus({ kind: "dtee-signaled", signal: 15, signalName: "Terminated" }), 143);
+  equal(exitStatus({ kind: "dtee-signaled", signal: 15, signalName: "Terminated" }), 143);
 });
 
 Deno.test("reading: keys dtee does not write are ignored; any RFC 3339 time is accepted", () => {

@@ -29,7 +29,7 @@ function optionItem(d: OptionDef): string {
     .filter((n) => n !== "")
     .join(", ");
   const help = d.help ?? "";
-  return `.TP\n${names}${d.output ? " \\fIFILE\\fR" : ""}\n${
+  return `.TP\n${names}${d.output?.kind === "file" ? " \\fIFILE\\fR" : ""}\n${
     esc(help[0].toUpperCase() + help.slice(1))
   }.\n`;
 }
