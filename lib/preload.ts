@@ -6,7 +6,7 @@
  * From a checkout, an installed or a containerised tree they are files of
  * the tree: rust/target/release/libdtee_linebuf.so (built with the shim)
  * and preload/. The single binary and a `deno run` from a URL carry them as
- * bytes instead (lib/compiled_main.ts; raw-imported below), and write them
+ * bytes instead (compiled_main.ts; raw-imported below), and write them
  * out for the run: the library into a memfd, which every process of the
  * command opens as /proc/DTEE_PID/fd/N while dtee runs, and the two modules
  * into a private (0700) directory in $TMPDIR, removed when the command has
