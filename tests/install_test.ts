@@ -148,6 +148,37 @@ Deno.test("every option of the grammar is in the help and in both man pages", ()
   }
 });
 
+Deno.test("the man pages: every value, the replay form, the README's exit statuses, no source path", async () => {
+  const readme = await Deno.readTextFile(`${ROOT}/README.md`);
+  const table = readme.slice(readme.indexOf("### Exit status"));
+  const readmeCodes = [...table.matchAll(/^\| ([^|]+?)\s+\|/gm)].map(([, code]) => code)
+    .filter((code) => code !== "status" && !code.startsWith("-"));
+  for (const page of PAGES) {
+    const man = plain(manPage(page));
+    for (const d of visibleOptions(page).filter((d) => d.file)) {
+      assert.match(
+        man,
+        new RegExp(`^(-${d.short}, )?--${d.long} FILE$`, "m"),
+        `${page}.1: ${d.long}`,
+      );
+    }
+    assert.match(man, new RegExp(`^\\.B ${page}\n\\[OPTION\\]\\.\\.\\. --replay FILE$`, "m"));
+    const status = man.slice(man.indexOf(".SH EXIT STATUS"), man.indexOf(".SH DIAGNOSTICS"));
+    const manCodes = [...status.matchAll(/^\.B (\S+)$/gm)].map(([, code]) => code);
+    // The README's last row is the signals dtee dies by, which the page says after its list.
+    assert.deepEqual([...manCodes, "141"], readmeCodes.map((c) => c.replace(/ etc$/, "")));
+    assert.match(status, /unreadable|cannot be read/);
+    // Roff comments (the generator's name) are not read by anyone.
+    const text = man.split("\n").filter((line) => !line.startsWith('.\\"')).join("\n");
+    assert.doesNotMatch(
+      text,
+      /docs\/|lib\/[a-z]+\.ts|rust\/src/,
+      `${page}.1 points into the sources`,
+    );
+    assert.match(man, /^\.SH FILES$/m);
+  }
+});
+
 /** Why mandoc or man cannot be run here, or undefined. */
 async function missingTools(): Promise<string | undefined> {
   for (const tool of ["mandoc", "man"]) {

@@ -99,7 +99,11 @@ Deno.test("scripts/install from a fresh clone: runs under cron, unprivileged, re
     assert.match(installed.err, /^dtee install: installed .* in [0-9.]+ s\n$/);
     await Deno.remove(clone, { recursive: true });
     const layout = (await snapshot(prefix)).map((l) => l.split(" ")[0].slice(prefix.length));
-    for (const path of ["/bin/dtee", "/bin/cronty", "/share/man/man1/dtee.1", "/lib/dtee"]) {
+    const expected = [
+      ...["/bin/dtee", "/bin/cronty", "/share/man/man1/dtee.1", "/share/man/man1/cronty.1"],
+      ...["/share/doc/dtee/jsonlog.md", "/lib/dtee"],
+    ];
+    for (const path of expected) {
       assert.ok(layout.includes(path), `${path} missing: ${layout.join(" ")}`);
     }
 
@@ -149,6 +153,7 @@ Deno.test("scripts/install from a fresh clone: runs under cron, unprivileged, re
         });
         assert.equal(r.code, 0, r.err);
         assert.match(r.out, new RegExp(`^${page.toUpperCase()}\\(1\\)`));
+        assert.match(r.out, /^FILES\n.*PREFIX\/share\/doc\/dtee\/jsonlog\.md/ms);
       }
     });
 
