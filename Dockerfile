@@ -1,20 +1,18 @@
-# dtee as a container's entrypoint (README, "Containers"), built with
-# nothing to download: the build context is the checkout as it runs here,
-# laid out by scripts/containers/context (which decides what goes in: the
-# launcher, the modules, the built shim and the pinned Deno).
+# dtee as a container's entrypoint (README, "Container image"), built with
+# nothing to download. The build context is the installed tree that
+# scripts/containers/context lays out (launcher, modules, built shim, the
+# pinned Deno); its own scripts/install installs it in place, exactly as on
+# a machine: dtee and cronty in /usr/local/bin, the man pages, and Deno's
+# cache filled, so that a container's first run compiles nothing.
 #
-#   scripts/containers/context ctx && docker build -f Dockerfile -t dtee ctx
-#   docker run --rm dtee -c /logs/job.log -- ./job.sh
+#   scripts/containers/context ctx && podman build --pull=never -t dtee ctx
+#   mkdir -p logs && podman run --rm -v "$PWD/logs:/logs" dtee -c /logs/job.log -- sh -c '...'
 #
 # Dockerfile.binary builds the single binary instead, where downloads work.
 FROM debian:bookworm-slim
-COPY . /opt/dtee/
-# On PATH under their own names, so that NAME in messages is `dtee` or
-# `cronty` (docs/behaviour.md A6). The run at the end fills Deno's module
-# cache, so that a container's first run compiles nothing.
-RUN ln -s /opt/dtee/scripts/dtee /usr/local/bin/dtee \
-	&& ln -s /opt/dtee/scripts/cronty /usr/local/bin/cronty \
-	&& dtee true && cronty true
-# As process 1 dtee forwards signals to the command and reaps orphans
-# (docs/behaviour.md B2).
-ENTRYPOINT ["/usr/local/bin/dtee"]
+COPY . /usr/local/lib/dtee/
+RUN /usr/local/lib/dtee/scripts/install --prefix /usr/local
+# Found through PATH, so that NAME in messages is `dtee` (docs/behaviour.md
+# A6: argv[0] as given). As process 1 dtee forwards signals to the command
+# and reaps orphans (docs/behaviour.md B2).
+ENTRYPOINT ["dtee"]
