@@ -38,6 +38,31 @@ Deno.test("deno install -g from the published layout: dtee and cronty", async (t
       await checkEntries(t, entry("dtee"), entry("cronty"));
 
       await t.step(
+        "under cron's PATH: deno is not found (127) until the README's fix",
+        async () => {
+          const cron = (name: string) =>
+            run("env", ["-i", "PATH=/usr/bin:/bin", `HOME=${dir}`, `${root}/bin/${name}`, "true"]);
+          const before = await cron("cronty");
+          assert.equal(before.code, 127, before.err);
+          assert.match(before.err, /deno: not found/);
+          // The README's command, with this Deno for `command -v deno` and this root for ~/.deno.
+          const fix = "s|^exec deno |exec $(command -v deno) |";
+          assert.ok(readme.includes(`sed -i "${fix}" ~/.deno/bin/dtee ~/.deno/bin/cronty`));
+          const sed = await run("sh", [
+            "-c",
+            `sed -i "${fix}" "$1/bin/dtee" "$1/bin/cronty"`,
+            "sh",
+            root,
+          ], { env: { PATH: `${Deno.execPath().replace(/\/[^/]*$/, "")}:/usr/bin:/bin` } });
+          assert.equal(sed.code, 0, sed.err);
+          for (const name of ["dtee", "cronty"]) {
+            const after = await cron(name);
+            assert.deepEqual([after.code, after.out, after.err], [0, "", ""]);
+          }
+        },
+      );
+
+      await t.step(
         "the installed scripts carry the release's flags and no other permission",
         async () => {
           const script = await Deno.readTextFile(`${root}/bin/dtee`);
