@@ -1,7 +1,7 @@
 //! Builds the preload library of `dtee -L` (preload/linebuf.rs) in the same
 //! `cargo build` as the shim, and puts it beside the shim
 //! (target/<profile>/libdtee_linebuf.so), where dtee finds it and
-//! scripts/containers/context and `deno task dist` pick it up.
+//! scripts/layout (installs, the container image) and `deno task dist` pick it up.
 //!
 //! It is compiled by rustc directly rather than as a crate of the
 //! workspace: it must be `no_std` with `panic=abort` (no Rust runtime in

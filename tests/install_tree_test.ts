@@ -34,7 +34,10 @@ async function freshClone(dir: string): Promise<void> {
   }
   // Copied after the sources, so newer than all of them, and all with one time, as the bootstrap
   // leaves the shim and the launcher: nothing is rebuilt.
-  const built = ["rust/target/release/libdtee_shim.so", "build/dtee.js"];
+  const built = [
+    ...["rust/target/release/libdtee_shim.so", "rust/target/release/libdtee_linebuf.so"],
+    "build/dtee.js",
+  ];
   const now = new Date();
   for (const file of [...built, LAUNCHER.slice(ROOT.length + 1)]) {
     await Deno.mkdir(`${dir}/${file}`.replace(/\/[^/]*$/, ""), { recursive: true });
@@ -82,6 +85,14 @@ async function checkCommands(
     "o1\no2\n",
     `e1\n${bin}/cronty: sh: exited with status 3\n`,
   ]);
+  // -L's files come from the tree: every one exists and is readable.
+  const preloads = 'for f in $LD_PRELOAD; do test -r "$f" || exit 9; done; echo "$LD_PRELOAD"';
+  const linebuf = await asCron([`${bin}/dtee`, "-L", "sh", "-c", preloads], as);
+  assert.equal(linebuf.code, 0, linebuf.err);
+  assert.equal(
+    linebuf.out,
+    `${bin.replace(/bin$/, "lib/dtee")}/rust/target/release/libdtee_linebuf.so\n`,
+  );
 }
 
 Deno.test("scripts/install from a fresh clone: runs under cron, unprivileged, read-only; --uninstall leaves nothing", async (t) => {
