@@ -9,6 +9,46 @@ DTEE_ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd -P)
 
 dtee_say() { printf '%s\n' "dtee bootstrap: $*" >&2; }
 
+# Says that a step which builds or installs something starts; the first one
+# starts the clock that dtee_done reports.
+dtee_step() {
+	DTEE_BOOT_START=${DTEE_BOOT_START:-$(dtee_now_us)}
+	dtee_say "$@"
+}
+
+# Microseconds since the epoch, whatever the locale's decimal separator.
+dtee_now_us() { printf '%s\n' "${EPOCHREALTIME//[!0-9]/}"; }
+
+# The closing line of a bootstrap that built or installed something: that
+# it is done and how long it took. A run that built nothing says nothing.
+dtee_done() {
+	[ -n "${DTEE_BOOT_START:-}" ] || return 0
+	local us=$(($(dtee_now_us) - DTEE_BOOT_START))
+	DTEE_BOOT_START=
+	dtee_say "done in $((us / 1000000)).$((us / 100000 % 10)) s; later runs start at once"
+}
+
+# Runs "${@:2}" with a line on stderr every 5 s for as long as it lasts,
+# saying that it is still at it ($1: building, installing) and how long so far: a first build takes 15 to 25 s, and that long a silence
+# looks like a hang. The step stays in the foreground (Ctrl-C reaches it);
+# the ticker runs beside it, holds no pipe but stderr, and stops with it or
+# with this shell.
+dtee_with_progress() {
+	local doing=$1 start=$SECONDS status
+	shift
+	(
+		while sleep 5 </dev/null >/dev/null 2>&1 && kill -0 $$ 2>/dev/null; do
+			dtee_say "still $doing ($((SECONDS - start)) s so far)"
+		done
+	) &
+	local ticker=$!
+	"$@"
+	status=$?
+	kill "$ticker" 2>/dev/null
+	wait "$ticker" 2>/dev/null
+	return "$status"
+}
+
 # Runs a bootstrap step with its output on stderr, or nowhere when stderr is
 # closed (a cron job may start dtee that way; the step must still run).
 dtee_quietly() {
@@ -46,10 +86,10 @@ dtee_ensure_deno() {
 		*) dtee_say "no Deno build for $(uname -m)"; return 1 ;;
 	esac
 	command -v npm >/dev/null 2>&1 || { dtee_say "Deno $pinned is not on PATH and npm is missing to install it"; return 1; }
-	dtee_say "installing Deno (npm package deno, pinned in scripts/deno-pin) into .deno/"
+	dtee_step "installing Deno (npm package deno, pinned in scripts/deno-pin) into .deno/"
 	mkdir -p "$DTEE_ROOT/.deno/bin" &&
 		cp "$DTEE_ROOT/scripts/deno-pin/package.json" "$DTEE_ROOT/scripts/deno-pin/package-lock.json" "$DTEE_ROOT/.deno/" &&
-		dtee_quietly npm install --prefix "$DTEE_ROOT/.deno" --no-audit --no-fund --loglevel=error || return 1
+		dtee_with_progress installing dtee_quietly npm install --prefix "$DTEE_ROOT/.deno" --no-audit --no-fund --loglevel=error || return 1
 	# The platform package holds the real binary; linking it directly skips
 	# the package's node wrapper (and does not depend on its install script).
 	local os=linux
@@ -103,7 +143,7 @@ dtee_build_if_stale() {
 		return 0
 	fi
 	dtee_find_cargo || return 1
-	dtee_say "building ${lib#"$DTEE_ROOT/"} (cargo build --release${*:+ $*})"
+	dtee_step "building ${lib#"$DTEE_ROOT/"} (cargo build --release${*:+ $*})"
 	if ! dtee_cargo build --lib "$@"; then
 		[ "$fallback" = 0 ] && dtee_stale_notice "$lib" "build failed: using the existing ${lib#"$DTEE_ROOT/"}"
 		return "$fallback"
@@ -133,11 +173,18 @@ dtee_stale_notice() {
 	true
 }
 
+# cargo COMMAND ARGS... for the release profile, with progress lines; its
+# own output goes to stderr, or with --silently nowhere.
 dtee_cargo() {
+	local run=dtee_quietly
+	[ "$1" = --silently ] && run=dtee_discard && shift
 	local command=$1
 	shift
-	dtee_quietly "$CARGO" "$command" --quiet --release --manifest-path "$DTEE_ROOT/rust/Cargo.toml" "$@"
+	dtee_with_progress building "$run" "$CARGO" "$command" --quiet --release \
+		--manifest-path "$DTEE_ROOT/rust/Cargo.toml" "$@"
 }
+
+dtee_discard() { "$@" >/dev/null 2>&1; }
 
 # The release shim, the native launcher (rust/src/bin/dtee.rs) and the
 # bundle it runs. The launcher is linked statically where the C library
@@ -146,10 +193,16 @@ dtee_cargo() {
 dtee_ensure_shim() {
 	dtee_build_if_stale "$DTEE_SHIM_LIB" || return 1
 	dtee_ensure_bundle
+	dtee_ensure_launcher
+	dtee_done
+}
+
+dtee_ensure_launcher() {
 	local launcher="$DTEE_ROOT/rust/target/release/dtee"
 	[ "$launcher" -nt "$DTEE_SHIM_LIB" ] || [ "$launcher" -ot "$DTEE_SHIM_LIB" ] || return 0
 	dtee_find_cargo 2>/dev/null || return 0
-	dtee_cargo rustc --bin dtee -- -C target-feature=+crt-static 2>/dev/null ||
+	dtee_step "building ${launcher#"$DTEE_ROOT/"}, the native launcher"
+	dtee_cargo --silently rustc --bin dtee -- -C target-feature=+crt-static ||
 		dtee_cargo build --bin dtee || return 0
 	touch -r "$DTEE_SHIM_LIB" "$launcher"
 }
@@ -191,5 +244,6 @@ dtee_ensure_bundle() {
 
 dtee_ensure_failpoint_shim() {
 	dtee_build_if_stale "$DTEE_FAILPOINT_SHIM_LIB" --features failpoints \
-		--target-dir "$DTEE_ROOT/rust/target/failpoints"
+		--target-dir "$DTEE_ROOT/rust/target/failpoints" || return 1
+	dtee_done
 }

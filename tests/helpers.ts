@@ -314,3 +314,41 @@ export const ERRNO = {
   ENOTCONN: [107, "Transport endpoint is not connected"],
   ECONNREFUSED: [111, "Connection refused"],
 } as const;
+/**
+ * `git clone` of ROOT into `dir`, with the work tree's uncommitted changes (what is tested is this
+ * work tree), and this checkout's Deno. With `built`, also its built shim, preload library,
+ * launcher and bundle, newer than the clone's sources, so that the clone's bootstrap builds
+ * nothing.
+ */
+export async function freshClone(dir: string, { built = false } = {}): Promise<void> {
+  const git = (args: string[], cwd = ROOT) => run("git", args, { cwd });
+  const cloned = await git(["clone", "-q", "--no-hardlinks", ROOT, dir]);
+  if (cloned.code !== 0) fail(cloned.err);
+  const changed = await git(["ls-files", "-z", "--modified", "--others", "--exclude-standard"]);
+  for (const file of changed.out.split("\0").filter((f) => f !== "")) {
+    const from = `${ROOT}/${file}`;
+    try {
+      await Deno.mkdir(`${dir}/${file}`.replace(/\/[^/]*$/, ""), { recursive: true });
+      await Deno.copyFile(from, `${dir}/${file}`);
+    } catch (e) {
+      // A file deleted in the work tree but still in the index.
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      await Deno.remove(`${dir}/${file}`).catch(() => {});
+    }
+  }
+  await Deno.mkdir(`${dir}/.deno/bin`, { recursive: true });
+  await Deno.symlink(await Deno.realPath(`${ROOT}/.deno/bin/deno`), `${dir}/.deno/bin/deno`);
+  if (!built) return;
+  // Copied after the sources, so newer than all of them, and all with one time, as the bootstrap
+  // leaves the shim and the launcher: nothing is rebuilt.
+  const artefacts = [
+    ...["rust/target/release/libdtee_shim.so", "rust/target/release/libdtee_linebuf.so"],
+    "build/dtee.js",
+  ];
+  const now = new Date();
+  for (const file of [...artefacts, LAUNCHER.slice(ROOT.length + 1)]) {
+    await Deno.mkdir(`${dir}/${file}`.replace(/\/[^/]*$/, ""), { recursive: true });
+    await Deno.copyFile(`${ROOT}/${file}`, `${dir}/${file}`);
+    await Deno.utime(`${dir}/${file}`, now, now);
+  }
+}

@@ -5,48 +5,15 @@
  * prefix, writing nothing; the man pages through `man -M`; `--uninstall` (run from the installed
  * tree, the clone being gone) leaves nothing.
  *
- * The clone gets this checkout's uncommitted changes and its built Deno, shim, launcher and bundle
- * (newer than the clone's sources, so its bootstrap builds nothing): what is tested is this work
- * tree's state, installed the way a clone installs it, in about a second instead of a build.
+ * The clone (tests/helpers.ts, freshClone) gets this checkout's uncommitted changes and its built
+ * Deno, shim, launcher and bundle: what is tested is this work tree's state, installed the way a
+ * clone installs it, in about a second instead of a build.
  */
 import assert from "node:assert/strict";
-import { LAUNCHER, ROOT, run, type RunResult, withTempDir } from "./helpers.ts";
+import { freshClone, run, type RunResult, withTempDir } from "./helpers.ts";
 
 const CRON_PATH = "/usr/bin:/bin";
 const NOBODY = ["--reuid=65534", "--regid=65534", "--clear-groups"];
-
-/** `git clone` of ROOT into `dir`, with the work tree's changes and built artefacts added. */
-async function freshClone(dir: string): Promise<void> {
-  const git = (args: string[], cwd = ROOT) => run("git", args, { cwd });
-  const cloned = await git(["clone", "-q", "--no-hardlinks", ROOT, dir]);
-  assert.equal(cloned.code, 0, cloned.err);
-  const changed = await git(["ls-files", "-z", "--modified", "--others", "--exclude-standard"]);
-  for (const file of changed.out.split("\0").filter((f) => f !== "")) {
-    const from = `${ROOT}/${file}`;
-    try {
-      await Deno.mkdir(`${dir}/${file}`.replace(/\/[^/]*$/, ""), { recursive: true });
-      await Deno.copyFile(from, `${dir}/${file}`);
-    } catch (e) {
-      // A file deleted in the work tree but still in the index.
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-      await Deno.remove(`${dir}/${file}`).catch(() => {});
-    }
-  }
-  // Copied after the sources, so newer than all of them, and all with one time, as the bootstrap
-  // leaves the shim and the launcher: nothing is rebuilt.
-  const built = [
-    ...["rust/target/release/libdtee_shim.so", "rust/target/release/libdtee_linebuf.so"],
-    "build/dtee.js",
-  ];
-  const now = new Date();
-  for (const file of [...built, LAUNCHER.slice(ROOT.length + 1)]) {
-    await Deno.mkdir(`${dir}/${file}`.replace(/\/[^/]*$/, ""), { recursive: true });
-    await Deno.copyFile(`${ROOT}/${file}`, `${dir}/${file}`);
-    await Deno.utime(`${dir}/${file}`, now, now);
-  }
-  await Deno.mkdir(`${dir}/.deno/bin`, { recursive: true });
-  await Deno.symlink(await Deno.realPath(`${ROOT}/.deno/bin/deno`), `${dir}/.deno/bin/deno`);
-}
 
 /** Every path under `dir` with its size and modification time, one per line. */
 async function snapshot(dir: string): Promise<string[]> {
@@ -102,7 +69,7 @@ Deno.test("scripts/install from a fresh clone: runs under cron, unprivileged, re
     const clone = `${dir}/clone`;
     const prefix = `${dir}/prefix`;
     const bin = `${prefix}/bin`;
-    await freshClone(clone);
+    await freshClone(clone, { built: true });
     const installed = await run(`${clone}/scripts/install`, ["--prefix", prefix], {
       timeoutMs: 300_000,
     });
