@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { checkEntries } from "./entry_checks.ts";
-import { ROOT, run, serve, withTempDir } from "./helpers.ts";
+import { ROOT, run, serve, waitUntil, withTempDir } from "./helpers.ts";
 import { URL_RUN_FLAGS } from "../scripts/release.ts";
 import { PLATFORM, SHIM_FILE } from "../lib/shim_loader.ts";
 
@@ -79,6 +79,62 @@ Deno.test("dtee and cronty run from a URL with nothing but Deno", async (t) => {
       });
     } finally {
       await server.shutdown();
+    }
+  });
+});
+
+Deno.test("the README's one-line server publishes dist/web so that deno run works", async () => {
+  await withTempDir(async (dir) => {
+    const readme = await Deno.readTextFile(`${ROOT}/README.md`);
+    const section = readme.slice(readme.indexOf("#### Serving dist/web"));
+    const line = section.match(/```sh\n(cd dist\/web && python3 -c .*)\n```/)![1];
+    const web = `${dir}/dist/web`;
+    const built = await run(`${ROOT}/scripts/dist`, [web], { timeoutMs: 300_000 });
+    assert.equal(built.code, 0, built.err);
+    // A port nobody uses instead of the README's 8000, which the machine may not have free.
+    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = probe.addr.port;
+    probe.close();
+    const server = new Deno.Command("sh", {
+      // exec: the server is then the child that is stopped at the end.
+      args: [
+        "-c",
+        line.replace("&& python3", "&& exec python3").replace("port=8000", `port=${port}`),
+      ],
+      cwd: dir,
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      const type = await waitUntil(
+        "the server to answer",
+        async () => {
+          try {
+            const r = await fetch(`${base}/main.ts`, { method: "HEAD" });
+            return r.headers.get("content-type");
+          } catch {
+            return undefined;
+          }
+        },
+        10_000,
+        50,
+      );
+      assert.equal(type, "application/typescript");
+      const r = await run(Deno.execPath(), [
+        "run",
+        ...URL_RUN_FLAGS,
+        `${base}/main.ts`,
+        "-L",
+        "--",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+      ], { env: { DENO_DIR: `${dir}/deno-dir` }, timeoutMs: 60_000 });
+      assert.deepEqual([r.code, r.out, r.err], [3, "out\n", "err\n"]);
+    } finally {
+      server.kill("SIGTERM");
+      await server.status;
     }
   });
 });
