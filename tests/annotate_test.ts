@@ -11,25 +11,11 @@ import { Mask, Stream } from "../lib/abi.ts";
 import { Annotator, finishedText, seconds, shellWords } from "../lib/annotate.ts";
 import type { MessageBatch } from "../lib/jsonlog.ts";
 import { decodeBytes } from "../lib/text.ts";
-import { type LocalTimeFn, TimeFormat, TimeStamper } from "../lib/timeformat.ts";
-import { prng } from "./helpers.ts";
+import { TimeFormat, TimeStamper } from "../lib/timeformat.ts";
+import { fixedZone, prng } from "./helpers.ts";
 
 const S = 1_000_000_000n;
-const utc: LocalTimeFn = (seconds) => {
-  const d = new Date(seconds * 1000);
-  return {
-    year: d.getUTCFullYear(),
-    month: d.getUTCMonth() + 1,
-    day: d.getUTCDate(),
-    hour: d.getUTCHours(),
-    minute: d.getUTCMinutes(),
-    second: d.getUTCSeconds(),
-    weekday: d.getUTCDay(),
-    yearDay: 0,
-    offset: 0,
-    zone: "UTC",
-  };
-};
+const utc = fixedZone(0, "UTC");
 
 /** Stamps that are easy to read: seconds.milliseconds since the start. */
 const annotator = () => new Annotator(new TimeStamper(TimeFormat.parse("%@.s"), utc));

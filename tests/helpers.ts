@@ -352,3 +352,42 @@ export async function freshClone(dir: string, { built = false } = {}): Promise<v
     await Deno.utime(`${dir}/${file}`, now, now);
   }
 }
+
+/**
+ * Starts `cmd` with `args`, waits for its first output on stdout, sends it
+ * `signal`; the signal that ended it (null when it exited).
+ */
+export async function signalAfterOutput(
+  cmd: string,
+  args: string[],
+  signal: Deno.Signal,
+): Promise<Deno.Signal | null> {
+  const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).spawn();
+  const reader = child.stdout.getReader();
+  await reader.read();
+  child.kill(signal);
+  const status = await child.status;
+  reader.releaseLock();
+  await child.stdout.cancel();
+  return status.signal;
+}
+
+/** A zone `offset` seconds east of UTC named `zone` (for lib/timeformat.ts without the C library). */
+export function fixedZone(offset: number, zone: string) {
+  return (seconds: number) => {
+    const d = new Date((seconds + offset) * 1000);
+    const start = Date.UTC(d.getUTCFullYear(), 0, 1);
+    return {
+      year: d.getUTCFullYear(),
+      month: d.getUTCMonth() + 1,
+      day: d.getUTCDate(),
+      hour: d.getUTCHours(),
+      minute: d.getUTCMinutes(),
+      second: d.getUTCSeconds(),
+      weekday: d.getUTCDay(),
+      yearDay: Math.floor((d.getTime() - start) / 86400000),
+      offset,
+      zone,
+    };
+  };
+}

@@ -4,7 +4,7 @@
  * `dtee --replay` giving back every byte in order, in every output, with the recorded status.
  */
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
-import { CRONTY, DTEE, run, sh, withTempDir } from "./helpers.ts";
+import { CRONTY, DTEE, run, sh, signalAfterOutput, withTempDir } from "./helpers.ts";
 import { HAS_JQ, HAS_JSONSCHEMA, validate } from "./jsonlog_checks.ts";
 import { Buffer } from "node:buffer";
 
@@ -134,18 +134,12 @@ Deno.test("the log: Docker's keys first, kernel times, start and final records; 
 Deno.test("dtee itself stopped by a signal writes the final record saying so", async () => {
   await withTempDir(async (dir) => {
     const log = `${dir}/log`;
-    const child = new Deno.Command(DTEE, {
-      args: ["-j", log, "sh", "-c", "echo started; exec sleep 30"],
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    const reader = child.stdout.getReader();
-    await reader.read();
-    child.kill("SIGTERM");
-    const status = await child.status;
-    reader.releaseLock();
-    await child.stdout.cancel();
-    equal(status.signal, "SIGTERM");
+    const signal = await signalAfterOutput(
+      DTEE,
+      ["-j", log, "sh", "-c", "echo started; exec sleep 30"],
+      "SIGTERM",
+    );
+    equal(signal, "SIGTERM");
     const last = JSON.parse(Deno.readTextFileSync(log).trimEnd().split("\n").at(-1)!);
     deepStrictEqual([last.type, last.dtee_signal, last.signal_name], ["end", 15, "Terminated"]);
     equal((await run(DTEE, ["--replay", log])).code, 143);

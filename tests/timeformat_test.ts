@@ -13,29 +13,9 @@ import {
   TimeFormatError,
   TimeStamper,
 } from "../lib/timeformat.ts";
-import { run } from "./helpers.ts";
+import { fixedZone, run } from "./helpers.ts";
 
 const S = 1_000_000_000n;
-
-/** A zone `offset` seconds east of UTC, named `zone`, computed with Date's UTC fields. */
-function fixedZone(offset: number, zone: string): LocalTimeFn {
-  return (seconds) => {
-    const d = new Date((seconds + offset) * 1000);
-    const start = Date.UTC(d.getUTCFullYear(), 0, 1);
-    return {
-      year: d.getUTCFullYear(),
-      month: d.getUTCMonth() + 1,
-      day: d.getUTCDate(),
-      hour: d.getUTCHours(),
-      minute: d.getUTCMinutes(),
-      second: d.getUTCSeconds(),
-      weekday: d.getUTCDay(),
-      yearDay: Math.floor((d.getTime() - start) / 86400000),
-      offset,
-      zone,
-    };
-  };
-}
 
 const stamp = (format: string, ns: bigint, zone = fixedZone(3600, "CET"), start = 0n) => {
   const s = new TimeStamper(TimeFormat.parse(format), zone);
