@@ -1,5 +1,5 @@
 /**
- * Annotated text (docs/behaviour.md B5): one line per line the command wrote,
+ * Annotated text (docs/behaviour.md B6): one line per line the command wrote,
  * `TIME S: text`, S being `O` (stdout) or `E` (stderr) as annotate-output writes
  * them, TIME the kernel's time of the write that began the line; `I:` lines
  * when the run starts and ends.

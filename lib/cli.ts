@@ -2,17 +2,21 @@
  * Command-line grammar of dtee and cronty (docs/behaviour.md A2).
  *
  * Pure: it returns what to print or what is wrong instead of doing it, so that every
- * corner of the grammar can be tested without spawning a process. It imports nothing: a
- * usage error's message and status are lib/failures.ts's.
+ * corner of the grammar can be tested without spawning a process. It imports nothing that
+ * reaches the FFI (--time-format is checked by lib/timeformat.ts, which is pure): a usage
+ * error's message and status are lib/failures.ts's.
  */
+
+import { DEFAULT_TIME_FORMAT, TimeFormat, TimeFormatError } from "./timeformat.ts";
 
 export type Stream = "stdout" | "stderr" | "combined";
 
 /**
  * The kinds of output file (each a module, registered in lib/output_kinds.ts): `file` the
- * messages as they are, `json` a JSON Lines log of both streams (docs/jsonlog.md).
+ * messages as they are, `json` a JSON Lines log of both streams (docs/jsonlog.md),
+ * `annotated` both streams as stamped lines (docs/behaviour.md B6).
  */
-export type OutputKindName = "file" | "json";
+export type OutputKindName = "file" | "json" | "annotated";
 
 /** An output file as its option asks for it. */
 export interface OutputSpec {
@@ -33,6 +37,10 @@ export interface Options {
   init: boolean;
   /** -L/--line-buffered (lib/linebuf.ts) */
   lineBuffered: boolean;
+  /** --annotate: dtee's own stdout and stderr lines are annotated too. */
+  annotate: boolean;
+  /** --time-format, checked (lib/timeformat.ts; the default: RFC 3339 local time with microseconds). */
+  timeFormat: string;
   /** The command word and its arguments: non-empty, except for a replay (always empty). */
   command: string[];
 }
@@ -62,6 +70,8 @@ export interface OptionDef {
   short?: string;
   /** Takes a value, FILE: the output files and the log to replay. */
   file?: true;
+  /** The value's name in the help when it is not a FILE. */
+  arg?: string;
   /** An output file: its kind, the streams it takes, and whether it appends or replaces. */
   output?: { kind: OutputKindName; stream: Stream; append: boolean };
   /**
@@ -143,6 +153,24 @@ export const OPTIONS: readonly OptionDef[] = [
     help: "replace FILE with a JSON Lines log",
   },
   {
+    long: "annotated-append",
+    short: "a",
+    file: true,
+    output: { kind: "annotated", stream: "combined", append: true },
+    group: "Output files",
+    help: "add both streams in order to the end of FILE as annotated text: " +
+      "each line with its time and stream (O or E), and I: lines when the command " +
+      "starts and ends",
+  },
+  {
+    long: "annotated-overwrite",
+    short: "A",
+    file: true,
+    output: { kind: "annotated", stream: "combined", append: false },
+    group: "Output files",
+    help: "replace FILE with annotated text",
+  },
+  {
     long: "ignore-interrupts",
     short: "i",
     group: "Options",
@@ -168,6 +196,22 @@ export const OPTIONS: readonly OptionDef[] = [
     group: "Options",
     help: "act as an init process: forward signals to the command and reap orphans " +
       "(automatic when dtee is process 1)",
+  },
+  {
+    long: "annotate",
+    group: "Options",
+    help: "annotate the lines dtee passes on to its own standard output and standard " +
+      "error too (in cron mode, the lines it prints)",
+  },
+  {
+    long: "time-format",
+    file: true,
+    arg: "FORMAT",
+    once: true,
+    group: "Options",
+    help: "the time stamps of annotated lines: strftime(3) conversions, with %N, %3N, " +
+      "%6N or %f for fractions of a second and %@ (%@T, %@.s...) for the time since the " +
+      `start (default: RFC 3339 local time with microseconds, ${DEFAULT_TIME_FORMAT})`,
   },
   {
     long: "replay",
@@ -231,7 +275,7 @@ const MIN_DESCRIPTION_LENGTH = 40;
 
 function optionColumn(d: OptionDef): string {
   const names = d.short ? `-${d.short} [ --${d.long} ]` : `--${d.long}`;
-  return `  ${names} ${d.file ? "FILE" : ""}`;
+  return `  ${names} ${d.file ? d.arg ?? "FILE" : ""}`;
 }
 
 /**
@@ -402,14 +446,32 @@ export function parse(args: string[], name: string, usSpelling = () => false): P
   if (has("debug-options")) return { action: "exit", stdout: debugText(given, command) };
   if (has("debug-limits")) return { action: "limits" };
 
+  const format = given.find((g) => g.def.long === "time-format")?.value;
+  const timeFormat = format ?? DEFAULT_TIME_FORMAT;
+  try {
+    TimeFormat.parse(timeFormat);
+  } catch (e) {
+    if (!(e instanceof TimeFormatError)) throw e;
+    return usageError(
+      `the argument ('${format}') for option '--time-format' is invalid: ${e.message}`,
+    );
+  }
   const options: Options = {
     outputs: given.flatMap(({ def, value }) => def.output ? [{ ...def.output, path: value! }] : []),
     ignoreInterrupts: has("ignore-interrupts"),
     cron: has("cron") || isCronName(name),
     init: has("init"),
     lineBuffered: has("line-buffered"),
+    annotate: has("annotate"),
+    timeFormat,
     command,
   };
+  const annotated = options.annotate || options.outputs.some((o) => o.kind === "annotated");
+  if (format !== undefined && !annotated) {
+    return usageError(
+      "option '--time-format' requires option '--annotate' or an annotated output (-a, -A)",
+    );
+  }
   const replay = given.find((g) => g.def.long === "replay");
   if (replay) {
     // The log names the command; another one would be ignored, so it is refused.

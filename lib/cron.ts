@@ -10,7 +10,8 @@
  */
 
 import { Errno, Mask, Stream } from "./abi.ts";
-import { type Batch, close, fdInfo, replay, tempFile } from "./ffi.ts";
+import { type Batch, close, fdInfo, replay, tempFile, writeAll } from "./ffi.ts";
+import type { Annotator } from "./annotate.ts";
 import {
   type Failure,
   type FailureListener,
@@ -19,17 +20,23 @@ import {
   resultText,
 } from "./failures.ts";
 import type { Output } from "./output.ts";
-import { StreamOutput } from "./output_stream.ts";
+import { paired, StreamOutput } from "./output_stream.ts";
 import type { CommandEnd, Interruption } from "./run_end.ts";
 import type { RunInfo } from "./sink.ts";
 import { tempTemplate } from "./temp.ts";
 
-/** dtee's stdout and stderr in cron mode; cron mode hears of every failure from now on. */
-export function cronOutputs(reporter: Reporter): Output[] {
+/**
+ * dtee's stdout and stderr in cron mode (annotated with `annotator`: the held
+ * output is held annotated); cron mode hears of every failure from now on.
+ */
+export function cronOutputs(reporter: Reporter, annotator?: Annotator): Output[] {
   const cron = new Cron(reporter);
   // Before the files are opened: cron mode runs unbuffered when one cannot be.
   reporter.listen(cron);
-  return [new CronStdout(cron, reporter), new GatedStream("stderr", cron, reporter)];
+  return paired(
+    new CronStdout(cron, reporter, annotator),
+    new GatedStream("stderr", cron, reporter, annotator),
+  );
 }
 
 /** dtee's stdout or stderr behind the gate that holds stdout back until the command writes to stderr. */
@@ -37,13 +44,18 @@ class GatedStream extends StreamOutput {
   /** Writing out the held stdout (stdout's own fd) met a broken pipe. */
   #releaseBroke = false;
 
-  constructor(stream: "stdout" | "stderr", readonly cron: Cron, reporter: Reporter) {
-    super(stream, reporter);
+  constructor(
+    stream: "stdout" | "stderr",
+    readonly cron: Cron,
+    reporter: Reporter,
+    annotator?: Annotator,
+  ) {
+    super(stream, reporter, annotator);
   }
 
   /** While stdout is held back, each message must meet the gate on its own stream's way. */
   override get mergeable(): boolean {
-    return !this.cron.holding;
+    return !this.cron.holding && super.mergeable;
   }
 
   override brokenLabel(): string {
@@ -55,7 +67,8 @@ class GatedStream extends StreamOutput {
     const cron = this.cron;
     if (cron.holding) {
       if (this.stream === "stdout") {
-        if (cron.hold(batch, from, to)) return to;
+        // Annotated lines are held as they are made (`emit`).
+        if (!this.annotator && cron.hold(batch, from, to)) return to;
       } else {
         const first = batch.streams.indexOf(Stream.stderr, from);
         if (first >= 0 && first < to && !cron.stderrArrived()) {
@@ -66,27 +79,37 @@ class GatedStream extends StreamOutput {
     }
     return super.write(batch, from, to, mask);
   }
+
+  protected override emit(bytes: Uint8Array, from: number, to: number): number {
+    if (this.stream === "stdout" && this.cron.holding && this.cron.holdBytes(bytes)) return to;
+    return super.emit(bytes, from, to);
+  }
 }
 
-/** The gated stdout, through which the run's start and end reach cron mode. */
+/**
+ * The gated stdout, through which the run's start and end reach cron mode;
+ * an unfinished annotated line is ended before cron mode writes out and reports.
+ */
 class CronStdout extends GatedStream {
-  constructor(cron: Cron, reporter: Reporter) {
-    super("stdout", cron, reporter);
+  constructor(cron: Cron, reporter: Reporter, annotator?: Annotator) {
+    super("stdout", cron, reporter, annotator);
   }
 
   opened(): void {
     this.cron.open();
   }
 
-  started(run: RunInfo): void {
+  override started(run: RunInfo): void {
     this.cron.started(run);
+    super.started(run);
   }
 
-  terminated(end: CommandEnd): boolean {
-    return this.cron.terminated(end);
+  override terminated(end: CommandEnd): boolean {
+    return this.endLine() && this.cron.terminated(end);
   }
 
-  interrupted(end: Interruption): void {
+  override interrupted(end: Interruption): void {
+    this.endLine();
     this.cron.interrupted(end);
   }
 }
@@ -190,6 +213,28 @@ class Cron implements FailureListener {
     if (this.#hold(batch, from, to)) return true;
     // What part of the batch reached the file is unknown: the release
     // replays only what is known to be there and the batch goes out whole.
+    this.release();
+    return false;
+  }
+
+  /**
+   * Holds bytes that stand for stdout messages (annotated lines, one piece);
+   * false when the buffer failed (then released: the caller writes them out).
+   */
+  holdBytes(bytes: Uint8Array): boolean {
+    if (bytes.length === 0) return true;
+    const ret = writeAll(this.#buffer, bytes);
+    if (ret.ok) {
+      this.#held += bytes.length;
+      this.#pieces?.push(bytes.length);
+      return true;
+    }
+    this.reporter.fail({
+      kind: "buffer",
+      stage: "write",
+      path: this.#bufferPath,
+      errno: ret.errno,
+    });
     this.release();
     return false;
   }

@@ -7,10 +7,10 @@
  */
 
 import { Errno } from "./abi.ts";
-import type { OutputSpec } from "./cli.ts";
+import type { Options, OutputSpec } from "./cli.ts";
 import { type Batch, type FdInfo, fdInfo, openOutput, writeAll } from "./ffi.ts";
 import type { Reporter } from "./failures.ts";
-import type { CommandEnd, Interruption } from "./run_end.ts";
+import type { CommandEnd, Interruption, RecordedEnd } from "./run_end.ts";
 import type { RunInfo } from "./sink.ts";
 
 /** One descriptor and the streams it wants. */
@@ -51,8 +51,8 @@ export interface Output {
 
 /** A kind of output file: how an option's FILE is opened as one. */
 export interface OutputKind {
-  /** Opens the output `spec` asks for, or reports why it cannot: undefined. */
-  open(spec: OutputSpec, reporter: Reporter): Output | undefined;
+  /** Opens the output `spec` asks for (as `options` configure it), or reports why it cannot: undefined. */
+  open(spec: OutputSpec, reporter: Reporter, options: Options): Output | undefined;
   /**
    * It records how the run ended: dtee then stops by SIGHUP, SIGINT and
    * SIGTERM (after its `interrupted`) instead of dying by them at once.
@@ -140,5 +140,57 @@ export abstract class FdOutput implements Output {
     if (this.#failing) return;
     this.#failing = true;
     this.reporter.fail({ kind: "write", label: this.label, errno });
+  }
+}
+
+const NEWLINE = new Uint8Array([0x0a]);
+
+/**
+ * An output that records the run in lines of its own (the JSON log, annotated
+ * text): a record when the run starts, one when it ends (once per run,
+ * whatever stops dtee after it), and in between what `write` makes of the
+ * messages. After a write cut short (a stop signal, a reader that does not
+ * read) the final record starts a line of its own.
+ */
+export abstract class RecordingOutput extends FdOutput {
+  #ended = false;
+  /** A write was cut short: the line is unfinished. */
+  #torn = false;
+
+  override get mergeable(): boolean {
+    return false;
+  }
+
+  /** The bytes of the run's start. */
+  protected abstract startRecord(run: RunInfo): Uint8Array;
+  /** The bytes of the run's end at `timeNs`. */
+  protected abstract endRecord(end: RecordedEnd, timeNs: bigint): Uint8Array;
+
+  started(run: RunInfo): void {
+    this.#ended = false;
+    this.record(this.startRecord(run), 0, 0);
+  }
+
+  terminated(end: CommandEnd, timeNs: bigint): boolean {
+    this.#end(end, timeNs);
+    return true;
+  }
+
+  interrupted(end: Interruption, timeNs: bigint): void {
+    this.#end(end, timeNs);
+  }
+
+  #end(end: RecordedEnd, timeNs: bigint): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.#torn) this.record(NEWLINE, 0, 0);
+    this.record(this.endRecord(end, timeNs), 0, 0);
+  }
+
+  /** Writes bytes that stand for messages from..to (see writeBytes), noting a cut-short line. */
+  protected record(bytes: Uint8Array, from: number, to: number): number {
+    const at = this.writeBytes(bytes, from, to);
+    this.#torn = this.interruptedLast;
+    return at;
   }
 }

@@ -3,14 +3,19 @@
  * gives it (lib/cli.ts OPTIONS), and the order in which dtee opens them.
  */
 
-import type { OutputKindName, OutputSpec } from "./cli.ts";
+import type { Options, OutputKindName, OutputSpec } from "./cli.ts";
 import type { Reporter } from "./failures.ts";
 import type { Output, OutputKind } from "./output.ts";
 import { fileKind } from "./output_file.ts";
 import { jsonKind } from "./output_json.ts";
+import { annotatedKind } from "./output_annotate.ts";
 
-/** In the order they are opened: the C tool's files first, then the JSON logs. */
-const KINDS: Record<OutputKindName, OutputKind> = { file: fileKind, json: jsonKind };
+/** In the order they are opened: the C tool's files first, then the JSON logs, then annotated text. */
+const KINDS: Record<OutputKindName, OutputKind> = {
+  file: fileKind,
+  json: jsonKind,
+  annotated: annotatedKind,
+};
 
 const KIND_ORDER = Object.keys(KINDS);
 const STREAM_ORDER = ["stdout", "stderr", "combined"];
@@ -27,9 +32,11 @@ function openOrder(a: OutputSpec, b: OutputSpec): number {
 }
 
 /** Opens every output file before the command starts, reporting each failure, in opening order. */
-export function openOutputs(specs: readonly OutputSpec[], reporter: Reporter): Output[] {
+export function openOutputs(options: Options, reporter: Reporter): Output[] {
   // Array.prototype.sort is stable: the order given stays within a group.
-  return [...specs].sort(openOrder).flatMap((spec) => KINDS[spec.kind].open(spec, reporter) ?? []);
+  return [...options.outputs].sort(openOrder).flatMap((spec) =>
+    KINDS[spec.kind].open(spec, reporter, options) ?? []
+  );
 }
 
 /** Whether one of these outputs records how the run ended (dtee then stops by a signal to write it). */

@@ -1,18 +1,103 @@
-/** dtee's own stdout and stderr: the first outputs in delivery order (docs/behaviour.md A3). */
+/**
+ * dtee's own stdout and stderr: the first outputs in delivery order
+ * (docs/behaviour.md A3). With --annotate their lines are stamped and
+ * labelled (docs/behaviour.md B6), through one annotator for both, so that a
+ * line one stream leaves unfinished is ended on its own stream when the
+ * other writes.
+ */
 
-import { Mask } from "./abi.ts";
+import { Mask, Stream } from "./abi.ts";
+import type { Annotator } from "./annotate.ts";
+import type { Batch } from "./ffi.ts";
 import type { Reporter } from "./failures.ts";
 import { FdOutput } from "./output.ts";
+import type { CommandEnd, Interruption } from "./run_end.ts";
+import type { RunInfo } from "./sink.ts";
+
+const NEWLINE = new Uint8Array([0x0a]);
 
 export class StreamOutput extends FdOutput {
   override readonly own = true;
+  /** The other of the two (`paired`): where the other stream's annotated bytes go. */
+  partner: StreamOutput | undefined;
 
-  constructor(readonly stream: "stdout" | "stderr", reporter: Reporter) {
+  constructor(
+    readonly stream: "stdout" | "stderr",
+    reporter: Reporter,
+    readonly annotator?: Annotator,
+  ) {
     super(stream === "stdout" ? 1 : 2, Mask[stream], `${stream}: write`, reporter);
+  }
+
+  /** Annotated lines are not the messages' bytes. */
+  override get mergeable(): boolean {
+    return !this.annotator;
+  }
+
+  override write(batch: Batch, from: number, to: number, mask = this.mask): number {
+    if (!this.annotator) return super.write(batch, from, to, mask);
+    const stream = Stream[this.stream];
+    // One message at a time where each must be a write of its own (an outer dtee).
+    const step = this.info.keepsBoundaries ? 1 : to - from;
+    for (let i = from; i < to; i += step) {
+      const end = Math.min(i + step, to);
+      const first = batch.streams.indexOf(stream, i);
+      if (first < 0 || first >= end) continue;
+      // The other stream's unfinished line ends on its own way, before this stream's line.
+      const other = stream === Stream.stdout ? Stream.stderr : Stream.stdout;
+      if (this.annotator.cut(stream) && this.put(other, NEWLINE, i, i + 1) <= i) return i;
+      if (this.put(stream, this.annotator.messages(batch, i, end, this.mask), i, end) < end) {
+        return i;
+      }
+    }
+    return to;
+  }
+
+  started(run: RunInfo): void {
+    this.annotator?.started(run.timeNs, run.command);
+  }
+
+  terminated(_end: CommandEnd, _timeNs: bigint): boolean {
+    return this.endLine();
+  }
+
+  interrupted(_end: Interruption, _timeNs: bigint): void {
+    this.endLine();
+  }
+
+  /**
+   * Ends a line left unfinished when the run ends (on either stream: the
+   * first of the two to hear of the end does it, before cron mode writes out
+   * and reports). false when a broken pipe or a stop cut it.
+   */
+  protected endLine(): boolean {
+    const open = this.annotator?.close() ?? 0;
+    return open === 0 || this.put(open, NEWLINE, 0, 1) > 0;
+  }
+
+  /** Annotated bytes of `stream` that stand for messages from..to, through that stream's output. */
+  protected put(stream: number, bytes: Uint8Array, from: number, to: number): number {
+    const output = stream === Stream[this.stream] ? this : this.partner!;
+    return output.emit(bytes, from, to);
+  }
+
+  /** Writes annotated bytes that stand for messages from..to: `to`, or `from` when cut short. */
+  protected emit(bytes: Uint8Array, from: number, to: number): number {
+    return this.writeBytes(bytes, from, to);
   }
 }
 
+/** dtee's stdout and stderr output, each the other's partner. */
+export function paired<T extends StreamOutput>(stdout: T, stderr: T): T[] {
+  stdout.partner = stderr;
+  stderr.partner = stdout;
+  return [stdout, stderr];
+}
+
 /** dtee's stdout and stderr, in that order (cron mode has its own: lib/cron.ts). */
-export function streamOutputs(reporter: Reporter): StreamOutput[] {
-  return [new StreamOutput("stdout", reporter), new StreamOutput("stderr", reporter)];
+export function streamOutputs(reporter: Reporter, annotator?: Annotator): StreamOutput[] {
+  return paired(
+    new StreamOutput("stdout", reporter, annotator),
+    new StreamOutput("stderr", reporter, annotator),
+  );
 }

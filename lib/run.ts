@@ -24,6 +24,7 @@ import { EXEC_FAILED, Reporter, USAGE_STATUS } from "./failures.ts";
 import { closeCommandEnds, openInput, receiveUntilExit } from "./input.ts";
 import { openOutputs, recordsEnd } from "./output_kinds.ts";
 import { streamOutputs } from "./output_stream.ts";
+import { annotator } from "./output_annotate.ts";
 import { openLog, replayRuns } from "./replay_loop.ts";
 import { exitStatus, type Interruption, type RunEnd } from "./run_end.ts";
 import { lineBuffered } from "./linebuf.ts";
@@ -192,8 +193,11 @@ function prepareStdFds(reporter: Reporter): void {
  */
 function openSinks(options: Options, reporter: Reporter): Sink {
   // Cron mode's before the files are opened: it runs unbuffered when one cannot be.
-  const streams = options.cron ? cronOutputs(reporter) : streamOutputs(reporter);
-  const dispatch = new Dispatch([...streams, ...openOutputs(options.outputs, reporter)]);
+  const annotate = options.annotate ? annotator(options) : undefined;
+  const streams = options.cron
+    ? cronOutputs(reporter, annotate)
+    : streamOutputs(reporter, annotate);
+  const dispatch = new Dispatch([...streams, ...openOutputs(options, reporter)]);
   dispatch.opened();
   return dispatch;
 }

@@ -13,6 +13,7 @@ import {
   VERSION,
   versionText,
 } from "../lib/cli.ts";
+import { DEFAULT_TIME_FORMAT } from "../lib/timeformat.ts";
 
 function run(args: string[], name = "dtee"): Options {
   const r = parse(args, name);
@@ -46,6 +47,8 @@ function options(given: Partial<Options>): Options {
     ignoreInterrupts: false,
     init: false,
     lineBuffered: false,
+    annotate: false,
+    timeFormat: DEFAULT_TIME_FORMAT,
     cron: false,
     command: [],
     ...given,
@@ -70,41 +73,55 @@ in the order they were written, while passing both through to standard output
 and standard error as usual.
 
 Output files:
-  -o [ --out-append ] FILE         add standard output to the end of FILE
-  -O [ --out-overwrite ] FILE      replace FILE with standard output
-  -e [ --err-append ] FILE         add standard error to the end of FILE
-  -E [ --err-overwrite ] FILE      replace FILE with standard error
-  -c [ --combined-append ] FILE    add both streams in order to the end of FILE
-  -C [ --combined-overwrite ] FILE replace FILE with both streams in order
-  -j [ --json-append ] FILE        add a JSON Lines log to the end of FILE:
-                                   every write of both streams with its time,
-                                   and how the command ended
-  -J [ --json-overwrite ] FILE     replace FILE with a JSON Lines log
+  -o [ --out-append ] FILE          add standard output to the end of FILE
+  -O [ --out-overwrite ] FILE       replace FILE with standard output
+  -e [ --err-append ] FILE          add standard error to the end of FILE
+  -E [ --err-overwrite ] FILE       replace FILE with standard error
+  -c [ --combined-append ] FILE     add both streams in order to the end of FILE
+  -C [ --combined-overwrite ] FILE  replace FILE with both streams in order
+  -j [ --json-append ] FILE         add a JSON Lines log to the end of FILE:
+                                    every write of both streams with its time,
+                                    and how the command ended
+  -J [ --json-overwrite ] FILE      replace FILE with a JSON Lines log
+  -a [ --annotated-append ] FILE    add both streams in order to the end of FILE
+                                    as annotated text: each line with its time
+                                    and stream (O or E), and I: lines when the
+                                    command starts and ends
+  -A [ --annotated-overwrite ] FILE replace FILE with annotated text
 
 Options:
-  -i [ --ignore-interrupts ]       ignore SIGINT; the command still receives it
-  -q [ --cron ]                    operate in cron mode: stay silent unless the
-                                   command writes to standard error or exits
-                                   with a non-zero status
-  -L [ --line-buffered ]           make the command's programs write standard
-                                   output line by line and standard error at
-                                   once (C stdio, Python, Perl, Ruby), as they
-                                   would to a terminal
-  --init                           act as an init process: forward signals to
-                                   the command and reap orphans (automatic when
-                                   dtee is process 1)
+  -i [ --ignore-interrupts ]        ignore SIGINT; the command still receives it
+  -q [ --cron ]                     operate in cron mode: stay silent unless the
+                                    command writes to standard error or exits
+                                    with a non-zero status
+  -L [ --line-buffered ]            make the command's programs write standard
+                                    output line by line and standard error at
+                                    once (C stdio, Python, Perl, Ruby), as they
+                                    would to a terminal
+  --init                            act as an init process: forward signals to
+                                    the command and reap orphans (automatic when
+                                    dtee is process 1)
+  --annotate                        annotate the lines dtee passes on to its own
+                                    standard output and standard error too (in
+                                    cron mode, the lines it prints)
+  --time-format FORMAT              the time stamps of annotated lines:
+                                    strftime(3) conversions, with %N, %3N, %6N
+                                    or %f for fractions of a second and %@ (%@T,
+                                    %@.s...) for the time since the start
+                                    (default: RFC 3339 local time with
+                                    microseconds, %Y-%m-%dT%H:%M:%S.%6N%:z)
 
 Replay:
-  --replay FILE                    instead of running a command, deliver the
-                                   writes recorded in the JSON Lines log FILE
-                                   (from -j or -J) to every output; exit with
-                                   the recorded status
-  --realtime                       with --replay: wait as long between messages
-                                   as the command did
+  --replay FILE                     instead of running a command, deliver the
+                                    writes recorded in the JSON Lines log FILE
+                                    (from -j or -J) to every output; exit with
+                                    the recorded status
+  --realtime                        with --replay: wait as long between messages
+                                    as the command did
 
 Miscellaneous:
-  -h [ --help ]                    show this help and exit
-  -V [ --version ]                 show the version and licence and exit
+  -h [ --help ]                     show this help and exit
+  -V [ --version ]                  show the version and licence and exit
 
 `;
 
@@ -117,38 +134,52 @@ non-zero status; then everything it wrote is printed as usual, followed by a
 line on standard error that gives its exit status.
 
 Output files:
-  -o [ --out-append ] FILE         add standard output to the end of FILE
-  -O [ --out-overwrite ] FILE      replace FILE with standard output
-  -e [ --err-append ] FILE         add standard error to the end of FILE
-  -E [ --err-overwrite ] FILE      replace FILE with standard error
-  -c [ --combined-append ] FILE    add both streams in order to the end of FILE
-  -C [ --combined-overwrite ] FILE replace FILE with both streams in order
-  -j [ --json-append ] FILE        add a JSON Lines log to the end of FILE:
-                                   every write of both streams with its time,
-                                   and how the command ended
-  -J [ --json-overwrite ] FILE     replace FILE with a JSON Lines log
+  -o [ --out-append ] FILE          add standard output to the end of FILE
+  -O [ --out-overwrite ] FILE       replace FILE with standard output
+  -e [ --err-append ] FILE          add standard error to the end of FILE
+  -E [ --err-overwrite ] FILE       replace FILE with standard error
+  -c [ --combined-append ] FILE     add both streams in order to the end of FILE
+  -C [ --combined-overwrite ] FILE  replace FILE with both streams in order
+  -j [ --json-append ] FILE         add a JSON Lines log to the end of FILE:
+                                    every write of both streams with its time,
+                                    and how the command ended
+  -J [ --json-overwrite ] FILE      replace FILE with a JSON Lines log
+  -a [ --annotated-append ] FILE    add both streams in order to the end of FILE
+                                    as annotated text: each line with its time
+                                    and stream (O or E), and I: lines when the
+                                    command starts and ends
+  -A [ --annotated-overwrite ] FILE replace FILE with annotated text
 
 Options:
-  -i [ --ignore-interrupts ]       ignore SIGINT; the command still receives it
-  -L [ --line-buffered ]           make the command's programs write standard
-                                   output line by line and standard error at
-                                   once (C stdio, Python, Perl, Ruby), as they
-                                   would to a terminal
-  --init                           act as an init process: forward signals to
-                                   the command and reap orphans (automatic when
-                                   dtee is process 1)
+  -i [ --ignore-interrupts ]        ignore SIGINT; the command still receives it
+  -L [ --line-buffered ]            make the command's programs write standard
+                                    output line by line and standard error at
+                                    once (C stdio, Python, Perl, Ruby), as they
+                                    would to a terminal
+  --init                            act as an init process: forward signals to
+                                    the command and reap orphans (automatic when
+                                    dtee is process 1)
+  --annotate                        annotate the lines dtee passes on to its own
+                                    standard output and standard error too (in
+                                    cron mode, the lines it prints)
+  --time-format FORMAT              the time stamps of annotated lines:
+                                    strftime(3) conversions, with %N, %3N, %6N
+                                    or %f for fractions of a second and %@ (%@T,
+                                    %@.s...) for the time since the start
+                                    (default: RFC 3339 local time with
+                                    microseconds, %Y-%m-%dT%H:%M:%S.%6N%:z)
 
 Replay:
-  --replay FILE                    instead of running a command, deliver the
-                                   writes recorded in the JSON Lines log FILE
-                                   (from -j or -J) to every output; exit with
-                                   the recorded status
-  --realtime                       with --replay: wait as long between messages
-                                   as the command did
+  --replay FILE                     instead of running a command, deliver the
+                                    writes recorded in the JSON Lines log FILE
+                                    (from -j or -J) to every output; exit with
+                                    the recorded status
+  --realtime                        with --replay: wait as long between messages
+                                    as the command did
 
 Miscellaneous:
-  -h [ --help ]                    show this help and exit
-  -V [ --version ]                 show the version and licence and exit
+  -h [ --help ]                     show this help and exit
+  -V [ --version ]                  show the version and licence and exit
 
 `;
 
@@ -319,14 +350,14 @@ Deno.test("-j and -J: short and long, every value style, repeatable, in order", 
   deepStrictEqual(logs(run(["-jfile", "x"])), [json("file")]);
   deepStrictEqual(logs(run(["-j", "-q", "x"])), [json("-q")]);
   deepStrictEqual(logs(run(["--json-overwrite=", "x"])), [json("", false)]);
-  deepStrictEqual(run(["--json-append", "a", "--json-overwrite=b", "-qJc", "-j", "a", "x"]), {
-    outputs: [json("a"), json("b", false), json("c", false), json("a")],
-    ignoreInterrupts: false,
-    init: false,
-    lineBuffered: false,
-    cron: true,
-    command: ["x"],
-  });
+  deepStrictEqual(
+    run(["--json-append", "a", "--json-overwrite=b", "-qJc", "-j", "a", "x"]),
+    options({
+      outputs: [json("a"), json("b", false), json("c", false), json("a")],
+      cron: true,
+      command: ["x"],
+    }),
+  );
   // Every output file in the order given, each with its kind.
   const mixed = run(["-o", "o", "-j", "j", "-c", "c", "-J", "J", "x"]);
   deepStrictEqual(mixed.outputs, [out("o"), json("j"), both("c"), json("J", false)]);
@@ -346,6 +377,8 @@ const NO_OPTIONS: Options = {
   ignoreInterrupts: false,
   init: false,
   lineBuffered: false,
+  annotate: false,
+  timeFormat: DEFAULT_TIME_FORMAT,
   cron: false,
   command: [],
 };
@@ -654,14 +687,16 @@ Deno.test("help lines fit in 80 columns and the description column is aligned", 
     for (const line of text.split("\n")) {
       ok(line.length <= 80, line);
       ok(!line.endsWith(" "), `trailing space: ${JSON.stringify(line)}`);
-      if (line.startsWith("  -")) match(line, /^ {2}(-. \[ --[a-z-]+ \]|--[a-z-]+)( FILE)? +\S/);
+      if (line.startsWith("  -")) {
+        match(line, /^ {2}(-. \[ --[a-z-]+ \]|--[a-z-]+)( FILE| FORMAT)? +\S/);
+      }
     }
     for (const line of text.split("\n").filter((l) => l.startsWith("  -"))) {
-      match(line.slice(0, 35), /^ {2}(-. \[ --[a-z-]+ \]|--[a-z-]+)( FILE)? +$/);
-      match(line.slice(35), /^[a-z]/);
+      match(line.slice(0, 36), /^ {2}(-. \[ --[a-z-]+ \]|--[a-z-]+)( FILE| FORMAT)? +$/);
+      match(line.slice(36), /^[a-z]/);
     }
     const continuations = text.split("\n").filter((l) => /^ {4}/.test(l));
-    ok(continuations.every((l) => /^ {35}\S/.test(l)));
+    ok(continuations.every((l) => /^ {36}\S/.test(l)));
   }
 });
 
@@ -1073,4 +1108,73 @@ Deno.test("-L and --line-buffered, alone or grouped; refused with --replay", () 
     parse(["--debug-options", "-L", "x"], "dtee"),
     exit("-=x\ndebug-options=1\nline-buffered=1\n"),
   );
+});
+
+// --- annotated text (docs/behaviour.md B6) ---
+
+const annotated = (path: string, append = true): OutputSpec => ({
+  kind: "annotated",
+  path,
+  stream: "combined",
+  append,
+});
+
+Deno.test("-a, -A, --annotate and --time-format", () => {
+  deepStrictEqual(
+    run(["-a", "x", "-Ay", "--annotated-append=z", "--annotate", "--time-format", "%T", "cmd"]),
+    options({
+      outputs: [annotated("x"), annotated("y", false), annotated("z")],
+      annotate: true,
+      timeFormat: "%T",
+      command: ["cmd"],
+    }),
+  );
+  // Every output file in the order given, each with its kind.
+  deepStrictEqual(run(["-o", "o", "-A", "A", "-j", "j", "x"]).outputs, [
+    out("o"),
+    annotated("A", false),
+    json("j"),
+  ]);
+  equal(
+    debug(["-a", "f", "--annotate", "--time-format=%s", "x"]),
+    "-=x\nannotate=1\nannotated-append=f\ndebug-options=1\ntime-format=%s\n",
+  );
+  deepStrictEqual(
+    parse(["-A"], "dtee"),
+    usageError("the required argument for option '--annotated-overwrite' is missing"),
+  );
+  deepStrictEqual(
+    parse(["--time-format"], "dtee"),
+    usageError("the required argument for option '--time-format' is missing"),
+  );
+});
+
+Deno.test("a bad --time-format, twice, or without anything annotated is a usage error", () => {
+  deepStrictEqual(
+    parse(["--annotate", "--time-format=%H:%Q", "x"], "dtee"),
+    usageError(
+      "the argument ('%H:%Q') for option '--time-format' is invalid: unknown conversion '%Q'",
+    ),
+  );
+  deepStrictEqual(
+    parse(["-a", "f", "--time-format=%T", "--time-format=%T", "x"], "dtee"),
+    usageError("option '--time-format' cannot be specified more than once"),
+  );
+  deepStrictEqual(
+    parse(["--annotate", "--annotate", "x"], "dtee"),
+    usageError("option '--annotate' cannot be specified more than once"),
+  );
+  deepStrictEqual(
+    parse(["--time-format=%T", "-c", "f", "x"], "dtee"),
+    usageError(
+      "option '--time-format' requires option '--annotate' or an annotated output (-a, -A)",
+    ),
+  );
+  // With a replay too: the annotated output is what the log is rendered into.
+  deepStrictEqual(parse(["--replay", "log", "-A", "f", "--time-format=%s"], "dtee"), {
+    action: "replay",
+    options: { ...NO_OPTIONS, outputs: [annotated("f", false)], timeFormat: "%s" },
+    log: "log",
+    realtime: false,
+  });
 });

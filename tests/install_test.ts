@@ -183,7 +183,7 @@ Deno.test("the man pages: every value, the replay form, the README's exit status
     for (const d of visibleOptions(page).filter((d) => d.file)) {
       assert.match(
         man,
-        new RegExp(`^(-${d.short}, )?--${d.long} FILE$`, "m"),
+        new RegExp(`^(-${d.short}, )?--${d.long} ${d.arg ?? "FILE"}$`, "m"),
         `${page}.1: ${d.long}`,
       );
     }

@@ -29,7 +29,7 @@ function optionItem(d: OptionDef): string {
     .filter((n) => n !== "")
     .join(", ");
   const help = d.help ?? "";
-  return `.TP\n${names}${d.file ? " \\fIFILE\\fR" : ""}\n${
+  return `.TP\n${names}${d.file ? ` \\fI${d.arg ?? "FILE"}\\fR` : ""}\n${
     esc(help[0].toUpperCase() + help.slice(1))
   }.\n`;
 }
@@ -41,7 +41,7 @@ const groupNotes = (page: Page): Record<Group, string> => ({
     "with O_APPEND, the replace options truncate it first. " +
     "All are opened before COMMAND starts, in this order: every \\fB\\-O\\fR, then " +
     "\\fB\\-E\\fR, \\fB\\-C\\fR, \\fB\\-o\\fR, \\fB\\-e\\fR, \\fB\\-c\\fR, " +
-    "\\fB\\-J\\fR, \\fB\\-j\\fR, each in the order given. " +
+    "\\fB\\-J\\fR, \\fB\\-j\\fR, \\fB\\-A\\fR, \\fB\\-a\\fR, each in the order given. " +
     (page === "dtee"
       ? "If one cannot be opened, \\fBdtee\\fR says so and exits with status 73 without " +
         "running COMMAND (in cron mode it runs COMMAND all the same).\n"
@@ -184,6 +184,35 @@ function orderSection(page: Page): string {
     "command a terminal instead, but merge its standard error into its standard output.\n";
 }
 
+const ANNOTATED_SECTION = ".SH ANNOTATED TEXT\n" +
+  "\\fB\\-a\\fR and \\fB\\-A\\fR write both streams in order, one line per line the " +
+  "command wrote, as \\fBannotate\\-output\\fR(1) labels them:\n" +
+  ".RS\n.nf\n" +
+  [
+    "2026\\-12\\-07T01:07:35.606370+01:00 I: Started sh \\-c 'echo out; printf half; echo err >&2; echo rest'",
+    "2026\\-12\\-07T01:07:35.621453+01:00 O: out",
+    "2026\\-12\\-07T01:07:35.621455+01:00 O: half",
+    "2026\\-12\\-07T01:07:35.621458+01:00 E: err",
+    "2026\\-12\\-07T01:07:35.621460+01:00 O+ rest",
+    "2026\\-12\\-07T01:07:35.623107+01:00 I: Finished in 0.016737 s: exited with status 0",
+  ].join("\n") +
+  "\n.fi\n.RE\n" +
+  ".PP\n\\fBO\\fR is standard output, \\fBE\\fR standard error; the time is the " +
+  "kernel's time of the write that began the line. The text is the command's own bytes. " +
+  "A line that one stream leaves unfinished when the other writes is ended there, and its " +
+  "rest starts a line marked \\fBO+\\fR or \\fBE+\\fR, so that no line mixes the two " +
+  "streams. \\fB\\-\\-annotate\\fR stamps the lines passed on to standard output and " +
+  "standard error the same way (without the \\fBI:\\fR lines); \\fB\\-\\-replay\\fR " +
+  "renders a JSON log as a live run would have.\n" +
+  ".PP\nThe default time format is RFC 3339 in local time (the C library's, under " +
+  "\\fBTZ\\fR) with microseconds. \\fB\\-\\-time\\-format\\fR takes " +
+  "\\fB%Y %C %y %m %d %e %j %H %k %I %l %M %S %p %P %a %A %b %h %B %u %w %F %T %R %D %z " +
+  "%:z %Z %s %%\\fR and \\fB%t\\fR as \\fBstrftime\\fR(3) does (names in English); " +
+  "\\fB%N\\fR (nanoseconds), \\fB%1N\\fR to \\fB%9N\\fR (the first digits), " +
+  "\\fB%f\\fR (microseconds), and \\fB%.S %.s %.T\\fR as \\fBts\\fR(1) does; " +
+  "\\fB%@\\fR before \\fBs H M S T N f .s .S .T\\fR gives the time since the start " +
+  "of the run, as \\fBts \\-s\\fR does. Anything else is a usage error (status 64).\n";
+
 const INIT_SECTION = ".SH CONTAINERS\n" +
   "As process 1 (a container's entrypoint), or with \\fB\\-\\-init\\fR, \\fBdtee\\fR also " +
   "does an init process's duties: SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and " +
@@ -287,6 +316,10 @@ function examples(page: Page): string {
     ? [
       ["Keep a build log with both streams in order:", "dtee \\-C build.log \\-\\- make"],
       [
+        "Every line with its time and stream:",
+        "dtee \\-A build.log \\-\\- make",
+      ],
+      [
         "Stdout and stderr apart, appended:",
         "dtee \\-o out.log \\-e err.log ./job.sh",
       ],
@@ -312,7 +345,7 @@ function examples(page: Page): string {
 function seeAlso(page: Page): string {
   const other = page === "dtee" ? "cronty" : "dtee";
   return ".SH SEE ALSO\n" +
-    `.BR ${other} (1),\n.BR tee (1),\n.BR crontab (5),\n.BR cron (8)\n` +
+    `.BR ${other} (1),\n.BR tee (1),\n.BR annotate\\-output (1),\n.BR ts (1),\n.BR crontab (5),\n.BR cron (8)\n` +
     ".PP\nThe original C++ dtee: https://github.com/nomis/dtee\n";
 }
 
@@ -344,7 +377,8 @@ function fill(source: string): string {
 /** The whole page, as roff source. */
 export function manPage(page: Page): string {
   return fill(
-    header(page) + description(page) + optionsSection(page) + orderSection(page) +
+    header(page) + description(page) + optionsSection(page) + ANNOTATED_SECTION +
+      orderSection(page) +
       cronSection(page) + INIT_SECTION + STATUS_SECTION + MESSAGES_SECTION + ENVIRONMENT_SECTION +
       FILES_SECTION +
       LIMITS_SECTION +

@@ -51,6 +51,9 @@ interface Scenario {
   toolFlags?: (work: string) => string[];
   /** The environment of every run but the tested tools' (what their toolFlags do for them). */
   env?: Record<string, string>;
+  /** Checks what the toolFlags wrote (the file in the work directory named `toolFile`). */
+  checkTool?: (path: string, workload: Workload, fail: (why: string) => never) => void;
+  toolFile?: string;
 }
 
 /** `launcher`: the native launcher exec'ing /bin/true in place of Deno (see `launcherRoot`). */
@@ -136,6 +139,20 @@ function scenarioList(quick: boolean, rounds = 5): Scenario[] {
       // The issue's target: at most 1.5 × the same run without -j (small).
       withoutFlags: { scenario: "small", maxRatio: 1.5 },
       toolFlags: (work) => ["-j", `${work}/log.json`],
+      toolFile: "log.json",
+      checkTool: checkJson,
+    },
+    // lines with annotated text beside -c (skipped where dtee rejects -A).
+    {
+      name: "annotate",
+      workload: { count: n(100000), size: 200, pattern: "random:42" },
+      cron: false,
+      rounds,
+      // The issue's target: at most 1.5 × the same run without -A (lines).
+      withoutFlags: { scenario: "lines", maxRatio: 1.5 },
+      toolFlags: (work) => ["-A", `${work}/annotated`],
+      toolFile: "annotated",
+      checkTool: checkAnnotated,
     },
     {
       name: "cron",
@@ -280,13 +297,11 @@ class Bench {
   readonly combined: string;
   readonly stdout: string;
   readonly stderr: string;
-  readonly json: string;
 
   constructor(readonly opts: Options, readonly work: string) {
     this.combined = `${work}/combined`;
     this.stdout = `${work}/stdout`;
     this.stderr = `${work}/stderr`;
-    this.json = `${work}/log.json`;
   }
 
   /** The argv of one run: the workload alone, or wrapped by a tool. */
@@ -355,8 +370,8 @@ class Bench {
       const w = s.workload ?? NOTHING;
       const v = await exec([bin("verify"), this.combined, `${w.count}`, `${w.size}`, w.pattern]);
       if (!v.success) fail(`combined file is wrong:\n${decoder.decode(v.stderr).trimEnd()}`);
-      if (s.toolFlags?.(this.work).includes("-j") && tool.kind !== "floor") {
-        checkJson(this.json, fail);
+      if (s.checkTool && tool.kind !== "floor") {
+        s.checkTool(`${this.work}/${s.toolFile}`, s.workload ?? NOTHING, fail);
       }
     }
     if (captured) {
@@ -368,7 +383,8 @@ class Bench {
       }
     }
     // tmpfs is RAM: drop each run's output before the next.
-    for (const file of [this.combined, this.stdout, this.stderr, this.json]) removeIfPresent(file);
+    const own = s.toolFile ? [`${this.work}/${s.toolFile}`] : [];
+    for (const file of [this.combined, this.stdout, this.stderr, ...own]) removeIfPresent(file);
     return sample;
   }
 
@@ -433,14 +449,18 @@ function launcherRoot(work: string): string | undefined {
   return `${root}/rust/target/release/dtee`;
 }
 
-/** The JSON log of a run: there, not empty, and JSON (one document or one per line). */
-function checkJson(path: string, fail: (why: string) => never) {
-  let text: string;
+/** The text of a file a run wrote; `what` it is, for the failure when it is missing. */
+function readWork(path: string, what: string, fail: (why: string) => never): string {
   try {
-    text = Deno.readTextFileSync(path);
+    return Deno.readTextFileSync(path);
   } catch (e) {
-    fail(`no JSON log: ${e instanceof Error ? e.message : e}`);
+    fail(`no ${what}: ${e instanceof Error ? e.message : e}`);
   }
+}
+
+/** The JSON log of a run: there, not empty, and JSON (one document or one per line). */
+function checkJson(path: string, _workload: Workload, fail: (why: string) => never) {
+  const text = readWork(path, "JSON log", fail);
   if (!text.trim()) fail("the JSON log is empty");
   try {
     JSON.parse(text);
@@ -452,6 +472,29 @@ function checkJson(path: string, fail: (why: string) => never) {
         fail(`JSON log line ${i + 1} is not JSON: ${e instanceof Error ? e.message : e}`);
       }
     }
+  }
+}
+
+/**
+ * The annotated text of a run: the I: lines first and last, and between them
+ * one line per message (each of msg.h's messages is one line), stamped and
+ * labelled with the stream the message itself names. verify checks the
+ * bytes in the combined file; this checks the annotation.
+ */
+function checkAnnotated(path: string, workload: Workload, fail: (why: string) => never) {
+  const lines = readWork(path, "annotated file", fail).split("\n");
+  if (lines.pop() !== "") fail("the annotated file does not end with a newline");
+  if (lines.length !== workload.count + 2) {
+    fail(`the annotated file has ${lines.length} lines, not ${workload.count + 2}`);
+  }
+  if (!/ I: Started /.test(lines[0])) fail(`first line: ${lines[0]}`);
+  if (!/ I: Finished in [0-9.]+ s: exited with status 0$/.test(lines.at(-1)!)) {
+    fail(`last line: ${lines.at(-1)}`);
+  }
+  const line = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d ([OE]): \1(\d{9}) /;
+  for (let i = 1; i <= workload.count; i++) {
+    const m = line.exec(lines[i]);
+    if (!m || +m[2] !== i) fail(`line ${i + 1} is not message ${i}: ${lines[i].slice(0, 80)}`);
   }
 }
 
@@ -699,6 +742,8 @@ const NOTES = [
   "`launcher` is a copy of the native launcher in a checkout of symlinks to this one whose " +
   "Deno is /bin/true: all the launcher does, then `true`; its share is that minus `bare`.",
   "dtee is the native launcher (rust/target/release/dtee) unless `--dtee` says otherwise. " +
+  "The `annotate` scenario is `lines` with `-A FILE` beside `-c` for the tested tools only; " +
+  "each annotated file is checked line by line (stamp, stream, message number). " +
   "The `json` scenario is `small` with `-j FILE` beside `-c` for the tested tools only (the " +
   "floor writes no JSON log); each log is checked to be JSON, a document or one per line.",
 ];
@@ -836,7 +881,7 @@ async function report(
 async function refusesFlags(s: Scenario, tested: Tool[], work: string) {
   for (const tool of tested) {
     const probe = await exec([tool.path, ...s.toolFlags!(work), "true"]);
-    removeIfPresent(`${work}/log.json`);
+    if (s.toolFile) removeIfPresent(`${work}/${s.toolFile}`);
     if (probe.code === 64) {
       const said = decoder.decode(probe.stderr).split("\n")[0];
       return `${tool.label} rejects ${s.toolFlags!(work)[0]}: ${said}`;
