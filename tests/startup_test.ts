@@ -22,7 +22,12 @@ function checkout(to: string): string {
   };
   Deno.mkdirSync(`${to}/rust/target/release`, { recursive: true });
   for (const part of ["main.ts", "lib", "scripts", "rust/Cargo.toml", "rust/src"]) copy(part);
-  for (const built of ["libdtee_shim.so", "dtee"]) copy(`rust/target/release/${built}`);
+  // One time for the shim and the launcher, as the bootstrap leaves them: none is rebuilt.
+  const now = new Date();
+  for (const built of ["libdtee_shim.so", "dtee"]) {
+    copy(`rust/target/release/${built}`);
+    Deno.utimeSync(`${to}/rust/target/release/${built}`, now, now);
+  }
   Deno.chmodSync(`${to}/rust/target/release/dtee`, 0o755);
   Deno.symlinkSync(Deno.realPathSync(`${ROOT}/.deno`), `${to}/.deno`);
   const old = new Date(Date.now() - 3600_000);
