@@ -75,6 +75,38 @@ Deno.test("scripts/install from a fresh clone: runs under cron, unprivileged, re
     });
     assert.equal(installed.code, 0, installed.err);
     assert.match(installed.err, /^dtee install: installed .* in [0-9.]+ s\n$/);
+
+    await t.step("installing again replaces the tree whole", async () => {
+      const stray = `${prefix}/lib/dtee/lib/gone.ts`;
+      await Deno.writeTextFile(stray, "");
+      const again = await run(`${clone}/scripts/install`, ["--prefix", prefix]);
+      assert.equal(again.code, 0, again.err);
+      assert.throws(() => Deno.statSync(stray), Deno.errors.NotFound);
+      assert.deepEqual([...Deno.readDirSync(`${prefix}/lib`)].map((e) => e.name), ["dtee"]);
+    });
+
+    await t.step("as a user, by default into ~/.local", async () => {
+      const home = `${dir}/home`;
+      await Deno.mkdir(home);
+      await Deno.chown(home, 65534, 65534);
+      const user = await run("setpriv", [
+        ...NOBODY,
+        "env",
+        "-i",
+        `PATH=${CRON_PATH}`,
+        `HOME=${home}`,
+        `${clone}/scripts/install`,
+      ]);
+      assert.equal(user.code, 0, user.err);
+      const r = await asCron([`${home}/.local/bin/cronty`, "sh", "-c", "echo oops >&2"], {
+        nobody: true,
+      });
+      assert.deepEqual([r.code, r.out, r.err], [
+        0,
+        "",
+        `oops\n${home}/.local/bin/cronty: sh: exited with status 0\n`,
+      ]);
+    });
     await Deno.remove(clone, { recursive: true });
     const layout = (await snapshot(prefix)).map((l) => l.split(" ")[0].slice(prefix.length));
     const expected = [
