@@ -204,6 +204,17 @@ Deno.test("the man pages: every value, the replay form, the README's exit status
   }
 });
 
+Deno.test("the README's Options table is the option table: every option, its letter and value", () => {
+  const readme = Deno.readTextFileSync(`${ROOT}/README.md`);
+  const section = readme.slice(readme.indexOf("### Options"), readme.indexOf("### Exit status"));
+  const rows = [...section.matchAll(/^\| (`[^|]*`)\s+\|/gm)].map(([, cell]) => cell.trim());
+  const expected = OPTIONS.filter((d) => d.group).map((d) => {
+    const value = d.file ? ` ${d.arg ?? "FILE"}` : "";
+    return `${d.short ? `\`-${d.short}\`, ` : ""}\`--${d.long}${value}\``;
+  });
+  assert.deepEqual([...rows].sort(), [...expected].sort());
+});
+
 /** Why mandoc or man cannot be run here, or undefined. */
 async function missingTools(): Promise<string | undefined> {
   for (const tool of ["mandoc", "man"]) {
