@@ -78,6 +78,12 @@ export function finishedText(ended: RecordedEnd, signalName: string, durationNs:
       }`;
     case "dtee-signaled":
       return `Interrupted after ${time} s: dtee received signal ${ended.signal} (${signalName})`;
+    case "timed-out": {
+      // Its time limit passed first (docs/behaviour.md B7): said before how it then ended.
+      const then = finishedText(ended.process, signalName, durationNs);
+      const at = then.indexOf(": ") + 2;
+      return `${then.slice(0, at)}timed out after ${ended.after}, then ${then.slice(at)}`;
+    }
   }
 }
 

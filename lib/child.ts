@@ -1,13 +1,28 @@
 /**
  * The command: starting it (as execvp(3) would find it, with the sockets
  * as its fd 1 and 2), replacing dtee with it when it cannot be captured,
- * reaping it, and an init process's duties towards it and the orphans it
- * leaves (docs/behaviour.md B2).
+ * reaping it, an init process's duties towards it and the orphans it
+ * leaves (docs/behaviour.md B2), and its time limit (B7): a process group
+ * of its own, signalled whole when the limit passes.
  */
 
-import { Errno } from "./abi.ts";
-import { type Child, exec, kill, type Result, setSubreaper, spawn, wait } from "./ffi.ts";
+import { Errno, Signal } from "./abi.ts";
+import type { TimeLimit } from "./cli.ts";
+import {
+  type Child,
+  exec,
+  followStop,
+  kill,
+  restoreTerminal,
+  type Result,
+  setSubreaper,
+  setTimer,
+  signalGroup,
+  spawn,
+  wait,
+} from "./ffi.ts";
 import type { Reporter } from "./failures.ts";
+import { type CommandEnd, decodeWaitStatus } from "./run_end.ts";
 
 /** What reaping found: the command's raw wait status, or why waitpid failed. */
 export type Reaped = { status: number } | { errno: number } | undefined;
@@ -15,8 +30,14 @@ export type Reaped = { status: number } | { errno: number } | undefined;
 export class Command {
   /** The command's raw wait status, once reaped. */
   #status: number | undefined;
+  /** SIGTERM went to its group when the time limit passed. */
+  #timedOut = false;
 
-  private constructor(readonly child: Child, readonly init: boolean) {}
+  private constructor(
+    readonly child: Child,
+    readonly init: boolean,
+    readonly limit: TimeLimit | undefined,
+  ) {}
 
   get pid(): number {
     return this.child.pid;
@@ -30,18 +51,23 @@ export class Command {
    * Starts `argv` with `stdout`/`stderr` as its fd 1/2, or reports why not
    * and says which step failed.
    * An init process (`init`) first makes itself the parent of every orphan
-   * the command leaves, which PID 1 is by nature.
+   * the command leaves, which PID 1 is by nature. With a time limit the
+   * command leads a process group of its own and the clock starts.
    */
   static start(
     argv: readonly string[],
     stdout: number,
     stderr: number,
     init: boolean,
+    limit: TimeLimit | undefined,
     reporter: Reporter,
   ): Command | "fork" | "exec" {
     if (init) setSubreaper();
-    const child = spawn(argv, stdout, stderr, false);
-    if (child.ok) return new Command(child.value, init);
+    const child = spawn(argv, stdout, stderr, limit !== undefined);
+    if (child.ok) {
+      if (limit) setTimer(limit.timeout.ns);
+      return new Command(child.value, init, limit);
+    }
     reporter.fail(
       child.stage === "fork"
         ? { kind: "fork", errno: child.errno }
@@ -55,8 +81,36 @@ export class Command {
     if (this.#status === undefined) kill(this.pid, signal);
   }
 
-  /** Reaps the command (and as an init process every exited orphan too). */
+  /**
+   * The time limit's deadline passed while the command runs: SIGTERM to its
+   * group (the clock then runs for --kill-after), or after that SIGKILL.
+   */
+  timeUp(): void {
+    if (this.#status !== undefined || !this.limit) return;
+    if (this.#timedOut) {
+      signalGroup(this.pid, Signal.SIGKILL);
+      return;
+    }
+    this.#timedOut = true;
+    signalGroup(this.pid, Signal.SIGTERM);
+    if (this.limit.killAfter) setTimer(this.limit.killAfter.ns);
+  }
+
+  /** How the command ended, from its raw wait status: after its time limit passed, or not. */
+  ended(status: number): CommandEnd {
+    const process = decodeWaitStatus(status);
+    return this.#timedOut
+      ? { kind: "timed-out", after: this.limit!.timeout.text, process }
+      : process;
+  }
+
+  /**
+   * Reaps the command (and as an init process every exited orphan too).
+   * Once it has ended, a terminal its group held goes back to dtee's.
+   */
   reap(): Reaped {
+    // A command stopped at the terminal (Ctrl-Z) is followed, not reaped.
+    if (this.limit) followStop(this.pid);
     for (;;) {
       const got = wait(this.init ? -1 : this.pid, true);
       if (!got.ok) {
@@ -66,7 +120,12 @@ export class Command {
       if (got.value.pid === this.pid) this.#status = got.value.status;
       if (!this.init || got.value.pid === 0) break;
     }
-    return this.#status === undefined ? undefined : { status: this.#status };
+    if (this.#status === undefined) return undefined;
+    if (this.limit) {
+      setTimer(0n);
+      restoreTerminal();
+    }
+    return { status: this.#status };
   }
 }
 

@@ -3,10 +3,11 @@
  *
  * Pure: it returns what to print or what is wrong instead of doing it, so that every
  * corner of the grammar can be tested without spawning a process. It imports nothing that
- * reaches the FFI (--time-format is checked by lib/timeformat.ts, which is pure): a usage
- * error's message and status are lib/failures.ts's.
+ * reaches the FFI (--time-format is checked by lib/timeformat.ts, DURATION by
+ * lib/duration.ts, both pure): a usage error's message and status are lib/failures.ts's.
  */
 
+import { type Duration, parseDuration } from "./duration.ts";
 import { DEFAULT_TIME_FORMAT, TimeFormat, TimeFormatError } from "./timeformat.ts";
 
 export type Stream = "stdout" | "stderr" | "combined";
@@ -41,8 +42,19 @@ export interface Options {
   annotate: boolean;
   /** --time-format, checked (lib/timeformat.ts; the default: RFC 3339 local time with microseconds). */
   timeFormat: string;
+  /** --timeout and --kill-after (docs/behaviour.md B7); undefined: no limit (also `--timeout=0`). */
+  limit?: TimeLimit;
+  /** --failures-only (cron mode): report only when the command fails (B8). */
+  failuresOnly: boolean;
   /** The command word and its arguments: non-empty, except for a replay (always empty). */
   command: string[];
+}
+
+/** A time limit: SIGTERM to the command's group after `timeout`, SIGKILL `killAfter` later. */
+export interface TimeLimit {
+  timeout: Duration;
+  /** undefined: no SIGKILL (also `--kill-after=0`). */
+  killAfter?: Duration;
 }
 
 export type ParseResult =
@@ -196,6 +208,32 @@ export const OPTIONS: readonly OptionDef[] = [
     group: "Options",
     help: "act as an init process: forward signals to the command and reap orphans " +
       "(automatic when dtee is process 1)",
+  },
+  {
+    long: "timeout",
+    file: true,
+    arg: "DURATION",
+    once: true,
+    group: "Options",
+    help: "send SIGTERM to the command's process group (the command runs in one of its own) " +
+      "once DURATION has passed, keep capturing, and exit with status 124; DURATION is " +
+      "seconds, or a number with the unit s, m, h or d (30, 1.5s, 10m, 2h, 1d); 0: no limit",
+  },
+  {
+    long: "kill-after",
+    file: true,
+    arg: "DURATION",
+    once: true,
+    group: "Options",
+    help: "with --timeout: send SIGKILL DURATION after the SIGTERM if the command is still " +
+      "running (status 137)",
+  },
+  {
+    long: "failures-only",
+    group: "Options",
+    help: "in cron mode: print the held output and the report only when the command fails " +
+      "(a non-zero exit, a signal, a time-out, or an error of dtee's), not for standard " +
+      "error output alone",
   },
   {
     long: "annotate",
@@ -464,6 +502,7 @@ export function parse(args: string[], name: string, usSpelling = () => false): P
     lineBuffered: has("line-buffered"),
     annotate: has("annotate"),
     timeFormat,
+    failuresOnly: has("failures-only"),
     command,
   };
   const annotated = options.annotate || options.outputs.some((o) => o.kind === "annotated");
@@ -471,6 +510,26 @@ export function parse(args: string[], name: string, usSpelling = () => false): P
     return usageError(
       "option '--time-format' requires option '--annotate' or an annotated output (-a, -A)",
     );
+  }
+  const durations = new Map<string, Duration>();
+  for (const { def, value } of given.filter((g) => g.def.arg === "DURATION")) {
+    const duration = parseDuration(value!);
+    // boost's wording for a value its validator refuses.
+    if (!duration) {
+      return usageError(`the argument ('${value}') for option '--${def.long}' is invalid`);
+    }
+    durations.set(def.long, duration);
+  }
+  const timeout = durations.get("timeout");
+  const killAfter = durations.get("kill-after");
+  if (killAfter && !timeout) {
+    return usageError("option '--kill-after' requires option '--timeout'");
+  }
+  if (options.failuresOnly && !options.cron) {
+    return usageError("option '--failures-only' requires cron mode ('--cron' or cronty)");
+  }
+  if (timeout && timeout.ns > 0n) {
+    options.limit = { timeout, killAfter: killAfter && killAfter.ns > 0n ? killAfter : undefined };
   }
   const replay = given.find((g) => g.def.long === "replay");
   if (replay) {
@@ -482,6 +541,8 @@ export function parse(args: string[], name: string, usSpelling = () => false): P
     if (options.lineBuffered) {
       return usageError("option '--line-buffered' cannot be used with option '--replay'");
     }
+    // The log says whether the run timed out; a replay runs nothing to limit.
+    if (timeout) return usageError("option '--timeout' cannot be used with option '--replay'");
     return { action: "replay", options, log: replay.value!, realtime: has("realtime") };
   }
   if (has("realtime")) return usageError("option '--realtime' requires option '--replay'");

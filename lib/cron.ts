@@ -2,22 +2,23 @@
  * Cron mode (docs/behaviour.md A4): dtee's own stdout is held in an
  * unlinked temporary file until the command writes to stderr or ends badly;
  * then everything is written out in order, followed by one line saying how
- * the command ended. Output files are not affected: they always get every
+ * the command ended. With --failures-only (B8) both streams are held, in
+ * order, and written out only when the command fails. Output files are not affected: they always get every
  * message live. Its outputs are dtee's own stdout and stderr behind a gate
  * (`cronOutputs`), so that they keep their place among the outputs and
  * destinations of the dispatch (lib/dispatch.ts); the gated stdout is also
  * where the run's start and end reach cron mode.
  */
 
-import { Errno, Mask, Stream } from "./abi.ts";
-import { type Batch, close, fdInfo, replay, tempFile, writeAll } from "./ffi.ts";
+import { Errno, Stream } from "./abi.ts";
+import { type Batch, close, fdInfo, type Piece, replay, tempFile, writeAll } from "./ffi.ts";
 import type { Annotator } from "./annotate.ts";
 import {
+  endedText,
   type Failure,
   type FailureListener,
   interruptedText,
   type Reporter,
-  resultText,
 } from "./failures.ts";
 import type { Output } from "./output.ts";
 import { paired, StreamOutput } from "./output_stream.ts";
@@ -28,9 +29,14 @@ import { tempTemplate } from "./temp.ts";
 /**
  * dtee's stdout and stderr in cron mode (annotated with `annotator`: the held
  * output is held annotated); cron mode hears of every failure from now on.
+ * `failuresOnly`: report only when the command fails (docs/behaviour.md B8).
  */
-export function cronOutputs(reporter: Reporter, annotator?: Annotator): Output[] {
-  const cron = new Cron(reporter);
+export function cronOutputs(
+  reporter: Reporter,
+  failuresOnly: boolean,
+  annotator?: Annotator,
+): Output[] {
+  const cron = new Cron(reporter, failuresOnly);
   // Before the files are opened: cron mode runs unbuffered when one cannot be.
   reporter.listen(cron);
   return paired(
@@ -39,7 +45,10 @@ export function cronOutputs(reporter: Reporter, annotator?: Annotator): Output[]
   );
 }
 
-/** dtee's stdout or stderr behind the gate that holds stdout back until the command writes to stderr. */
+/**
+ * dtee's stdout or stderr behind the gate that holds stdout back until the command writes to
+ * stderr (with --failures-only: both, until the command has failed).
+ */
 class GatedStream extends StreamOutput {
   /** Writing out the held stdout (stdout's own fd) met a broken pipe. */
   #releaseBroke = false;
@@ -66,9 +75,9 @@ class GatedStream extends StreamOutput {
     this.#releaseBroke = false;
     const cron = this.cron;
     if (cron.holding) {
-      if (this.stream === "stdout") {
+      if (this.held) {
         // Annotated lines are held as they are made (`emit`).
-        if (!this.annotator && cron.hold(batch, from, to)) return to;
+        if (!this.annotator && cron.hold(batch, from, to, this.mask)) return to;
       } else {
         const first = batch.streams.indexOf(Stream.stderr, from);
         if (first >= 0 && first < to && !cron.stderrArrived()) {
@@ -81,8 +90,13 @@ class GatedStream extends StreamOutput {
   }
 
   protected override emit(bytes: Uint8Array, from: number, to: number): number {
-    if (this.stream === "stdout" && this.cron.holding && this.cron.holdBytes(bytes)) return to;
+    if (this.held && this.cron.holding && this.cron.holdBytes(bytes, this.fd)) return to;
     return super.emit(bytes, from, to);
+  }
+
+  /** Whether its messages are held while cron mode holds: stdout's, with --failures-only both. */
+  get held(): boolean {
+    return this.stream === "stdout" || this.cron.failuresOnly;
   }
 }
 
@@ -118,14 +132,14 @@ class Cron implements FailureListener {
   /** The buffer file, or -1 once output passes straight through. */
   #buffer = -1;
   #bufferPath = "";
-  /** Bytes known to be in the buffer file, in order. */
-  #held = 0;
   /**
-   * The length of each held message, kept only when dtee's stdout keeps
-   * message boundaries (an outer dtee): each then goes back in a write of
-   * its own (docs/architecture.md, "Choices").
+   * What is known to be in the buffer file, in order: runs of one stream's
+   * messages, each to go back to its own descriptor; when dtee's stdout
+   * keeps message boundaries (an outer dtee), one piece per message, each
+   * then going back in a write of its own (docs/architecture.md, "Choices").
    */
-  #pieces: number[] | undefined;
+  #pieces: Piece[] = [];
+  #keepBoundaries = false;
   /** Whether the final report is due whatever the exit status. */
   #reportDue = false;
   /** A broken pipe while writing out the held output. */
@@ -134,7 +148,7 @@ class Cron implements FailureListener {
   /** The command word as given, for the report line. */
   #command = "";
 
-  constructor(readonly reporter: Reporter) {}
+  constructor(readonly reporter: Reporter, readonly failuresOnly: boolean) {}
 
   /** Whether the command has started (the buffer file then exists, if it can). */
   #started = false;
@@ -159,9 +173,9 @@ class Cron implements FailureListener {
     // A replayed log may hold several runs: each starts afresh.
     this.#command = run.command[0];
     this.#started = true;
-    this.#held = 0;
     const stdout = fdInfo(1);
-    this.#pieces = stdout.ok && stdout.value.keepsBoundaries ? [] : undefined;
+    this.#keepBoundaries = stdout.ok && stdout.value.keepsBoundaries;
+    this.#pieces = [];
     this.#broken = false;
     this.#reportDue = this.#setupFailed;
     if (this.#reportDue) {
@@ -195,7 +209,7 @@ class Cron implements FailureListener {
     if (["recv", "waitpid", "log-data", "log-read"].includes(failure.kind)) this.release();
   }
 
-  /** Whether dtee's stdout is held back (stdout messages go to the buffer file). */
+  /** Whether dtee's stdout (with --failures-only, and stderr) is held back in the buffer file. */
   get holding(): boolean {
     return this.#buffer >= 0;
   }
@@ -206,11 +220,12 @@ class Cron implements FailureListener {
   }
 
   /**
-   * Holds the stdout messages of from..to; false when the buffer failed
-   * (then released, so that the caller writes them out itself).
+   * Holds the messages of from..to that `mask` wants (one stream's); false
+   * when the buffer failed (then released, so that the caller writes them
+   * out itself).
    */
-  hold(batch: Batch, from: number, to: number): boolean {
-    if (this.#hold(batch, from, to)) return true;
+  hold(batch: Batch, from: number, to: number, mask: number): boolean {
+    if (this.#hold(batch, from, to, mask)) return true;
     // What part of the batch reached the file is unknown: the release
     // replays only what is known to be there and the batch goes out whole.
     this.release();
@@ -218,15 +233,14 @@ class Cron implements FailureListener {
   }
 
   /**
-   * Holds bytes that stand for stdout messages (annotated lines, one piece);
+   * Holds bytes that stand for messages to `fd` (annotated lines, one piece);
    * false when the buffer failed (then released: the caller writes them out).
    */
-  holdBytes(bytes: Uint8Array): boolean {
+  holdBytes(bytes: Uint8Array, fd: number): boolean {
     if (bytes.length === 0) return true;
     const ret = writeAll(this.#buffer, bytes);
     if (ret.ok) {
-      this.#held += bytes.length;
-      this.#pieces?.push(bytes.length);
+      this.#piece(bytes.length, fd);
       return true;
     }
     this.reporter.fail({
@@ -245,9 +259,9 @@ class Cron implements FailureListener {
     return this.release();
   }
 
-  /** Appends the stdout messages from..to to the buffer file; false if that failed. */
-  #hold(batch: Batch, from: number, to: number): boolean {
-    const ret = batch.write(this.#buffer, from, to, Mask.stdout);
+  /** Appends the messages from..to that `mask` wants to the buffer file; false if that failed. */
+  #hold(batch: Batch, from: number, to: number, mask: number): boolean {
+    const ret = batch.write(this.#buffer, from, to, mask);
     if (!ret.ok) {
       this.reporter.fail({
         kind: "buffer",
@@ -258,11 +272,19 @@ class Cron implements FailureListener {
       return false;
     }
     for (let i = from; i < to; i++) {
-      if (batch.streams[i] !== Stream.stdout) continue;
-      this.#held += batch.lens[i];
-      this.#pieces?.push(batch.lens[i]);
+      const stream = batch.streams[i];
+      if ((mask & (1 << stream)) !== 0) {
+        this.#piece(batch.lens[i], stream === Stream.stdout ? 1 : 2);
+      }
     }
     return true;
+  }
+
+  /** `len` more bytes held for `fd`: the run of that descriptor's goes on, or a new one starts. */
+  #piece(len: number, fd: number): void {
+    const last = this.#pieces.at(-1);
+    if (last && last.fd === fd && !this.#keepBoundaries) last.len += len;
+    else this.#pieces.push({ len, fd });
   }
 
   /**
@@ -274,8 +296,7 @@ class Cron implements FailureListener {
     if (this.#buffer < 0) return true;
     const buffer = this.#buffer;
     this.#buffer = -1;
-    const pieces = (this.#pieces ?? [this.#held]).map((len) => ({ len, fd: 1 }));
-    const ret = replay(buffer, pieces, this.#pieces !== undefined);
+    const ret = replay(buffer, this.#pieces, this.#keepBoundaries);
     close(buffer);
     if (ret.ok) return true;
     if (ret.stage !== "write") {
@@ -298,16 +319,20 @@ class Cron implements FailureListener {
     return true;
   }
 
-  /** The command has ended: stay silent, or write out everything and report. */
+  /**
+   * The command has ended: stay silent, or write out everything and report.
+   * With --failures-only only a failure reports: the command's, or dtee's own.
+   */
   terminated(end: CommandEnd): boolean {
     const clean = end.kind === "exited" && end.code === 0;
-    if (clean && !this.#reportDue) {
+    const failed = !clean || (this.failuresOnly && this.reporter.failed);
+    if (!failed && !this.#reportDue) {
       if (this.#buffer >= 0) close(this.#buffer);
       this.#buffer = -1;
       return true;
     }
     if (!this.release()) return false;
-    this.reporter.say(resultText(this.#command, end));
+    for (const line of endedText(this.#command, end)) this.reporter.say(line);
     return true;
   }
 

@@ -8,7 +8,7 @@
  */
 
 import { strerror, strsignal, writeAll } from "./ffi.ts";
-import type { CommandEnd } from "./run_end.ts";
+import type { CommandEnd, ProcessEnd } from "./run_end.ts";
 import { encode } from "./text.ts";
 
 const EX_USAGE = 64;
@@ -113,10 +113,24 @@ function describe(f: Failure, name: string): [string, number] {
 }
 
 /** The line a cron report ends with (docs/behaviour.md A4). */
-export function resultText(command: string, end: CommandEnd): string {
+export function resultText(command: string, end: ProcessEnd): string {
   if (end.kind === "exited") return `${command}: exited with status ${end.code}`;
   const core = end.coreDumped ? " (core dumped)" : "";
   return `${command}: process terminated by signal ${end.signal}: ${strsignal(end.signal)}${core}`;
+}
+
+/**
+ * The lines that say how the command ended: the report's last line, after
+ * the one that says its time limit passed, if it did (docs/behaviour.md B7).
+ */
+export function endedText(command: string, end: CommandEnd): string[] {
+  if (end.kind !== "timed-out") return [resultText(command, end)];
+  return [timedOutText(command, end), resultText(command, end.process)];
+}
+
+/** The line that says the command's time limit passed (docs/behaviour.md B7). */
+export function timedOutText(command: string, end: { after: string }): string {
+  return `${command}: timed out after ${end.after}`;
 }
 
 /** The line dtee prints before it dies by a signal in cron mode. */

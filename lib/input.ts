@@ -10,7 +10,7 @@ import { Batch, close, openSockets, type Sockets, takeSignal } from "./ffi.ts";
 import type { Reporter } from "./failures.ts";
 import { nowNs } from "./clock.ts";
 import type { Command } from "./child.ts";
-import { decodeWaitStatus, type RunEnd } from "./run_end.ts";
+import type { RunEnd } from "./run_end.ts";
 import { ended, type Sink, stoppedShort } from "./sink.ts";
 import type { Signals } from "./signals.ts";
 import { tempTemplate } from "./temp.ts";
@@ -88,9 +88,10 @@ export function receiveUntilExit({ sockets, command, sink, signals, reporter }: 
         }
       }
     }
+    if (events & Event.timer) command.timeUp();
     if (draining) {
       if (n === 0) {
-        const end = decodeWaitStatus(status!);
+        const end = command.ended(status!);
         return ended(sink, signals, end, nowNs()) ?? end;
       }
     } else if (reap) {

@@ -157,20 +157,23 @@ export class JsonLogEncoder {
    */
   end(timeNs: bigint, ended: RecordedEnd, signalName = ""): Uint8Array {
     const name = encode(signalName);
+    // A time-out is said after how the command then ended (docs/jsonlog.md).
+    const end = ended.kind === "timed-out" ? ended.process : ended;
+    const after = ended.kind === "timed-out" ? `,"timed_out_after":"${ended.after}"` : "";
     this.#pos = 0;
-    this.#reserve(6 * name.length + RECORD_OVERHEAD);
+    this.#reserve(6 * name.length + after.length + RECORD_OVERHEAD);
     this.#ascii('{"type":"end","time":"');
     this.#time(timeNs);
-    if (ended.kind === "exited") {
-      this.#ascii(`","exit_code":${ended.code}}\n`);
+    if (end.kind === "exited") {
+      this.#ascii(`","exit_code":${end.code}${after}}\n`);
       return this.#buf.subarray(0, this.#pos);
     }
-    const key = ended.kind === "signaled" ? "signal" : "dtee_signal";
-    this.#ascii(`","${key}":${ended.signal},"signal_name":"`);
+    const key = end.kind === "signaled" ? "signal" : "dtee_signal";
+    this.#ascii(`","${key}":${end.signal},"signal_name":"`);
     this.#text(name, 0, name.length);
     this.#ascii('"');
-    if (ended.kind === "signaled") this.#ascii(`,"core_dumped":${ended.coreDumped}`);
-    this.#ascii("}\n");
+    if (end.kind === "signaled") this.#ascii(`,"core_dumped":${end.coreDumped}`);
+    this.#ascii(`${after}}\n`);
     return this.#buf.subarray(0, this.#pos);
   }
 

@@ -11,7 +11,7 @@ import type { Options } from "./cli.ts";
 import { type Batch, localtime, strsignal } from "./ffi.ts";
 import type { Reporter } from "./failures.ts";
 import { openFile, type OutputKind, RecordingOutput } from "./output.ts";
-import type { RecordedEnd } from "./run_end.ts";
+import { type RecordedEnd, withoutTimeOut } from "./run_end.ts";
 import type { RunInfo } from "./sink.ts";
 import { TimeFormat, TimeStamper } from "./timeformat.ts";
 
@@ -35,7 +35,8 @@ export class AnnotatedOutput extends RecordingOutput {
 
   /** The signal's name as a log recorded it, else the C library's in this locale. */
   protected endRecord(end: RecordedEnd, timeNs: bigint): Uint8Array {
-    const name = end.kind === "exited" ? "" : end.signalName ?? strsignal(end.signal);
+    const ended = withoutTimeOut(end);
+    const name = ended.kind === "exited" ? "" : ended.signalName ?? strsignal(ended.signal);
     return this.annotator.finished(timeNs, end, name);
   }
 }

@@ -8,7 +8,7 @@ import { Mask } from "./abi.ts";
 import { type Batch, strsignal } from "./ffi.ts";
 import { JsonLogEncoder } from "./jsonlog.ts";
 import { openFile, type OutputKind, RecordingOutput } from "./output.ts";
-import type { RecordedEnd } from "./run_end.ts";
+import { type RecordedEnd, withoutTimeOut } from "./run_end.ts";
 import type { RunInfo } from "./sink.ts";
 
 export class JsonOutput extends RecordingOutput {
@@ -23,7 +23,8 @@ export class JsonOutput extends RecordingOutput {
   }
 
   protected endRecord(end: RecordedEnd, timeNs: bigint): Uint8Array {
-    const name = end.kind === "exited" ? "" : strsignal(end.signal);
+    const ended = withoutTimeOut(end);
+    const name = ended.kind === "exited" ? "" : strsignal(ended.signal);
     return this.#encoder.end(timeNs, end, name);
   }
 }

@@ -9,7 +9,7 @@
 import { Mask, Stream } from "./abi.ts";
 import type { Annotator } from "./annotate.ts";
 import type { Batch } from "./ffi.ts";
-import type { Reporter } from "./failures.ts";
+import { type Reporter, timedOutText } from "./failures.ts";
 import { FdOutput } from "./output.ts";
 import type { CommandEnd, Interruption } from "./run_end.ts";
 import type { RunInfo } from "./sink.ts";
@@ -94,10 +94,34 @@ export function paired<T extends StreamOutput>(stdout: T, stderr: T): T[] {
   return [stdout, stderr];
 }
 
+/**
+ * dtee's stderr outside cron mode, which says when the command's time limit passed, once the
+ * command has ended (docs/behaviour.md B7; cron mode's report says it instead).
+ */
+class StderrOutput extends StreamOutput {
+  /** The command word as given. */
+  #command = "";
+
+  constructor(reporter: Reporter, annotator?: Annotator) {
+    super("stderr", reporter, annotator);
+  }
+
+  override started(run: RunInfo): void {
+    this.#command = run.command[0];
+    super.started(run);
+  }
+
+  override terminated(end: CommandEnd, timeNs: bigint): boolean {
+    if (!super.terminated(end, timeNs)) return false;
+    if (end.kind === "timed-out") this.reporter.say(timedOutText(this.#command, end));
+    return true;
+  }
+}
+
 /** dtee's stdout and stderr, in that order (cron mode has its own: lib/cron.ts). */
 export function streamOutputs(reporter: Reporter, annotator?: Annotator): StreamOutput[] {
   return paired(
     new StreamOutput("stdout", reporter, annotator),
-    new StreamOutput("stderr", reporter, annotator),
+    new StderrOutput(reporter, annotator),
   );
 }

@@ -11,7 +11,8 @@
 import { Stream } from "./abi.ts";
 import { decodeBytes } from "./text.ts";
 import type { MessageBatch } from "./jsonlog.ts";
-import type { RecordedEnd } from "./run_end.ts";
+import { parseDuration } from "./duration.ts";
+import type { CommandEnd, ProcessEnd, RecordedEnd } from "./run_end.ts";
 
 /** A start record. */
 export interface RunStart {
@@ -419,7 +420,11 @@ export class LogReader {
       if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 255) {
         throw this.#error('"exit_code" is not an integer from 0 to 255');
       }
-      return { timeNs, line, end: { kind: "exited", code: value as number } };
+      return {
+        timeNs,
+        line,
+        end: this.#timedOut(record, { kind: "exited", code: value as number }),
+      };
     }
     // 128+N must still be an exit status.
     if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 127) {
@@ -433,7 +438,17 @@ export class LogReader {
     const coreDumped = record.core_dumped;
     if (coreDumped === undefined) throw this.#error('missing key "core_dumped"');
     if (typeof coreDumped !== "boolean") throw this.#error('"core_dumped" is not true or false');
-    return { timeNs, line, end: { kind: "signaled", signal, signalName, coreDumped } };
+    const end = this.#timedOut(record, { kind: "signaled", signal, signalName, coreDumped });
+    return { timeNs, line, end };
+  }
+
+  /** How the command ended, after its time limit passed when the record says so (`timed_out_after`). */
+  #timedOut(record: Json, process: ProcessEnd): CommandEnd {
+    const after = record.timed_out_after;
+    if (after === undefined) return process;
+    const limit = typeof after === "string" ? parseDuration(after) : undefined;
+    if (!limit) throw this.#error('"timed_out_after" is not a time limit ("30s", "10m", ...)');
+    return { kind: "timed-out", after: limit.text, process };
   }
 }
 

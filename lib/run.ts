@@ -16,6 +16,7 @@ import {
   ensureStdFds,
   invocation,
   messagesLocale,
+  restoreTerminal,
   setBlocking,
   setStopping,
   writeAll,
@@ -119,6 +120,7 @@ function captureWith(
     sockets.stdout,
     sockets.stderr,
     signals.options.init,
+    options.limit,
     reporter,
   );
   if (!(command instanceof Command)) {
@@ -152,7 +154,12 @@ function prepare(
   const setupFailed = () => reporter.failed && !options.cron;
   prepareStdFds(reporter);
   if (setupFailed()) return undefined;
-  const signals = new Signals({ ...options, init, logs: recordsEnd(options.outputs) });
+  const signals = new Signals({
+    ...options,
+    init,
+    ownGroup: options.limit !== undefined,
+    logs: recordsEnd(options.outputs),
+  });
   const refused = signals.install();
   if (refused) reporter.fail({ kind: "signals", ...refused });
   const sink = openSinks(options, reporter);
@@ -195,7 +202,7 @@ function openSinks(options: Options, reporter: Reporter): Sink {
   // Cron mode's before the files are opened: it runs unbuffered when one cannot be.
   const annotate = options.annotate ? annotator(options) : undefined;
   const streams = options.cron
-    ? cronOutputs(reporter, annotate)
+    ? cronOutputs(reporter, options.failuresOnly, annotate)
     : streamOutputs(reporter, annotate);
   const dispatch = new Dispatch([...streams, ...openOutputs(options, reporter)]);
   dispatch.opened();
@@ -206,6 +213,8 @@ function openSinks(options: Options, reporter: Reporter): Sink {
 function interrupted(sink: Sink, end: Interruption): void {
   // From now on a reader that makes no room cannot hold dtee (docs/behaviour.md A7).
   setStopping();
+  // The terminal goes back to dtee's group, whose parent takes it next (docs/behaviour.md B7).
+  restoreTerminal();
   sink.interrupted(end, nowNs());
   die(end.signal);
 }

@@ -20,6 +20,8 @@
  * - -i ignores SIGINT (the command still gets it from the terminal).
  * - As an init process, what `docker stop`, a terminal or an orchestrator
  *   sends goes to the command, and SIGCHLD means an orphan may need reaping.
+ * - With a time limit, SIGCHLD also says the command may have stopped at
+ *   the terminal its group holds (Ctrl-Z), which dtee follows (lib/child.ts).
  */
 
 import { Disposition, Signal } from "./abi.ts";
@@ -44,6 +46,8 @@ export interface SignalOptions {
   cron: boolean;
   ignoreInterrupts: boolean;
   init: boolean;
+  /** A time limit is set: the command runs in a process group of its own (lib/child.ts). */
+  ownGroup: boolean;
   /** JSON logs are written: dtee stops by SIGHUP/SIGINT/SIGTERM to write their final record first. */
   logs: boolean;
 }
@@ -52,15 +56,15 @@ export class Signals {
   readonly #policies = new Map<number, Policy>();
 
   constructor(readonly options: SignalOptions) {
-    const { cron, ignoreInterrupts, init, logs } = options;
+    const { cron, ignoreInterrupts, init, logs, ownGroup } = options;
     this.#policies.set(SIGPIPE, "stop");
     for (const s of [SIGHUP, SIGINT, SIGTERM]) {
       if (cron || (logs && !ignoredAtStart(s))) this.#policies.set(s, "stop");
     }
     if (init) {
       for (const s of FORWARDED) this.#policies.set(s, "forward");
-      this.#policies.set(SIGCHLD, "reap");
     }
+    if (init || ownGroup) this.#policies.set(SIGCHLD, "reap");
     if (ignoreInterrupts) this.#policies.delete(SIGINT);
   }
 

@@ -146,6 +146,14 @@ Deno.test("I: lines: exit status, signal, core, dtee's own signal; a new run sta
     finishedText({ kind: "dtee-signaled", signal: 15 }, "Terminated", 3n * S),
     "Interrupted after 3.000000 s: dtee received signal 15 (Terminated)",
   );
+  strictEqual(
+    finishedText(
+      { kind: "timed-out", after: "3s", process: { kind: "exited", code: 0 } },
+      "",
+      3n * S,
+    ),
+    "Finished in 3.000000 s: timed out after 3s, then exited with status 0",
+  );
   strictEqual(seconds(-1500000n), "-0.001500");
 });
 

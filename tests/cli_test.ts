@@ -50,6 +50,7 @@ function options(given: Partial<Options>): Options {
     annotate: false,
     timeFormat: DEFAULT_TIME_FORMAT,
     cron: false,
+    failuresOnly: false,
     command: [],
     ...given,
   };
@@ -101,6 +102,20 @@ Options:
   --init                            act as an init process: forward signals to
                                     the command and reap orphans (automatic when
                                     dtee is process 1)
+  --timeout DURATION                send SIGTERM to the command's process group
+                                    (the command runs in one of its own) once
+                                    DURATION has passed, keep capturing, and
+                                    exit with status 124; DURATION is seconds,
+                                    or a number with the unit s, m, h or d (30,
+                                    1.5s, 10m, 2h, 1d); 0: no limit
+  --kill-after DURATION             with --timeout: send SIGKILL DURATION after
+                                    the SIGTERM if the command is still running
+                                    (status 137)
+  --failures-only                   in cron mode: print the held output and the
+                                    report only when the command fails (a
+                                    non-zero exit, a signal, a time-out, or an
+                                    error of dtee's), not for standard error
+                                    output alone
   --annotate                        annotate the lines dtee passes on to its own
                                     standard output and standard error too (in
                                     cron mode, the lines it prints)
@@ -159,6 +174,20 @@ Options:
   --init                            act as an init process: forward signals to
                                     the command and reap orphans (automatic when
                                     dtee is process 1)
+  --timeout DURATION                send SIGTERM to the command's process group
+                                    (the command runs in one of its own) once
+                                    DURATION has passed, keep capturing, and
+                                    exit with status 124; DURATION is seconds,
+                                    or a number with the unit s, m, h or d (30,
+                                    1.5s, 10m, 2h, 1d); 0: no limit
+  --kill-after DURATION             with --timeout: send SIGKILL DURATION after
+                                    the SIGTERM if the command is still running
+                                    (status 137)
+  --failures-only                   in cron mode: print the held output and the
+                                    report only when the command fails (a
+                                    non-zero exit, a signal, a time-out, or an
+                                    error of dtee's), not for standard error
+                                    output alone
   --annotate                        annotate the lines dtee passes on to its own
                                     standard output and standard error too (in
                                     cron mode, the lines it prints)
@@ -380,6 +409,7 @@ const NO_OPTIONS: Options = {
   annotate: false,
   timeFormat: DEFAULT_TIME_FORMAT,
   cron: false,
+  failuresOnly: false,
   command: [],
 };
 
@@ -688,11 +718,11 @@ Deno.test("help lines fit in 80 columns and the description column is aligned", 
       ok(line.length <= 80, line);
       ok(!line.endsWith(" "), `trailing space: ${JSON.stringify(line)}`);
       if (line.startsWith("  -")) {
-        match(line, /^ {2}(-. \[ --[a-z-]+ \]|--[a-z-]+)( FILE| FORMAT)? +\S/);
+        match(line, /^ {2}(-. \[ --[a-z-]+ \]|--[a-z-]+)( FILE| FORMAT| DURATION)? +\S/);
       }
     }
     for (const line of text.split("\n").filter((l) => l.startsWith("  -"))) {
-      match(line.slice(0, 36), /^ {2}(-. \[ --[a-z-]+ \]|--[a-z-]+)( FILE| FORMAT)? +$/);
+      match(line.slice(0, 36), /^ {2}(-. \[ --[a-z-]+ \]|--[a-z-]+)( FILE| FORMAT| DURATION)? +$/);
       match(line.slice(36), /^[a-z]/);
     }
     const continuations = text.split("\n").filter((l) => /^ {4}/.test(l));

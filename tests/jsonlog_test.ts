@@ -193,6 +193,22 @@ Deno.test("final records: exit code, signal with name and core flag, dtee's own 
     end({ kind: "dtee-signaled", signal: 15 }, "Terminated"),
     `{"type":"end",${time},"dtee_signal":15,"signal_name":"Terminated"}\n`,
   );
+  // A time-out is said after how the command then ended (docs/jsonlog.md).
+  equal(
+    end({ kind: "timed-out", after: "30m", process: { kind: "exited", code: 3 } }),
+    `{"type":"end",${time},"exit_code":3,"timed_out_after":"30m"}\n`,
+  );
+  equal(
+    end(
+      {
+        kind: "timed-out",
+        after: "1.5s",
+        process: { kind: "signaled", signal: 9, coreDumped: false },
+      },
+      "Killed",
+    ),
+    `{"type":"end",${time},"signal":9,"signal_name":"Killed","core_dumped":false,"timed_out_after":"1.5s"}\n`,
+  );
 });
 
 Deno.test("times: RFC 3339 UTC with 9 digits, before 1970 and at the ends of 64-bit ns", () => {
@@ -370,7 +386,8 @@ function logOf(runs: { command: string[]; pid: number; messages: Message[]; end:
       const batch = batchOf(run.messages.slice(i, i + 5));
       parts.push(encoder.messages(batch, 0, batch.lens.length).slice());
     }
-    const name = run.end.kind === "exited" ? "" : `signal ${run.end.signal}`;
+    const end = run.end.kind === "timed-out" ? run.end.process : run.end;
+    const name = end.kind === "exited" ? "" : `signal ${end.signal}`;
     parts.push(encoder.end(T0 + 99n, run.end, name).slice());
   }
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -384,6 +401,10 @@ function logOf(runs: { command: string[]; pid: number; messages: Message[]; end:
 
 function recorded(end: RecordedEnd): RecordedEnd {
   if (end.kind === "exited") return end;
+  if (end.kind === "timed-out") {
+    const process = recorded(end.process) as typeof end.process;
+    return { ...end, process };
+  }
   const signalName = `signal ${end.signal}`;
   return end.kind === "signaled" ? { ...end, signalName } : { ...end, signalName };
 }
@@ -396,6 +417,12 @@ Deno.test("property: encode, then read back, gives the same bytes, streams, time
     { kind: "signaled", signal: 9, coreDumped: false },
     { kind: "signaled", signal: 6, coreDumped: true },
     { kind: "dtee-signaled", signal: 15 },
+    { kind: "timed-out", after: "10m", process: { kind: "exited", code: 0 } },
+    {
+      kind: "timed-out",
+      after: "1e-3s",
+      process: { kind: "signaled", signal: 9, coreDumped: false },
+    },
   ];
   for (let round = 0; round < 20; round++) {
     const runs = Array.from({ length: 1 + Math.floor(random() * 3) }, (_, r) => ({
@@ -435,6 +462,16 @@ Deno.test("a run's status: the exit code, or 128+N for a signal", () => {
     137,
   );
   equal(exitStatus({ kind: "dtee-signaled", signal: 15, signalName: "Terminated" }), 143);
+  // Timed out: 124, or 137 when SIGKILL ended it, as timeout(1) (docs/behaviour.md B7).
+  const killed = { kind: "signaled", signal: 9, coreDumped: false } as const;
+  equal(exitStatus({ kind: "timed-out", after: "1s", process: { kind: "exited", code: 0 } }), 124);
+  equal(exitStatus({ kind: "timed-out", after: "1s", process: { kind: "exited", code: 3 } }), 124);
+  equal(
+    exitStatus({ kind: "timed-out", after: "1s", process: { ...killed, signal: 15 } }),
+    124,
+  );
+  equal(exitStatus({ kind: "timed-out", after: "1s", process: killed }), 137);
+  equal(exitStatus({ kind: "timed-out", after: "1s", process: killed }, 74), 74);
 });
 
 Deno.test("reading: keys dtee does not write are ignored; any RFC 3339 time is accepted", () => {
@@ -657,6 +694,11 @@ Deno.test("every validation error names the file and line, after what came befor
       3,
       '"dtee_signal" is not an integer from 1 to 127',
     ],
+    ...["1x", "-1s", "", 30, null].map((after): [string[], number, string] => [
+      [START, M, `{"type":"end",${TIME},"exit_code":0,"timed_out_after":${JSON.stringify(after)}}`],
+      3,
+      '"timed_out_after" is not a time limit ("30s", "10m", ...)',
+    ]),
     [
       [START, M, `{"type":"start",${TIME}}`],
       3,
@@ -799,6 +841,22 @@ function sampleLog(): Uint8Array {
       messages: [],
     },
     { command: ["c"], pid: 3, end: { kind: "dtee-signaled", signal: 15 }, messages: [msg("y", 2)] },
+    {
+      command: ["d"],
+      pid: 4,
+      end: { kind: "timed-out", after: "30m", process: { kind: "exited", code: 0 } },
+      messages: [msg("z")],
+    },
+    {
+      command: ["e"],
+      pid: 5,
+      end: {
+        kind: "timed-out",
+        after: "1.5s",
+        process: { kind: "signaled", signal: 9, coreDumped: false },
+      },
+      messages: [],
+    },
   ]);
 }
 
@@ -830,6 +888,9 @@ Deno.test({
       `{"type":"end",${TIME},"signal":9,"signal_name":"Killed"}`,
       `{"type":"end",${TIME},"exit_code":256}`,
       `{"type":"end",${TIME},"dtee_signal":15}`,
+      `{"type":"end",${TIME},"exit_code":0,"timed_out_after":"30"}`,
+      `{"type":"end",${TIME},"exit_code":0,"timed_out_after":true}`,
+      `{"type":"end",${TIME},"dtee_signal":15,"signal_name":"T","timed_out_after":"1s"}`,
       `{"type":"other",${TIME}}`,
     ];
     const results = await validate(text.encode(bad.map((l) => l + "\n").join("")));
@@ -856,7 +917,7 @@ Deno.test({
     deepStrictEqual(parsed(await jq("-c", ".")), parsed(lossy.decode(log)));
     deepStrictEqual(
       parsed(await jq("-c", 'select(.stream == "stdout" and .log_base64 == null) | .log')),
-      ["plain\n", '\0\x01\x1f\x7f"\\\u2028\u2029\u0085é😀\n', "x"],
+      ["plain\n", '\0\x01\x1f\x7f"\\\u2028\u2029\u0085é😀\n', "x", "z"],
     );
   },
 });

@@ -4,7 +4,7 @@
 //! group is in the foreground, the command's group takes the foreground for
 //! the run, so that it reads from the terminal and gets the terminal's
 //! signals (Ctrl-C, Ctrl-Z) as it would without a group of its own
-//! (docs/behaviour.md B5); dtee takes it back when the command has ended.
+//! (docs/behaviour.md B7); dtee takes it back when the command has ended.
 
 use crate::sys::{self, siginfo_t, sigset_t, SIGCONT, SIGKILL, SIGTSTP, SIGTTOU};
 use std::ffi::{c_int, c_uint};
