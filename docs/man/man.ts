@@ -142,7 +142,12 @@ function cronSection(page: Page): string {
     "is printed. Otherwise the held output is written out, then one line on standard error:\n" +
     ".RS\n.nf\nNAME: COMMAND: exited with status N\n" +
     "NAME: COMMAND: process terminated by signal N: DESCRIPTION\n.fi\n.RE\n" +
-    ".PP\nwith \\fB(core dumped)\\fR appended when it dumped core. " +
+    ".PP\nwith \\fB(core dumped)\\fR appended when it dumped core, and after " +
+    "\\fBNAME: COMMAND: timed out after DURATION\\fR when its time limit passed (see " +
+    "\\fBTIME LIMITS\\fR). With \\fB\\-\\-failures\\-only\\fR, standard error output " +
+    "alone does not report: both streams are held, in order, and written out (each to its " +
+    "own descriptor) with the report only when the command fails: a non\\-zero exit, a " +
+    "signal, a time\\-out, or an error of dtee's own. " +
     `If \\fB${page}\\fR itself receives SIGHUP, SIGINT (unless \\fB\\-i\\fR), SIGTERM or ` +
     "SIGPIPE, it writes out the held output, prints " +
     "\\fBNAME: received signal N: DESCRIPTION\\fR and dies by that signal.\n" +
@@ -222,6 +227,63 @@ const INIT_SECTION = ".SH CONTAINERS\n" +
   "and its output is drained. A container stop therefore reaches the command, and its last " +
   "output is captured. In cron mode the report still follows.\n";
 
+/** --timeout and --kill-after (docs/behaviour.md B7), and what differs at a terminal. */
+function timeLimitSection(page: Page): string {
+  const report = page === "cronty"
+    ? "The report says so after the held output, before the usual line for how the command " +
+      "ended:\n.RS\n.nf\ncronty: COMMAND: timed out after DURATION\n.fi\n.RE\n.PP\n"
+    : "Once the command has ended, one line on standard error says so (in cron mode, the " +
+      "report says it after the held output, before the usual line):\n" +
+      ".RS\n.nf\ndtee: COMMAND: timed out after DURATION\n.fi\n.RE\n.PP\n";
+  return ".SH TIME LIMITS\n" +
+    "With \\fB\\-\\-timeout\\fR=\\fIDURATION\\fR, the command runs in a process group of its " +
+    "own, as under \\fBtimeout\\fR(1). When DURATION has passed, the whole group (the " +
+    "command's children and grandchildren too) and the command get SIGTERM, then SIGCONT; " +
+    `\\fB${page}\\fR goes on capturing what the command writes while it cleans up, and exits ` +
+    "with status 124. With \\fB\\-\\-kill\\-after\\fR=\\fIDURATION\\fR, a command still " +
+    "running that long after the SIGTERM gets SIGKILL, with its group, and the status is " +
+    "137. DURATION is a number of seconds, or a number followed by \\fBs\\fR, \\fBm\\fR, " +
+    "\\fBh\\fR or \\fBd\\fR (\\fB30\\fR, \\fB1.5s\\fR, \\fB10m\\fR, \\fB2h\\fR, " +
+    "\\fB1d\\fR); \\fB0\\fR is no limit. Anything else is a usage error (status 64). " +
+    report +
+    "A JSON log's final record has the key \\fBtimed_out_after\\fR, and " +
+    "\\fB\\-\\-replay\\fR prints the same and exits with the same status. A command that " +
+    "ends before its limit shows no trace of it. A descendant that leaves the group " +
+    "(\\fBsetsid\\fR(1)) is not signalled. As process 1 or with \\fB\\-\\-init\\fR, the " +
+    "limit applies to the command, and forwarded signals still go to it.\n" +
+    ".SS At a terminal\n" +
+    `When \\fB${page}\\fR's job is the terminal's foreground process group, the command's ` +
+    "group takes the foreground while the command runs, and gets it back after " +
+    "\\fBfg\\fR; " +
+    `\\fB${page}\\fR's own group has it again once the command has ended or before ` +
+    `\\fB${page}\\fR dies by a signal. The command reads from the terminal, and ` +
+    "Ctrl\\-C, Ctrl\\-\\e and Ctrl\\-Z reach it, as without the option. What differs:\n" +
+    ".IP \\(bu 2\n" +
+    `The keys' signals reach the command's group only, not \\fB${page}\\fR itself, which ` +
+    "goes on capturing until the command has ended, then ends as the command did (by SIGINT " +
+    "when the command died by it). Without the option, the interrupt reaches " +
+    `\\fB${page}\\fR too, which stops at once: ` +
+    (page === "dtee" ? "outside cron mode without a word; in cron mode " : "") +
+    "after the held output and \\fBNAME: received signal 2: Interrupt\\fR. With it, the " +
+    "cron report after Ctrl\\-C is \\fBNAME: COMMAND: process terminated by signal 2: " +
+    "Interrupt\\fR instead, after everything the command wrote; the status is 130 either " +
+    "way. A command " +
+    "that catches SIGINT and goes on is still captured.\n" +
+    ".IP \\(bu 2\n" +
+    `Ctrl\\-Z stops the command's group; \\fB${page}\\fR then stops its own group as the key ` +
+    "would have (SIGTSTP), so that the shell sees the job stopped. \\fBfg\\fR gives the " +
+    "terminal back to the command and continues it; after \\fBbg\\fR the command runs in " +
+    "the background.\n" +
+    ".IP \\(bu 2\n" +
+    `Other processes of \\fB${page}\\fR's own process group, such as a pager at the other ` +
+    "end of a pipe, are in the background while the command runs: a pager that reads the " +
+    "keyboard is stopped until the command ends. Put the pager elsewhere, or leave out " +
+    "\\fB\\-\\-timeout\\fR.\n" +
+    ".IP \\(bu 2\n" +
+    `\\fB${page}\\fR blocks SIGTTOU meanwhile, so that \\fBstty tostop\\fR does not stop ` +
+    "it when it writes to the terminal from the background.\n";
+}
+
 const STATUS_ROWS: [string, string][] = [
   ["N", "the command exited with status N"],
   ["128+N", "the command was killed by signal N (after SIGINT, dtee then kills itself by SIGINT)"],
@@ -233,6 +295,8 @@ const STATUS_ROWS: [string, string][] = [
   ["71", "fork, waitpid or standard descriptor setup failed"],
   ["73", "an output file (or in cron mode the buffer file) could not be opened"],
   ["74", "a write to an output, a socket read or a socket close failed"],
+  ["124", "the time limit (--timeout) passed, and the command ended after its SIGTERM"],
+  ["137", "the time limit passed and SIGKILL ended the command"],
 ];
 
 const STATUS_SECTION = ".SH EXIT STATUS\n" +
@@ -334,6 +398,12 @@ function examples(page: Page): string {
         "/usr/bin:/bin):",
         "PATH=/usr/local/bin:/usr/bin:/bin\n17 3 * * * cronty \\-c /var/log/backup.log /usr/local/bin/backup",
       ],
+      [
+        "At most two hours (SIGKILL a minute later if it still runs), a mail only when it " +
+        "fails, not for warnings on standard error when it succeeds:",
+        "17 3 * * * cronty \\-\\-timeout=2h \\-\\-kill\\-after=1m \\-\\-failures\\-only " +
+        "\\-c /var/log/backup.log /usr/local/bin/backup",
+      ],
     ];
   return ".SH EXAMPLES\n" +
     lines.map(([what, command], i) =>
@@ -379,7 +449,8 @@ export function manPage(page: Page): string {
   return fill(
     header(page) + description(page) + optionsSection(page) + ANNOTATED_SECTION +
       orderSection(page) +
-      cronSection(page) + INIT_SECTION + STATUS_SECTION + MESSAGES_SECTION + ENVIRONMENT_SECTION +
+      cronSection(page) + timeLimitSection(page) + INIT_SECTION + STATUS_SECTION +
+      MESSAGES_SECTION + ENVIRONMENT_SECTION +
       FILES_SECTION +
       LIMITS_SECTION +
       examples(page) + seeAlso(page),

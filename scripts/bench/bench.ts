@@ -154,6 +154,16 @@ function scenarioList(quick: boolean, rounds = 5): Scenario[] {
       toolFile: "annotated",
       checkTool: checkAnnotated,
     },
+    // small with a time limit that never passes (skipped where dtee rejects --timeout): the
+    // command in a group of its own and the deadline in every receive poll.
+    {
+      name: "timeout",
+      workload: { count: n(200000), size: 64, pattern: "alternate" },
+      cron: false,
+      rounds,
+      withoutFlags: { scenario: "small", maxRatio: 1.1 },
+      toolFlags: () => ["--timeout=1d"],
+    },
     {
       name: "cron",
       workload: { count: n(200000), size: 64, pattern: "stdout" },
@@ -745,7 +755,9 @@ const NOTES = [
   "The `annotate` scenario is `lines` with `-A FILE` beside `-c` for the tested tools only; " +
   "each annotated file is checked line by line (stamp, stream, message number). " +
   "The `json` scenario is `small` with `-j FILE` beside `-c` for the tested tools only (the " +
-  "floor writes no JSON log); each log is checked to be JSON, a document or one per line.",
+  "floor writes no JSON log); each log is checked to be JSON, a document or one per line. " +
+  "The `timeout` scenario is `small` with `--timeout=1d` (a limit that never passes) for " +
+  "the tested tools only.",
 ];
 
 async function report(
