@@ -52,13 +52,15 @@ async function checkCommands(
     "o1\no2\n",
     `e1\n${bin}/cronty: sh: exited with status 3\n`,
   ]);
-  // -L's files come from the tree: every one exists and is readable.
+  // -L's files come from the tree (its real path): every one exists and is readable.
   const preloads = 'for f in $LD_PRELOAD; do test -r "$f" || exit 9; done; echo "$LD_PRELOAD"';
   const linebuf = await asCron([`${bin}/dtee`, "-L", "sh", "-c", preloads], as);
   assert.equal(linebuf.code, 0, linebuf.err);
   assert.equal(
     linebuf.out,
-    `${bin.replace(/bin$/, "lib/dtee")}/rust/target/release/libdtee_linebuf.so\n`,
+    `${
+      Deno.realPathSync(bin.replace(/bin$/, "lib/dtee"))
+    }/rust/target/release/libdtee_linebuf.so\n`,
   );
 }
 
@@ -82,7 +84,11 @@ Deno.test("scripts/install from a fresh clone: runs under cron, unprivileged, re
       const again = await run(`${clone}/scripts/install`, ["--prefix", prefix]);
       assert.equal(again.code, 0, again.err);
       assert.throws(() => Deno.statSync(stray), Deno.errors.NotFound);
-      assert.deepEqual([...Deno.readDirSync(`${prefix}/lib`)].map((e) => e.name), ["dtee"]);
+      // PREFIX/lib/dtee is a link to the tree, swapped in one rename; the old tree is gone.
+      const lib = [...Deno.readDirSync(`${prefix}/lib`)].map((e) => e.name).sort();
+      assert.equal(lib.length, 2, lib.join(" "));
+      assert.equal(lib[1], "dtee");
+      assert.equal(Deno.readLinkSync(`${prefix}/lib/dtee`), lib[0]);
     });
 
     await t.step("as a user, by default into ~/.local", async () => {

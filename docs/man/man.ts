@@ -348,7 +348,8 @@ const FILES_SECTION = ".SH FILES\n" +
     [
       "PREFIX/lib/dtee/",
       "Everything dtee runs: the launcher, the modules and their bundle, the shim, and the " +
-      "Deno runtime with its cache (.deno/dir, made at install time, only read afterwards).",
+      "Deno runtime with its cache (.deno/dir, made at install time, only read afterwards). " +
+      "A symbolic link to PREFIX/lib/.dtee.ID, which an upgrade replaces in one step.",
     ],
     [
       "PREFIX/lib/dtee/scripts/install",
