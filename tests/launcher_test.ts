@@ -254,7 +254,7 @@ Deno.test({
       const fresh = await job();
       deepStrictEqual([fresh.code, fresh.out, fresh.err], [0, "ran\n", ""], "a fresh shim");
 
-      const touch = () => Deno.utimeSync(`${root}/rust/src/io.rs`, new Date(), new Date());
+      const touch = () => Deno.utimeSync(`${root}/rust/src/write.rs`, new Date(), new Date());
       touch();
       const first = await job();
       deepStrictEqual([first.code, first.out], [0, "ran\n"]);

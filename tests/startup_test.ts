@@ -113,7 +113,7 @@ Deno.test("a stale bundle and shim that cannot be rewritten (not the owner, read
     const bundled = Deno.statSync(`${root}/build/dtee.js`).mtime!.getTime();
     const later = new Date(Date.now() + 5000);
     Deno.utimeSync(`${root}/lib/text.ts`, later, later);
-    Deno.utimeSync(`${root}/rust/src/io.rs`, later, later);
+    Deno.utimeSync(`${root}/rust/src/write.rs`, later, later);
     const ways: Record<string, string[]> = {
       "another user": ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"],
       "a read-only mount": [

@@ -1,6 +1,6 @@
 //! One receive buffer as the front end allocates it (lib/ffi.ts `Batch`):
 //! `slots` slots of `slot_size` bytes, with each message's length and
-//! stream. Filled by `recv`, written out by `io::write_batch`.
+//! stream. Filled by `recv`, written out by `write::write_batch`.
 
 use crate::sys;
 use std::ffi::c_int;

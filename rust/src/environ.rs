@@ -27,6 +27,7 @@
 //!   for closed although it was not, see the README, "Limits").
 
 use crate::abi::env_join;
+use crate::failable;
 use crate::sys;
 use std::ffi::{c_char, c_int};
 use std::fs::File;
@@ -94,7 +95,7 @@ fn start() -> &'static Start {
             // directory; closed once dtee is back in it.
             unsafe {
                 if sys::fchdir(fd) == 0 {
-                    sys::close(fd);
+                    failable::close(fd);
                 }
             }
         }
@@ -209,7 +210,7 @@ pub fn nofile_soft_limit() -> Option<u64> {
 }
 
 /// The mask (bit N for fd N) of fds 0-2 that were closed when dtee
-/// started, as far as can be known from here; `io::ensure_std_fds` adds
+/// started, as far as can be known from here; `files::ensure_std_fds` adds
 /// those it finds closed itself.
 pub fn closed_std_fds() -> u8 {
     start().closed
@@ -272,7 +273,7 @@ fn runtime_nulls() -> u8 {
                 let flags = info.lines().find_map(|l| l.strip_prefix("flags:"))?;
                 u32::from_str_radix(flags.trim(), 8).ok()
             })
-            .is_some_and(|flags| flags & 3 == 2 /* O_RDWR */);
+            .is_some_and(|flags| flags as c_int & sys::O_ACCMODE == sys::O_RDWR);
         if is_null && read_write {
             mask |= 1 << fd;
         }

@@ -24,7 +24,7 @@
 //! socket, one bound to another name in the socket directory, one with an
 //! abstract address) are queued on the input socket; dtee must ignore them.
 //!
-//! The wrappers in `sys.rs` consult `fail()` only with the feature; without
+//! The wrappers in `failable.rs` consult `fail()` only with the feature; without
 //! it the helpers below are empty and the wrappers are the plain calls.
 
 #[cfg(not(feature = "failpoints"))]

@@ -15,8 +15,11 @@
 pub mod abi;
 mod batch;
 mod environ;
+mod failable;
 mod failpoints;
-mod io;
+mod files;
+mod held;
+mod identity;
 mod job;
 mod locale;
 mod localtime;
@@ -26,6 +29,7 @@ mod sockets;
 mod spawn;
 mod sys;
 mod timer;
+mod write;
 
 use abi::spawn_stage;
 use batch::Batch;
@@ -152,13 +156,13 @@ pub extern "C" fn dtee_spawn(
         let program = spawn::Program::new(words, argc as usize)?;
         let own_group = flags & abi::spawn_flag::OWN_GROUP != 0;
         match spawn::spawn(program, out_fd, err_fd, own_group) {
-            Ok((pid, pidfd)) => {
-                ids[..2].copy_from_slice(&[pid, pidfd]);
+            Ok(started) => {
+                ids[..2].copy_from_slice(&[started.pid, started.pidfd]);
                 Ok(0)
             }
-            Err((stage, errno)) => {
-                ids[2] = stage;
-                Err(errno)
+            Err(failed) => {
+                ids[2] = failed.stage;
+                Err(failed.errno)
             }
         }
     })
@@ -258,11 +262,11 @@ pub extern "C" fn dtee_write_batch(
             )
         };
         let batch = Batch::new(buf, slot_size as usize, lens, streams)?;
-        io::write_batch(fd, &batch, from as usize, to as usize, mask)
+        write::write_batch(fd, &batch, from as usize, to as usize, mask)
             .map(|n| n as c_int)
-            .map_err(|(at, errno)| {
-                done[0] = at as u32;
-                errno
+            .map_err(|failed| {
+                done[0] = failed.at as u32;
+                failed.errno
             })
     })
 }
@@ -271,7 +275,7 @@ pub extern "C" fn dtee_write_batch(
 #[no_mangle]
 pub extern "C" fn dtee_write(fd: i32, buf: *const u8, len: usize) -> c_int {
     // SAFETY: the caller passes `len` readable bytes.
-    boundary(|| io::write_all(fd, unsafe { slice(buf, len)? }).map(|_| 0))
+    boundary(|| write::write_all(fd, unsafe { slice(buf, len)? }).map(|_| 0))
 }
 
 /// waitpid(): returns the pid reaped (0 with `nohang` when none is ready)
@@ -284,7 +288,7 @@ pub extern "C" fn dtee_wait(pid: i32, nohang: i32, status: *mut i32) -> c_int {
         let status = unsafe { &mut slice_mut(status, 1)?[0] };
         loop {
             // SAFETY: status is a valid int to write.
-            match sys::check(unsafe { sys::waitpid(pid, status, options) }) {
+            match sys::check(unsafe { failable::waitpid(pid, status, options) }) {
                 Err(sys::EINTR) => continue,
                 other => return other,
             }
@@ -397,14 +401,14 @@ pub extern "C" fn dtee_die(sig: i32) -> c_int {
 #[no_mangle]
 pub extern "C" fn dtee_open_output(path: *const u8, append: i32) -> c_int {
     // SAFETY: the caller passes a NUL-terminated path.
-    boundary(|| io::open_output(unsafe { c_str(path)? }, append != 0))
+    boundary(|| files::open_output(unsafe { c_str(path)? }, append != 0))
 }
 
 /// Opens a file to read (a log to replay). Returns the descriptor.
 #[no_mangle]
 pub extern "C" fn dtee_open_input(path: *const u8) -> c_int {
     // SAFETY: the caller passes a NUL-terminated path.
-    boundary(|| io::open_input(unsafe { c_str(path)? }))
+    boundary(|| files::open_input(unsafe { c_str(path)? }))
 }
 
 /// Reads up to `cap` bytes from `fd` into `buf`; returns how many (0 at the end).
@@ -413,7 +417,7 @@ pub extern "C" fn dtee_read(fd: i32, buf: *mut u8, cap: usize) -> c_int {
     boundary(|| {
         // SAFETY: the caller passes `cap` writable bytes.
         let buf = unsafe { slice_mut(buf, cap.min(c_int::MAX as usize))? };
-        io::read(fd, buf).map(|n| n as c_int)
+        files::read(fd, buf).map(|n| n as c_int)
     })
 }
 
@@ -428,7 +432,7 @@ pub extern "C" fn dtee_pause(timeout_ms: i32) -> c_int {
 #[no_mangle]
 pub extern "C" fn dtee_temp_file(template: *mut u8) -> c_int {
     // SAFETY: the caller passes a NUL-terminated writable template.
-    boundary(|| io::temp_file(unsafe { c_buf(template)? }))
+    boundary(|| files::temp_file(unsafe { c_buf(template)? }))
 }
 
 /// Copies the buffer file `src` from its start: the `count` pieces of
@@ -454,23 +458,23 @@ pub extern "C" fn dtee_replay(
                 &mut slice_mut(stage, 1)?[0],
             )
         };
-        io::replay(src, pieces, dsts, whole != 0)
+        held::replay(src, pieces, dsts, whole != 0)
             .map(|_| 0)
-            .map_err(|(step, errno)| {
-                *stage = step;
-                errno
+            .map_err(|failed| {
+                *stage = failed.stage;
+                failed.errno
             })
     })
 }
 
 #[no_mangle]
 pub extern "C" fn dtee_set_blocking(fd: i32) -> c_int {
-    boundary(|| io::set_blocking(fd).map(|_| 0))
+    boundary(|| files::set_blocking(fd).map(|_| 0))
 }
 
 #[no_mangle]
 pub extern "C" fn dtee_close(fd: i32) -> c_int {
-    boundary(|| io::close(fd).map(|_| 0))
+    boundary(|| files::close(fd).map(|_| 0))
 }
 
 /// 1 when writes to `b` may be merged into writes to `a` without any reader
@@ -478,7 +482,7 @@ pub extern "C" fn dtee_close(fd: i32) -> c_int {
 /// socket or appended file), else 0.
 #[no_mangle]
 pub extern "C" fn dtee_same_destination(a: i32, b: i32) -> c_int {
-    boundary(|| Ok(io::same_destination(a, b) as c_int))
+    boundary(|| Ok(identity::same_destination(a, b) as c_int))
 }
 
 /// What `fd` leads to: `info` = [device, inode, 0]; returns its kind
@@ -488,7 +492,7 @@ pub extern "C" fn dtee_fd_info(fd: i32, info: *mut u64) -> c_int {
     boundary(|| {
         // SAFETY: the caller passes 3 u64s.
         let info = unsafe { slice_mut(info, 3)? };
-        io::fd_info(fd, info)
+        identity::fd_info(fd, info)
     })
 }
 
@@ -497,7 +501,7 @@ pub extern "C" fn dtee_fd_info(fd: i32, info: *mut u64) -> c_int {
 /// opened.
 #[no_mangle]
 pub extern "C" fn dtee_ensure_std_fds() -> c_int {
-    boundary(io::ensure_std_fds)
+    boundary(files::ensure_std_fds)
 }
 
 /// strerror(3) text of `errnum` in the user's locale (docs/behaviour.md A6)

@@ -4,6 +4,7 @@
 
 use crate::abi::{event, stream};
 use crate::batch::Batch;
+use crate::failable;
 use crate::signals;
 use crate::sockets::SENDERS;
 use crate::sys::{self, cmsghdr, iovec, mmsghdr, pollfd, sockaddr_un, timespec, POLLIN};
@@ -115,7 +116,7 @@ fn take_queued_into(
     let n = loop {
         // SAFETY: msgs[..slots] point at live iovecs, names and buffer slots.
         let n = unsafe {
-            sys::recvmmsg(
+            failable::recvmmsg(
                 sock,
                 msgs.as_mut_ptr(),
                 slots as c_uint,

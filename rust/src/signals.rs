@@ -2,6 +2,7 @@
 //! pending set plus a byte on a self-pipe, so the receive loop's poll() wakes.
 
 use crate::abi::disposition;
+use crate::failable;
 use crate::sys::{self, kernel_sigaction, sigaction_t, siginfo_t, sigset_t};
 use crate::sys::{SIGCHLD, SIGKILL, SIGMAX, SIGPIPE, SIGSTOP};
 use std::ffi::{c_int, c_void};
@@ -60,7 +61,7 @@ fn ensure_wake_pipe() -> Result<(), c_int> {
     }
     let mut fds = [-1 as c_int; 2];
     // SAFETY: fds has room for the two descriptors pipe2 writes.
-    sys::check(unsafe { sys::pipe2(fds.as_mut_ptr(), sys::O_CLOEXEC | sys::O_NONBLOCK) })?;
+    sys::check(unsafe { failable::pipe2(fds.as_mut_ptr(), sys::O_CLOEXEC | sys::O_NONBLOCK) })?;
     WAKE_WRITE.store(fds[1], Ordering::SeqCst);
     WAKE_READ.store(fds[0], Ordering::SeqCst);
     Ok(())
@@ -165,7 +166,7 @@ pub fn set(sig: c_int, disposition: c_int) -> Result<(), c_int> {
         }
         // Without SA_RESTART a blocking write(2) that sleeps for a reader
         // returns (EINTR, or a short count) when the signal arrives, so the
-        // write loop (io.rs) sees it pending and gives up; a forwarded or
+        // write loop (write.rs) sees it pending and gives up; a forwarded or
         // reaping signal keeps SA_RESTART and never disturbs a write. The
         // kernel offers a process-directed signal to the main thread (the
         // one that writes) first, and `set` unblocks it there. A per-write

@@ -5,6 +5,7 @@
 //! are removed as soon as the connections exist.
 
 use crate::abi::{socket_op, socket_who};
+use crate::failable;
 use crate::sys::{self, sockaddr_un, AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET};
 use std::ffi::{c_char, c_int, c_void};
 use std::sync::Mutex;
@@ -92,8 +93,8 @@ fn raise_buffer(fd: c_int, force: c_int, plain: c_int) -> i64 {
         let len = std::mem::size_of::<c_int>() as sys::socklen_t;
         // SAFETY: ptr points to a live c_int of the length given.
         unsafe {
-            if sys::setsockopt(fd, SOL_SOCKET, force, ptr, len) < 0 {
-                sys::setsockopt(fd, SOL_SOCKET, plain, ptr, len);
+            if failable::setsockopt(fd, SOL_SOCKET, force, ptr, len) < 0 {
+                failable::setsockopt(fd, SOL_SOCKET, plain, ptr, len);
             }
         }
     }
@@ -107,7 +108,7 @@ fn enable_timestamps(fd: c_int) {
     let on: c_int = 1;
     // SAFETY: the value points to a live c_int of the length given.
     unsafe {
-        sys::setsockopt(
+        failable::setsockopt(
             fd,
             SOL_SOCKET,
             sys::SO_TIMESTAMPNS,
@@ -127,7 +128,7 @@ struct Setup {
 impl Setup {
     fn socket(&mut self, who: c_int) -> Result<c_int, Failure> {
         // SAFETY: plain system call with constant arguments.
-        let fd = sys::check(unsafe { sys::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0) })
+        let fd = sys::check(unsafe { failable::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0) })
             .map_err(|errno| Failure {
                 who,
                 op: socket_op::OPEN,
@@ -145,7 +146,7 @@ impl Setup {
         };
         let addr = address(&self.dir, leaf).map_err(fail)?;
         // SAFETY: addr is a valid sockaddr_un of the length given.
-        sys::check(unsafe { sys::bind(fd, &addr, addr_len(&addr)) }).map_err(fail)?;
+        sys::check(unsafe { failable::bind(fd, &addr, addr_len(&addr)) }).map_err(fail)?;
         self.files.push(addr);
         Ok(addr)
     }
@@ -160,7 +161,7 @@ impl Setup {
         let addr = self.bind(fd, who, leaf)?;
         raise_buffer(fd, sys::SO_SNDBUFFORCE, sys::SO_SNDBUF);
         // SAFETY: input is a valid sockaddr_un of the length given.
-        sys::check(unsafe { sys::connect(fd, input, addr_len(input)) }).map_err(|errno| {
+        sys::check(unsafe { failable::connect(fd, input, addr_len(input)) }).map_err(|errno| {
             Failure {
                 who,
                 op: socket_op::CONNECT,
@@ -168,7 +169,7 @@ impl Setup {
             }
         })?;
         // SAFETY: plain system call on a socket we own.
-        sys::check(unsafe { sys::shutdown(fd, sys::SHUT_RD) }).map_err(|errno| Failure {
+        sys::check(unsafe { failable::shutdown(fd, sys::SHUT_RD) }).map_err(|errno| Failure {
             who,
             op: socket_op::SHUTDOWN,
             errno,
@@ -193,7 +194,7 @@ impl Setup {
 /// rewritten in place to the name used) and the three connected sockets.
 pub fn open(template: &mut [u8]) -> Result<Opened, Failure> {
     // SAFETY: the caller guarantees template is NUL-terminated and writable.
-    if unsafe { sys::mkdtemp(template.as_mut_ptr() as *mut c_char) }.is_null() {
+    if unsafe { failable::mkdtemp(template.as_mut_ptr() as *mut c_char) }.is_null() {
         return Err(Failure {
             who: socket_who::DIRECTORY,
             op: socket_op::OPEN,
@@ -217,7 +218,7 @@ pub fn open(template: &mut [u8]) -> Result<Opened, Failure> {
     if result.is_err() {
         for fd in setup.fds.drain(..) {
             // SAFETY: fd was opened by this setup and is not used elsewhere.
-            unsafe { sys::close(fd) };
+            unsafe { failable::close(fd) };
         }
     }
     result

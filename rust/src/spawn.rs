@@ -16,6 +16,7 @@
 
 use crate::abi::spawn_stage;
 use crate::environ::command_env;
+use crate::failable;
 use crate::job;
 use crate::signals;
 use crate::sys;
@@ -253,20 +254,37 @@ extern "C" fn child(arg: *mut c_void) -> c_int {
     127
 }
 
+/// A command that started.
+pub struct Started {
+    pub pid: c_int,
+    /// -1 where the kernel has no pidfd_open(2).
+    pub pidfd: c_int,
+}
+
+/// Why the command could not be started: the stage that failed
+/// (`abi::spawn_stage`: the fork, or the exec in the child) and its errno.
+pub struct SpawnError {
+    pub stage: c_int,
+    pub errno: c_int,
+}
+
 /// Starts the command with `out_fd` and `err_fd` as its standard output and
 /// error, stdin and other inherited descriptors unchanged, an empty signal
 /// mask, default dispositions for the signals of `signals::defaults` and
 /// SIG_IGN for those of `signals::kept_ignored`; with `own_group`, in a
 /// process group of its own (`job.rs`).
-/// Returns the pid and a pidfd (-1 where the kernel has none), or the stage
-/// that failed (`abi::spawn_stage`) and its errno.
+/// Returns the command's pid and a pidfd (-1 where the kernel has none), or
+/// which stage failed and why.
 pub fn spawn(
     program: Program,
     out_fd: c_int,
     err_fd: c_int,
     own_group: bool,
-) -> Result<(c_int, c_int), (c_int, c_int)> {
-    let fork_failed = |errno| (spawn_stage::FORK, errno);
+) -> Result<Started, SpawnError> {
+    let fork_failed = |errno| SpawnError {
+        stage: spawn_stage::FORK,
+        errno,
+    };
     signals::unignore_sigchld().map_err(fork_failed)?;
     let mut job = Box::new(Job {
         program,
@@ -293,7 +311,7 @@ pub fn spawn(
     let (pid, clone_errno) = unsafe {
         let top = stack.as_mut_ptr().add(stack.len()) as *mut c_void;
         let saved = signals::set_thread_mask(!0);
-        let pid = sys::clone(
+        let pid = failable::clone(
             child,
             top,
             sys::CLONE_VM | sys::CLONE_VFORK | sys::SIGCHLD,
@@ -312,7 +330,10 @@ pub fn spawn(
         let mut status = 0;
         // SAFETY: reaping the child that just exited; status is a valid int.
         while unsafe { sys::raw::waitpid(pid, &mut status, 0) } < 0 && sys::errno() == sys::EINTR {}
-        return Err((job.stage, job.errno));
+        return Err(SpawnError {
+            stage: job.stage,
+            errno: job.errno,
+        });
     }
     // SAFETY: plain system call; the pidfd is close-on-exec by definition.
     let pidfd = unsafe {
@@ -322,7 +343,10 @@ pub fn spawn(
             0 as std::ffi::c_long,
         )
     };
-    Ok((pid, if pidfd < 0 { -1 } else { pidfd as c_int }))
+    Ok(Started {
+        pid,
+        pidfd: if pidfd < 0 { -1 } else { pidfd as c_int },
+    })
 }
 
 /// Replaces dtee with the command, restoring what the command would have

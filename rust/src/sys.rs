@@ -42,15 +42,19 @@ pub const MSG_TRUNC: c_int = 0x20;
 pub const SO_TIMESTAMPNS: c_int = 35;
 pub const SCM_TIMESTAMPNS: c_int = SO_TIMESTAMPNS;
 
+pub const O_RDONLY: c_int = 0;
 pub const O_WRONLY: c_int = 1;
 pub const O_RDWR: c_int = 2;
+pub const O_ACCMODE: c_int = 3;
 pub const O_CREAT: c_int = 0o100;
 pub const O_NOCTTY: c_int = 0o400;
 pub const O_TRUNC: c_int = 0o1000;
 pub const O_APPEND: c_int = 0o2000;
 pub const O_NONBLOCK: c_int = 0o4000;
 pub const O_CLOEXEC: c_int = 0o2000000;
+pub const F_GETFD: c_int = 1;
 pub const F_SETFD: c_int = 2;
+pub const FD_CLOEXEC: c_int = 1;
 pub const F_GETFL: c_int = 3;
 pub const F_SETFL: c_int = 4;
 pub const F_GET_SEALS: c_int = 1034;
@@ -117,6 +121,14 @@ pub const STATX_TYPE: c_uint = 0x1;
 pub const STATX_INO: c_uint = 0x100;
 pub const S_IFMT: u16 = 0o170000;
 pub const S_IFREG: u16 = 0o100000;
+pub const S_IFDIR: u16 = 0o040000;
+pub const S_IFIFO: u16 = 0o010000;
+pub const S_IFSOCK: u16 = 0o140000;
+pub const S_IFCHR: u16 = 0o020000;
+pub const S_IFBLK: u16 = 0o060000;
+pub const SEEK_SET: c_int = 0;
+/// The most iovecs one writev(2) takes.
+pub const IOV_MAX: usize = 1024;
 
 #[repr(C)]
 pub struct iovec {
@@ -310,8 +322,8 @@ extern "C" {
 
 }
 
-/// The calls a failpoint can make fail (see `failpoints.rs`); use the
-/// wrappers below, which are the plain calls in a release build.
+/// The calls a failpoint can make fail (see `failpoints.rs`): use the
+/// wrappers of `failable.rs`, which are the plain calls in a release build.
 pub mod raw {
     use super::*;
 
@@ -378,138 +390,4 @@ extern "C" {
         addr: *const sockaddr_un,
         addr_len: socklen_t,
     ) -> ssize_t;
-}
-
-/// Sets errno, for a failpoint's `-1 and errno` result.
-#[cfg(feature = "failpoints")]
-fn set_errno(errno: c_int) {
-    // SAFETY: __errno_location always returns a valid pointer to this
-    // thread's errno.
-    unsafe { *__errno_location() = errno };
-}
-
-/// Returns `$fail` with errno set when the failpoint `$name` fires; nothing
-/// at all without the `failpoints` feature.
-macro_rules! failpoint {
-    ($name:expr, $fail:expr) => {
-        #[cfg(feature = "failpoints")]
-        if let Some(errno) = crate::failpoints::fail($name) {
-            set_errno(errno);
-            return $fail;
-        }
-    };
-}
-
-// The wrappers: same signatures and safety requirements as the C functions
-// of the same names (fcntl takes exactly one integer argument).
-
-pub unsafe fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int {
-    failpoint!("socket", -1);
-    raw::socket(domain, ty, protocol)
-}
-
-pub unsafe fn bind(fd: c_int, addr: *const sockaddr_un, len: socklen_t) -> c_int {
-    failpoint!("bind", -1);
-    raw::bind(fd, addr, len)
-}
-
-pub unsafe fn connect(fd: c_int, addr: *const sockaddr_un, len: socklen_t) -> c_int {
-    failpoint!("connect", -1);
-    raw::connect(fd, addr, len)
-}
-
-pub unsafe fn shutdown(fd: c_int, how: c_int) -> c_int {
-    failpoint!("shutdown", -1);
-    raw::shutdown(fd, how)
-}
-
-pub unsafe fn setsockopt(
-    fd: c_int,
-    level: c_int,
-    name: c_int,
-    val: *const c_void,
-    len: socklen_t,
-) -> c_int {
-    failpoint!("setsockopt", -1);
-    raw::setsockopt(fd, level, name, val, len)
-}
-
-pub unsafe fn recvmmsg(
-    fd: c_int,
-    msgs: *mut mmsghdr,
-    vlen: c_uint,
-    flags: c_int,
-    timeout: *mut c_void,
-) -> c_int {
-    if crate::failpoints::counts_recv(fd) {
-        failpoint!("recv", -1);
-    }
-    raw::recvmmsg(fd, msgs, vlen, flags, timeout)
-}
-
-/// The signal self-pipe (signals.rs): failable, so that a signal set-up failure can be tested.
-pub unsafe fn pipe2(fds: *mut c_int, flags: c_int) -> c_int {
-    failpoint!("pipe2", -1);
-    raw::pipe2(fds, flags)
-}
-
-pub unsafe fn mkdtemp(template: *mut c_char) -> *mut c_char {
-    failpoint!("mkdtemp", std::ptr::null_mut());
-    raw::mkdtemp(template)
-}
-
-pub unsafe fn mkostemp(template: *mut c_char, flags: c_int) -> c_int {
-    failpoint!("mkostemp", -1);
-    let fd = raw::mkostemp(template, flags);
-    // Only the cron buffer file is made with mkostemp.
-    crate::failpoints::set_buffer_fd(fd);
-    fd
-}
-
-pub unsafe fn close(fd: c_int) -> c_int {
-    #[cfg(feature = "failpoints")]
-    if let Some(errno) = crate::failpoints::fail("close") {
-        // Linux releases the descriptor even when close reports an error.
-        raw::close(fd);
-        set_errno(errno);
-        return -1;
-    }
-    raw::close(fd)
-}
-
-pub unsafe fn writev(fd: c_int, iov: *const iovec, cnt: c_int) -> ssize_t {
-    if crate::failpoints::is_buffer_fd(fd) {
-        failpoint!("buffer_write", -1);
-    }
-    failpoint!("write", -1);
-    raw::writev(fd, iov, cnt)
-}
-
-pub unsafe fn lseek(fd: c_int, off: i64, whence: c_int) -> i64 {
-    failpoint!("lseek", -1);
-    raw::lseek(fd, off, whence)
-}
-
-pub unsafe fn fcntl(fd: c_int, cmd: c_int, arg: c_int) -> c_int {
-    if cmd == F_SETFL {
-        failpoint!("fcntl_setfl", -1);
-    }
-    failpoint!("fcntl", -1);
-    raw::fcntl(fd, cmd, arg)
-}
-
-pub unsafe fn waitpid(pid: pid_t, status: *mut c_int, options: c_int) -> pid_t {
-    failpoint!("waitpid", -1);
-    raw::waitpid(pid, status, options)
-}
-
-/// The clone(2) that starts the command; see `spawn.rs` for its use.
-pub unsafe fn clone(
-    child: extern "C" fn(*mut c_void) -> c_int,
-    stack: *mut c_void,
-    flags: c_int,
-    arg: *mut c_void,
-) -> c_int {
-    failpoint!("fork", -1);
-    raw::clone(child, stack, flags, arg)
 }
