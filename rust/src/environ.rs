@@ -24,7 +24,7 @@
 //!   standard fd that is /dev/null open for reading and writing counts as
 //!   closed, as that is what Rust's runtime opens (a shell's `<` or `>`
 //!   redirection opens it one way only; `<>/dev/null` is the one case taken
-//!   for closed although it was not, see the README, "Limits").
+//!   for closed although it was not, see docs/architecture.md, "Limits").
 
 use crate::abi::env_join;
 use crate::failable;
