@@ -12,11 +12,12 @@
 //! are taken from where they survive instead, once:
 //!
 //! - Under the native launcher (rust/src/bin/dtee.rs), which hands Deno an
-//!   environment and a command line of its own, the launcher's original
-//!   environment block and its own arguments are in sealed memfds at the
-//!   descriptors named by `DTEE_ENVIRON_FD` and `DTEE_ARGS_FD` in Deno's
-//!   environment, `DTEE_CLOSED_FDS` is the mask of fds 0-2 that it found
-//!   closed, and `DTEE_CWD_FD` a removed working directory to go back to.
+//!   environment and a command line of its own, the launcher's own
+//!   arguments (the first `DTEE_ARGS_LEN` bytes) and its original
+//!   environment block are in a sealed memfd at the descriptor named by
+//!   `DTEE_START_FD` in Deno's environment, `DTEE_CLOSED_FDS` is the mask of
+//!   fds 0-2 that it found closed, and `DTEE_CWD_FD` a removed working
+//!   directory to go back to.
 //!   None of this needs /proc.
 //! - Otherwise (the single binary, `deno run`), /proc/self/environ: the
 //!   block the process was exec'd with, which setenv never rewrites, and
@@ -38,13 +39,13 @@ use std::sync::{Mutex, OnceLock};
 
 /// Variables of Deno's environment set by the native launcher; the names
 /// are rust/src/bin/dtee.rs's.
-const ENVIRON_FD: &str = "DTEE_ENVIRON_FD";
-const ARGS_FD: &str = "DTEE_ARGS_FD";
+const START_FD: &str = "DTEE_START_FD";
+const ARGS_LEN: &str = "DTEE_ARGS_LEN";
 const CWD_FD: &str = "DTEE_CWD_FD";
 const CLOSED_FDS: &str = "DTEE_CLOSED_FDS";
 const NOFILE: &str = "DTEE_NOFILE";
 /// F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE: the launcher's
-/// memfds carry them; no file that was not made so can.
+/// memfd carries them; no file that was not made so can.
 const SEALS: c_int = 0xf;
 
 /// An environment as execve takes it.
@@ -100,10 +101,16 @@ fn start() -> &'static Start {
             }
         }
         let nofile = launcher_number(NOFILE).map(|n| n as u64);
-        let args = launcher_number(ARGS_FD).and_then(read_memfd);
-        let (block, closed) = match launcher_number(ENVIRON_FD).and_then(read_memfd) {
-            Some(block) => (block, launcher_number(CLOSED_FDS).unwrap_or(0) as u8 & 7),
-            None => (
+        let launched = launcher_number(START_FD).and_then(read_memfd);
+        let args_len = launcher_number(ARGS_LEN).unwrap_or(0) as usize;
+        let (args, block, closed) = match launched {
+            Some(mut both) if args_len <= both.len() => {
+                let block = both.split_off(args_len);
+                let closed = launcher_number(CLOSED_FDS).unwrap_or(0) as u8 & 7;
+                (Some(both), block, closed)
+            }
+            _ => (
+                None,
                 std::fs::read("/proc/self/environ").unwrap_or_else(|_| current_environ()),
                 runtime_nulls(),
             ),
@@ -230,8 +237,8 @@ fn launcher_number(name: &str) -> Option<i32> {
     std::env::var_os(name)?.to_str()?.parse().ok()
 }
 
-/// The contents of one of the launcher's memfds (then closed, so that the
-/// command never inherits it); None when `fd` is not one (its seals say).
+/// The contents of the launcher's memfd (then closed, so that the command
+/// never inherits it); None when `fd` is not it (its seals say).
 fn read_memfd(fd: c_int) -> Option<Vec<u8>> {
     // SAFETY: F_GET_SEALS only inspects the descriptor. Not a failpoint:
     // it is no fcntl a fault test means.

@@ -8,9 +8,9 @@
 //! line runs, and Rust's runtime (so Deno) opens /dev/null on closed fds
 //! 0-2. `#![no_main]` keeps that runtime start-up out of this program too,
 //! so the state it sees is the one it was started with. It hands that state
-//! on to the shim (rust/src/environ.rs): its whole environment block in a
-//! memfd at the fd named by `DTEE_ENVIRON_FD`, its own arguments (NAME
-//! first) in another at `DTEE_ARGS_FD`, the mask of fds 0-2 it found closed
+//! on to the shim (rust/src/environ.rs): its own arguments (NAME first,
+//! `DTEE_ARGS_LEN` bytes) and then its whole environment block in a memfd
+//! at the fd named by `DTEE_START_FD`, the mask of fds 0-2 it found closed
 //! in `DTEE_CLOSED_FDS`, and a working directory that has been removed as a
 //! descriptor at `DTEE_CWD_FD`. Deno itself gets
 //! only the variables dtee reads plus its own settings, so that variables
@@ -95,8 +95,8 @@ fn for_deno(entry: &[u8]) -> bool {
         || (name.starts_with(b"DTEE_")
             && !matches!(
                 name,
-                b"DTEE_ENVIRON_FD"
-                    | b"DTEE_ARGS_FD"
+                b"DTEE_START_FD"
+                    | b"DTEE_ARGS_LEN"
                     | b"DTEE_CWD_FD"
                     | b"DTEE_CLOSED_FDS"
                     | b"DTEE_NOFILE"
@@ -390,15 +390,17 @@ pub unsafe extern "C" fn main(
     ];
     deno_argv.extend(flags.iter().map(|f| f.as_ptr()));
     deno_argv.push(main_ts.as_ptr());
+    // One memfd for both: a descriptor more while Deno starts would leave
+    // one fewer to a run under a tight `ulimit -n` (docs/architecture.md, "Limits").
     let words: Vec<&CStr> = std::iter::once(name).chain(rest.iter().copied()).collect();
-    let args_fd = memfd_of(c"dtee-args", &words);
+    let args_len: usize = words.iter().map(|w| w.to_bytes_with_nul().len()).sum();
+    let memfd = memfd_of(c"dtee-start", &[&words[..], &env[..]].concat());
     // Without a memfd (no descriptor left) the words go the old way, which
     // the shim reads back from /proc/self/cmdline.
-    if args_fd < 0 {
+    if memfd < 0 {
         deno_argv.extend(rest.iter().map(|a| a.as_ptr()));
     }
     deno_argv.push(std::ptr::null());
-    let memfd = memfd_of(c"dtee-environ", &env);
     let mut deno_dir = b"DENO_DIR=".to_vec();
     deno_dir.extend_from_slice(&path(&root, "/.deno/dir"));
     let mut own: Vec<CString> = vec![
@@ -414,14 +416,12 @@ pub unsafe extern "C" fn main(
     if unsafe { getrlimit(RLIMIT_NOFILE, &mut nofile) } == 0 {
         own.push(CString::new(format!("DTEE_NOFILE={}", nofile[0])).unwrap_or_default());
     }
-    for (var, fd) in [
-        ("DTEE_ENVIRON_FD", memfd),
-        ("DTEE_ARGS_FD", args_fd),
-        ("DTEE_CWD_FD", cwd),
-    ] {
-        if fd >= 0 {
-            own.push(CString::new(format!("{var}={fd}")).unwrap_or_default());
-        }
+    if memfd >= 0 {
+        own.push(CString::new(format!("DTEE_START_FD={memfd}")).unwrap_or_default());
+        own.push(CString::new(format!("DTEE_ARGS_LEN={args_len}")).unwrap_or_default());
+    }
+    if cwd >= 0 {
+        own.push(CString::new(format!("DTEE_CWD_FD={cwd}")).unwrap_or_default());
     }
     let mut deno_env: Vec<*const c_char> = env
         .iter()
