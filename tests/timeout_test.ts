@@ -218,6 +218,22 @@ Deno.test("--failures-only: a signal and a time-out are failures", async () => {
   );
 });
 
+Deno.test("--failures-only on --replay: a recorded success is silent, a failure reports", async () => {
+  await withTempDir(async (dir) => {
+    const quiet = `${dir}/quiet`;
+    const failed = `${dir}/failed`;
+    await run(DTEE, ["-J", quiet, "sh", "-c", "echo out; echo warning >&2"]);
+    await run(DTEE, ["-J", failed, "sh", "-c", "echo out; echo error >&2; exit 2"]);
+    ended(await run(CRONTY, ["--failures-only", "--replay", quiet]), 0, "", "");
+    ended(
+      await joined(CRONTY, ["--failures-only", "--replay", failed]),
+      2,
+      `out\nerror\n${CRONTY}: sh: exited with status 2\n`,
+      "",
+    );
+  });
+});
+
 Deno.test("--failures-only: an error of dtee's reports what was held", async () => {
   await withTempDir(async (dir) => {
     const r = await joined(CRONTY, [
@@ -331,16 +347,21 @@ const PROMPT = "%%> ";
 const SET_PROMPT = `PS1='%%''> '\n`;
 
 /** Runs `steps` (see tests/pty_run.py) in an interactive bash in a new terminal. */
-async function atTerminal(steps: [string, string | number][]): Promise<PtyResult> {
+function atTerminal(steps: [string, string | number][]): Promise<PtyResult> {
   const all: [string, string | number][] = [
     ["send", SET_PROMPT],
     ["expect", PROMPT],
     ...steps,
     ["send", "exit\n"],
   ];
+  return inPty(all, ["bash", "--norc", "--noprofile", "-i"]);
+}
+
+/** Runs `command` in a new terminal, driven by `steps` (see tests/pty_run.py). */
+async function inPty(steps: [string, string | number][], command: string[]): Promise<PtyResult> {
   const r = await run(
     "python3",
-    [`${ROOT}/tests/pty_run.py`, JSON.stringify(all), "bash", "--norc", "--noprofile", "-i"],
+    [`${ROOT}/tests/pty_run.py`, JSON.stringify(steps), ...command],
     { env: { PATH: `${ROOT}/scripts:${Deno.env.get("PATH")}`, TERM: "dumb" }, timeoutMs: 60_000 },
   );
   equal(r.code, 0, r.err);
@@ -430,4 +451,16 @@ Deno.test("at a terminal: a job that times out gives the terminal back to the sh
     ["send", "typed\n"],
     ["expect", "shell got typed"],
   ]);
+});
+
+Deno.test("at a terminal, in a script without job control: the script reads the terminal after a time-out", async () => {
+  // sh -c runs dtee in its own process group, the terminal's foreground: dtee must give it back.
+  const script =
+    `dtee --timeout=0.5 sh -c 'echo ready; read x'; echo "status=$?"; read y; echo "script got $y"`;
+  const r = await inPty([
+    ["expect", "status=124"],
+    ["send", "typed\n"],
+    ["expect", "script got typed"],
+  ], ["sh", "-c", script]);
+  deepStrictEqual(r.status, { code: 0 });
 });
