@@ -256,6 +256,25 @@ test("container: exit status, both streams, the log in order", async (t) => {
   }
 });
 
+test("container: -L: a stdio program's and perl's lines in order, in the image's tree", async () => {
+  // sed and perl are in the base image; both buffer stdout without -L.
+  const script = "printf 'out1\\nout2\\n' | sed -n 'p; s/out/err/w /dev/stderr'; " +
+    'perl -e \'print "out3\\n"; print STDERR "err3\\n"\'';
+  await withTempDir(async (dir) => {
+    const logs = [];
+    for (const flags of [["-L"], []]) {
+      const args = ["-v", `${dir}:/logs`, IMAGE, ...flags, "-C", "/logs/job.log", "sh", "-c"];
+      const r = await podman(["run", "--rm", "--network=none", ...args, script]);
+      assert.equal(r.code, 0, r.err);
+      logs.push(await Deno.readTextFile(`${dir}/job.log`));
+    }
+    assert.deepEqual(logs, [
+      "out1\nerr1\nout2\nerr2\nout3\nerr3\n",
+      "err1\nerr2\nout1\nout2\nerr3\nout3\n",
+    ]);
+  });
+});
+
 test("container: messages name the program as invoked, dtee or cronty", async () => {
   for (
     const [entrypoint, name] of [["dtee", "dtee"], [
