@@ -194,6 +194,20 @@ Deno.test("-L keeps the user's own LD_PRELOAD, PERL5OPT, RUBYOPT and PYTHONUNBUF
   });
 });
 
+Deno.test("dtee -L inside dtee -L adds nothing twice, and the inner one keeps the order", async () => {
+  await withTempDir(async (dir) => {
+    await buildC(dir);
+    const vars = 'printf "%s|%s|%s|%s" "$LD_PRELOAD" "$PERL5OPT" "$RUBYOPT" "$PYTHONUNBUFFERED"';
+    const once = await run("env", [...unset, DTEE, "-L", "sh", "-c", vars]);
+    const twice = await run("env", [...unset, DTEE, "-L", DTEE, "-L", "sh", "-c", vars]);
+    assert.equal(twice.code, 0, twice.err);
+    assert.equal(twice.out, once.out);
+    const r = await run("env", [...unset, DTEE, "-L", DTEE, "-L", "-C", `${dir}/c`, `${dir}/prog`]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(await Deno.readTextFile(`${dir}/c`), EXPECTED);
+  });
+});
+
 Deno.test("-L: a program whose stdout is a file or a pipe keeps its buffer, as on a terminal", async () => {
   await withTempDir(async (dir) => {
     await buildC(dir);

@@ -161,13 +161,23 @@ fn separator(join: i32) -> Result<Option<&'static [u8]>, i32> {
     }
 }
 
-/// `ours` combined with the inherited value `theirs`.
+/// `ours` combined with the inherited value `theirs`; already there (an
+/// outer `dtee -L`), it is not added again.
 fn merged(theirs: &[u8], ours: &[u8], separator: Option<&[u8]>) -> Vec<u8> {
     match (theirs, separator) {
         (b"", _) => ours.to_vec(),
         (_, None) => theirs.to_vec(),
+        (_, Some(separator)) if contains(theirs, ours, separator) => theirs.to_vec(),
         (_, Some(separator)) => [theirs, separator, ours].concat(),
     }
+}
+
+/// Whether `list` holds `part` between separators (or at an end).
+fn contains(list: &[u8], part: &[u8], separator: &[u8]) -> bool {
+    let framed = |text: &[u8]| [separator, text, separator].concat();
+    framed(list)
+        .windows(part.len() + 2 * separator.len())
+        .any(|w| w == framed(part))
 }
 
 /// The environment for the command's exec or spawn: null-terminated,
@@ -318,6 +328,14 @@ mod tests {
         assert_eq!(merged(b"/a.so", b"/b.so", colon), b"/a.so:/b.so");
         assert_eq!(merged(b"", b"-w", space), b"-w");
         assert_eq!(merged(b"-d", b"-w", space), b"-d -w");
+        assert_eq!(merged(b"/a.so:/b.so", b"/b.so", colon), b"/a.so:/b.so");
+        assert_eq!(merged(b"/b.so:/a.so", b"/b.so", colon), b"/b.so:/a.so");
+        assert_eq!(merged(b"/b.sox", b"/b.so", colon), b"/b.sox:/b.so");
+        assert_eq!(merged(b"-w -I/d -Mm", b"-I/d -Mm", space), b"-w -I/d -Mm");
+        assert_eq!(
+            merged(b"-I/d -Mmx", b"-I/d -Mm", space),
+            b"-I/d -Mmx -I/d -Mm"
+        );
         assert_eq!(separator(9), Err(sys::EINVAL));
     }
 }
