@@ -34,6 +34,10 @@ export const DIST: Record<FileName, string> = {
 
 /** Only Linux targets get a preload library (rust/build.rs). */
 const HAS_LIBRARY = Deno.build.os === "linux";
+/** The files this platform has. */
+const NEEDED = (Object.keys(TREE) as FileName[]).filter((f) =>
+  HAS_LIBRARY || f !== PRELOAD_LIBRARY
+);
 
 /** Why a file could not be had: `what`, and the errno when there is one. */
 export class PreloadError extends Error {
@@ -64,17 +68,14 @@ export function embedPreload(files: Partial<Record<FileName, Uint8Array>>): void
 }
 
 if (import.meta.url.startsWith("http:") || import.meta.url.startsWith("https:")) {
-  const names = (Object.keys(DIST) as FileName[]).filter((f) =>
-    HAS_LIBRARY || f !== PRELOAD_LIBRARY
-  );
-  const got = await Promise.all(names.map((file) => {
+  const got = await Promise.all(NEEDED.map((file) => {
     const url = new URL(DIST[file], import.meta.url).href;
     return import(url, { with: { type: "bytes" } }).then(
       (module) => module.default as Uint8Array,
       (e) => new PreloadError(`cannot load ${url}: ${e instanceof Error ? e.message : e}`),
     );
   }));
-  embedded = Object.fromEntries(names.map((file, i) => [file, got[i]]));
+  embedded = Object.fromEntries(NEEDED.map((file, i) => [file, got[i]]));
 }
 
 const FILES = {
@@ -106,15 +107,12 @@ function pathOf(file: FileName): string {
 function inTree(): PreloadFiles {
   const { symbols: c, close } = libc(FILES);
   try {
-    const names = (Object.keys(TREE) as FileName[]).filter((f) =>
-      HAS_LIBRARY || f !== PRELOAD_LIBRARY
-    );
-    for (const file of names) {
+    for (const file of NEEDED) {
       const path = pathOf(file);
+      if (c.access(cName(path), 4 /* R_OK */) !== 0) throw new PreloadError(path, errno(c));
       if (/[\s:]/.test(path)) {
         throw new PreloadError(`${path}: a path with a space or a colon cannot be preloaded`);
       }
-      if (c.access(cName(path), 4 /* R_OK */) !== 0) throw new PreloadError(path, errno(c));
     }
     const rubyFile = pathOf(RUBY_FILE);
     return {
@@ -141,9 +139,10 @@ function writtenOut(files: NonNullable<typeof embedded>): PreloadFiles {
   const c = lib.symbols;
   const template = cName(tempTemplate("P"));
   if (c.mkdtemp(template) === null) {
+    const failed = errno(c);
     const pattern = new TextDecoder().decode(template.subarray(0, -1));
     lib.close();
-    throw new PreloadError(`unable to create temporary directory ${pattern}`, errno(c));
+    throw new PreloadError(`unable to create temporary directory ${pattern}`, failed);
   }
   const dir = new TextDecoder().decode(template.subarray(0, -1));
   const written: string[] = [];

@@ -248,3 +248,53 @@ Deno.test("-L with --replay is a usage error", async () => {
       `Try '${DTEE} -h' for more information.\n`,
   );
 });
+
+Deno.test("-L from a tree that lacks its files, or lies under a space: says which, 69; cron runs on", async () => {
+  await withTempDir(async (dir) => {
+    const tree = `${dir}/a tree`;
+    await Deno.mkdir(`${tree}/lib`, { recursive: true });
+    for (const file of ["main.ts", "cronty.ts"]) {
+      await Deno.copyFile(`${ROOT}/${file}`, `${tree}/${file}`);
+    }
+    for (const entry of Deno.readDirSync(`${ROOT}/lib`)) {
+      await Deno.copyFile(`${ROOT}/lib/${entry.name}`, `${tree}/lib/${entry.name}`);
+    }
+    const env = { DTEE_SHIM: `${ROOT}/rust/target/release/libdtee_shim.so` };
+    const start = (entry: string, args: string[]) =>
+      run(
+        Deno.execPath(),
+        ["run", "-q", "--allow-ffi", "--allow-env", `${tree}/${entry}`, ...args],
+        {
+          env,
+        },
+      );
+    const library = `${tree}/rust/target/release/libdtee_linebuf.so`;
+    let r = await start("main.ts", ["-L", "sh", "-c", "echo ran"]);
+    assert.deepEqual(
+      [r.code, r.out, r.err],
+      [69, "", `dtee: -L: ${library}: No such file or directory\n`],
+    );
+    // A cron job runs all the same, with what needs no file.
+    r = await start("cronty.ts", [
+      "-L",
+      "sh",
+      "-c",
+      'echo "$PYTHONUNBUFFERED${LD_PRELOAD:-none}"; exit 1',
+    ]);
+    assert.equal(r.code, 69);
+    assert.equal(r.out, "1none\n");
+    assert.equal(
+      r.err,
+      `cronty: -L: ${library}: No such file or directory\ncronty: sh: exited with status 1\n`,
+    );
+
+    await Deno.mkdir(`${tree}/rust/target/release`, { recursive: true });
+    await Deno.copyFile(`${ROOT}/rust/target/release/libdtee_linebuf.so`, library);
+    r = await start("main.ts", ["-L", "true"]);
+    assert.equal(r.code, 69);
+    assert.equal(
+      r.err,
+      `dtee: -L: ${library}: a path with a space or a colon cannot be preloaded\n`,
+    );
+  });
+});
