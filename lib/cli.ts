@@ -539,7 +539,7 @@ export function parse(args: string[], name: string, usSpelling = () => false): P
     }
     // A replay starts no program to buffer differently.
     if (options.lineBuffered) {
-      return usageError("option '--line-buffered' cannot be used with option '--replay'");
+      return usageError("option '--replay' cannot be used with option '--line-buffered'");
     }
     // The log says whether the run timed out; a replay runs nothing to limit.
     if (timeout) return usageError("option '--timeout' cannot be used with option '--replay'");

@@ -1128,7 +1128,7 @@ Deno.test("-L and --line-buffered, alone or grouped; refused with --replay", () 
   );
   deepStrictEqual(
     parse(["-L", "--replay", "log"], "dtee"),
-    usageError("option '--line-buffered' cannot be used with option '--replay'"),
+    usageError("option '--replay' cannot be used with option '--line-buffered'"),
   );
   deepStrictEqual(
     parse(["-LL", "x"], "dtee"),

@@ -244,7 +244,7 @@ Deno.test("-L with --replay is a usage error", async () => {
   assert.equal(r.code, 64);
   assert.equal(
     r.err,
-    `${DTEE}: option '--line-buffered' cannot be used with option '--replay'\n` +
+    `${DTEE}: option '--replay' cannot be used with option '--line-buffered'\n` +
       `Try '${DTEE} -h' for more information.\n`,
   );
 });
