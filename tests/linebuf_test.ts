@@ -298,3 +298,27 @@ Deno.test("-L from a tree that lacks its files, or lies under a space: says whic
     );
   });
 });
+
+Deno.test("README, Why is my output out of order?: each example's job.log is as its comment says", async () => {
+  const readme = await Deno.readTextFile(`${ROOT}/README.md`);
+  const section = readme.slice(readme.indexOf("\n### Why is my output out of order?\n"));
+  const block = /```sh\n([^]*?)```/.exec(section)![1];
+  const lines = block.trim().split("\n");
+  assert.equal(lines.length, 2);
+  for (const line of lines) {
+    const [command, comment] = line.split(/\s+# job\.log: /);
+    await withTempDir(async (dir) => {
+      // dtee on PATH, as installed; nothing in the environment that unbuffers Python already.
+      await Deno.mkdir(`${dir}/bin`);
+      await Deno.symlink(LAUNCHER, `${dir}/bin/dtee`);
+      const r = await run("env", [...unset, `PATH=${dir}/bin:/usr/bin:/bin`, "sh", "-c", command], {
+        cwd: dir,
+      });
+      assert.equal(r.code, 0, r.err);
+      assert.equal(
+        await Deno.readTextFile(`${dir}/job.log`),
+        comment.split(", ").join("\n") + "\n",
+      );
+    });
+  }
+});
