@@ -16,11 +16,11 @@ import {
   exited,
   nonBlocking,
   readText,
-  ROOT,
   run,
   type RunResult,
   sh,
   tempName,
+  unprivileged,
   waitUntil,
   withTempDir,
 } from "./helpers.ts";
@@ -898,29 +898,6 @@ Deno.test("$TMPDIR missing or too long for a socket path: clear message, 69, the
     ok(!exists(ran), "the command ran");
   });
 });
-
-/**
- * How to run dtee as an unprivileged user (root bypasses directory
- * permissions): the words to put before it, or why that is impossible here.
- */
-async function unprivileged(): Promise<{ prefix: string[]; skip?: string }> {
-  if (Deno.uid() !== 0) return { prefix: [] };
-  const setpriv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
-  try {
-    const check = await run(setpriv[0], [
-      ...setpriv.slice(1),
-      "sh",
-      "-c",
-      'test -r "$1/main.ts" && test -x "$(command -v deno || echo "$1/.deno/bin/deno")"',
-      "sh",
-      ROOT,
-    ]);
-    if (check.code === 0) return { prefix: setpriv };
-    return { prefix: [], skip: `user 65534 cannot run dtee from ${ROOT}` };
-  } catch {
-    return { prefix: [], skip: "running as root without setpriv" };
-  }
-}
 
 const { prefix: asUser, skip: noUser } = await unprivileged();
 if (noUser) console.log(`core_test: the non-writable $TMPDIR test is skipped: ${noUser}`);

@@ -391,3 +391,26 @@ export function fixedZone(offset: number, zone: string) {
     };
   };
 }
+
+/**
+ * How to run dtee as an unprivileged user (root bypasses directory
+ * permissions): the words to put before it, or why that is impossible here.
+ */
+export async function unprivileged(): Promise<{ prefix: string[]; skip?: string }> {
+  if (Deno.uid() !== 0) return { prefix: [] };
+  const setpriv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
+  try {
+    const check = await run(setpriv[0], [
+      ...setpriv.slice(1),
+      "sh",
+      "-c",
+      'test -r "$1/main.ts" && test -x "$(command -v deno || echo "$1/.deno/bin/deno")"',
+      "sh",
+      ROOT,
+    ]);
+    if (check.code === 0) return { prefix: setpriv };
+    return { prefix: [], skip: `user 65534 cannot run dtee from ${ROOT}` };
+  } catch {
+    return { prefix: [], skip: "running as root without setpriv" };
+  }
+}

@@ -8,7 +8,8 @@
  * RUBYOPT kept, and the environment untouched without -L.
  */
 import assert from "node:assert/strict";
-import { CRONTY, DTEE, LAUNCHER, ROOT, run, sh, withTempDir } from "./helpers.ts";
+import { CRONTY, DTEE, LAUNCHER, ROOT, run, sh, unprivileged, withTempDir } from "./helpers.ts";
+import { COMPILE_FLAGS } from "../scripts/release.ts";
 
 const EXPECTED = "out1\nerr1\nout2\nerr2\n";
 
@@ -321,4 +322,32 @@ Deno.test("README, Why is my output out of order?: each example's job.log is as 
       );
     });
   }
+});
+
+const { prefix: asUser, skip: noUser } = await unprivileged();
+if (noUser) console.log(`linebuf_test: the unprivileged -L test is skipped: ${noUser}`);
+
+Deno.test({
+  name: "-L as an unprivileged user: from the tree, and written out by the single binary's entry",
+  ignore: noUser !== undefined,
+  fn: async () => {
+    await withTempDir(async (base) => {
+      await Deno.chmod(base, 0o755);
+      const dir = `${base}/work`;
+      await Deno.mkdir(`${dir}/tmp`, { recursive: true });
+      await buildC(dir);
+      for (const path of [dir, `${dir}/tmp`]) await Deno.chmod(path, 0o777);
+      const env = { TMPDIR: `${dir}/tmp`, HOME: dir, DENO_DIR: `${dir}/deno` };
+      const as = (words: string[]) =>
+        run(asUser[0] ?? "env", [...asUser.slice(1), "env", ...unset, ...words], { env });
+      const entry = [Deno.execPath(), "run", "-q", ...COMPILE_FLAGS, `${ROOT}/compiled_main.ts`];
+      for (const dtee of [[LAUNCHER], entry]) {
+        const r = await as([...dtee, "-L", "-C", `${dir}/c`, `${dir}/prog`]);
+        assert.equal(r.code, 0, r.err);
+        assert.equal(await Deno.readTextFile(`${dir}/c`), EXPECTED);
+        // What the binary's entry wrote out for the run is gone.
+        assert.deepEqual([...Deno.readDirSync(`${dir}/tmp`)], []);
+      }
+    });
+  },
 });
