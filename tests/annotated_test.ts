@@ -339,3 +339,46 @@ Deno.test("a DST change inside a run shows from its second on (a replayed log un
     ]);
   });
 });
+
+Deno.test("--annotate under an outer dtee: each message a write of its own, the cut newline on its stream", async () => {
+  await withTempDir(async (dir) => {
+    const inner = [
+      DTEE,
+      "--annotate",
+      "--time-format=%s",
+      "sh",
+      "-c",
+      'printf "a\\nb"; echo c >&2; echo d',
+    ];
+    const r = await run(DTEE, ["-J", `${dir}/outer`, "--", ...inner]);
+    equal(r.code, 0);
+    const records = readText(`${dir}/outer`).trimEnd().split("\n").map((l) => JSON.parse(l))
+      .filter((rec) => rec.type === undefined)
+      .map((rec) => [rec.stream, rec.log.replace(/^\d+ /gm, "")]);
+    deepStrictEqual(records, [
+      ["stdout", "O: a\nO: b"],
+      ["stdout", "\n"],
+      ["stderr", "E: c\n"],
+      ["stdout", "O+ d\n"],
+    ]);
+  });
+});
+
+Deno.test("a write to an annotated file that fails is reported once, the others get everything, 74", async () => {
+  await withTempDir(async (dir) => {
+    const r = await run(DTEE, [
+      "-A",
+      "/dev/full",
+      "-c",
+      `${dir}/c`,
+      "sh",
+      "-c",
+      "echo one; echo two >&2",
+    ]);
+    equal(r.code, 74);
+    equal(r.out, "one\n");
+    // The I: Started line is the first write to fail; later ones are not reported again.
+    equal(r.err, `${DTEE}: /dev/full: No space left on device\ntwo\n`);
+    equal(readText(`${dir}/c`), "one\ntwo\n");
+  });
+});
