@@ -2,7 +2,7 @@
 // Change rust/src/abi.rs, then run `deno run -A scripts/gen-abi.ts`.
 
 /** Must equal what the shim's dtee_abi_version() returns. */
-export const ABI_VERSION = 13;
+export const ABI_VERSION = 14;
 
 /**
  * `join` of `dtee_env_add`: how a value meets the one the command would

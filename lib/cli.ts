@@ -63,7 +63,14 @@ export type ParseResult =
    * --replay FILE (docs/behaviour.md B4): deliver the log's messages through `options`'
    * outputs instead of running a command; `realtime`: keep the recorded gaps (--realtime).
    */
-  | { action: "replay"; options: Options; log: string; realtime: boolean }
+  | {
+    action: "replay";
+    options: Options;
+    log: string;
+    realtime: boolean;
+    /** --max-delay: the longest pause between two messages, in ms (Infinity: as recorded). */
+    maxDelayMs: number;
+  }
   /** Hidden --debug-limits: show the socket buffer sizes and the largest write. */
   | { action: "limits" }
   /** --help, --version, --debug-options: print `stdout` and exit 0. */
@@ -263,6 +270,15 @@ export const OPTIONS: readonly OptionDef[] = [
     long: "realtime",
     group: "Replay",
     help: "with --replay: wait as long between messages as the command did",
+  },
+  {
+    long: "max-delay",
+    file: true,
+    arg: "SECONDS",
+    once: true,
+    group: "Replay",
+    help: "with --realtime: wait at most SECONDS (a decimal number) between two messages, " +
+      "however long the recorded gap (a clock step, a night)",
   },
   { long: "help", short: "h", group: "Miscellaneous", help: "show this help and exit" },
   {
@@ -543,9 +559,24 @@ export function parse(args: string[], name: string, usSpelling = () => false): P
     }
     // The log says whether the run timed out; a replay runs nothing to limit.
     if (timeout) return usageError("option '--timeout' cannot be used with option '--replay'");
-    return { action: "replay", options, log: replay.value!, realtime: has("realtime") };
+    const maxDelay = given.find((g) => g.def.long === "max-delay")?.value;
+    if (maxDelay !== undefined && !has("realtime")) {
+      return usageError("option '--max-delay' requires option '--realtime'");
+    }
+    // boost's lexical_cast of a double, without its exponents and infinities.
+    if (maxDelay !== undefined && !/^(?:\d+\.?\d*|\.\d+)$/.test(maxDelay)) {
+      return usageError(`the argument ('${maxDelay}') for option '--max-delay' is invalid`);
+    }
+    return {
+      action: "replay",
+      options,
+      log: replay.value!,
+      realtime: has("realtime"),
+      maxDelayMs: maxDelay === undefined ? Infinity : Number(maxDelay) * 1000,
+    };
   }
   if (has("realtime")) return usageError("option '--realtime' requires option '--replay'");
+  if (has("max-delay")) return usageError("option '--max-delay' requires option '--realtime'");
   if (command.length === 0) return { action: "usage" };
   return { action: "run", options };
 }

@@ -128,6 +128,12 @@ class CronStdout extends GatedStream {
   }
 }
 
+/**
+ * Failures after which a live cron run went on unbuffered with its report due: those of
+ * setting up (before the command ran) and of the buffer file.
+ */
+const UNBUFFERED = new Set(["open", "buffer", "std-fds", "fcntl", "signals", "fork", "exec"]);
+
 class Cron implements FailureListener {
   /** The buffer file, or -1 once output passes straight through. */
   #buffer = -1;
@@ -207,6 +213,11 @@ class Cron implements FailureListener {
     if (!this.#started || failure.kind === "buffer") this.#reportDue = true;
     // Nothing received (or replayed) may be lost: write out what is held.
     if (["recv", "waitpid", "log-data", "log-read"].includes(failure.kind)) this.release();
+    // A replayed run goes on as the live one did after that failure: unbuffered and reported.
+    if (failure.kind === "recorded" && UNBUFFERED.has(failure.failure)) {
+      this.#reportDue = true;
+      this.release();
+    }
   }
 
   /** Whether dtee's stdout (with --failures-only, and stderr) is held back in the buffer file. */

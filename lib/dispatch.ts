@@ -10,6 +10,7 @@
 
 import { Mask, Stream } from "./abi.ts";
 import { type Batch, sameDestination } from "./ffi.ts";
+import type { Failure, FailureListener } from "./failures.ts";
 import type { Output } from "./output.ts";
 import type { CommandEnd, Interruption } from "./run_end.ts";
 import type { RunInfo, Sink } from "./sink.ts";
@@ -80,7 +81,7 @@ class Destination {
  * pipe at message K the others get exactly messages up to K, and K itself
  * only where it comes before the broken output.
  */
-export class Dispatch implements Sink {
+export class Dispatch implements Sink, FailureListener {
   /** The output whose broken pipe stopped the last delivery. */
   broken: Output | undefined;
   readonly #destinations: Destination[];
@@ -139,7 +140,30 @@ export class Dispatch implements Sink {
     for (const o of this.outputs) o.interrupted?.(end, timeNs);
   }
 
+  /**
+   * The logs record what dtee said. A failure while a batch goes out is
+   * recorded after the batch's records: it was printed after dtee's own
+   * stdout and stderr, which come first, had the batch.
+   */
+  failed(failure: Failure): void {
+    if (this.#delivering) this.#noted.push(failure);
+    else for (const o of this.outputs) o.noted?.(failure);
+  }
+
+  #delivering = false;
+  readonly #noted: Failure[] = [];
+
   deliver(batch: Batch, from: number, to: number): number {
+    this.#delivering = true;
+    try {
+      return this.#deliver(batch, from, to);
+    } finally {
+      this.#delivering = false;
+      for (const failure of this.#noted.splice(0)) this.failed(failure);
+    }
+  }
+
+  #deliver(batch: Batch, from: number, to: number): number {
     this.broken = undefined;
     if (this.#oneByOne) return this.#inTurn(this.#oneByOne, batch, from, to);
     const at = this.#breakableFirst(batch, from, to);

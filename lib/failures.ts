@@ -9,7 +9,7 @@
 
 import { strerror, strsignal, writeAll } from "./ffi.ts";
 import type { CommandEnd, ProcessEnd } from "./run_end.ts";
-import { encode } from "./text.ts";
+import { encode, escapeControls } from "./text.ts";
 
 const EX_USAGE = 64;
 const EX_DATAERR = 65;
@@ -49,9 +49,16 @@ export type Failure =
   | { kind: "log-read"; path: string; errno: number }
   /** A record of the log to replay is not valid: `FILE:LINE: what`. */
   | { kind: "log-data"; where: string }
+  /** The log to replay is also `output`, one of the replay's outputs (a usage error). */
+  | { kind: "log-is-output"; path: string; output: string }
   /** A file that -L needs could not be had (lib/preload.ts). */
   | { kind: "line-buffered"; what: string; errno?: number }
-  | { kind: "internal"; what: string };
+  | { kind: "internal"; what: string }
+  /**
+   * A failure read from a log being replayed: `failure` is the kind it was recorded as,
+   * `text` what dtee printed then. Printed again, it changes no status.
+   */
+  | { kind: "recorded"; failure: string; text: string };
 
 /** The message (after `NAME: `) and the exit status of a failure. */
 function describe(f: Failure, name: string): [string, number] {
@@ -101,15 +108,32 @@ function describe(f: Failure, name: string): [string, number] {
     }
     case "log-read":
       return [`${f.path}: ${strerror(f.errno)}`, EX_NOINPUT];
+    case "log-is-output":
+      return [
+        `${f.path}: input file is output file${f.output === f.path ? "" : ` (${f.output})`}`,
+        EX_USAGE,
+      ];
     case "log-data":
-      return [f.where, EX_DATAERR];
+      return [escapeControls(f.where), EX_DATAERR];
     case "line-buffered": {
       const why = f.errno === undefined ? "" : `: ${strerror(f.errno)}`;
       return [`-L: ${f.what}${why}`, EX_UNAVAILABLE];
     }
     case "internal":
       return [`internal error: ${f.what}`, EX_SOFTWARE];
+    case "recorded":
+      return [escapeControls(f.text), 0];
   }
+}
+
+/** What dtee prints for `failure`, after `NAME: ` (a log's diagnostic record keeps it). */
+export function failureText(failure: Failure, name: string): string {
+  return failure.kind === "recorded" ? failure.text : describe(failure, name)[0];
+}
+
+/** The kind of `failure` as a log records it (docs/jsonlog.md "Diagnostic record"). */
+export function failureKind(failure: Failure): string {
+  return failure.kind === "recorded" ? failure.failure : failure.kind;
 }
 
 /** The line a cron report ends with (docs/behaviour.md A4). */

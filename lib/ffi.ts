@@ -346,6 +346,11 @@ export function read(fd: number, buf: Uint8Array): Result<number> {
   return result(shim.dtee_read(fd, buf, BigInt(buf.length)));
 }
 
+/** Moves `fd`'s offset to `offset` bytes from the start (ESPIPE: a pipe). */
+export function seek(fd: number, offset: number): Result<number> {
+  return result(shim.dtee_seek(fd, BigInt(offset)));
+}
+
 /** Waits up to `timeoutMs` for a caught signal: whether one is pending. */
 export function pause(timeoutMs: number): boolean {
   return shim.dtee_pause(Math.max(0, Math.min(Math.ceil(timeoutMs), 0x7fffffff))) === 1;
@@ -407,18 +412,33 @@ export interface FdInfo {
   identity: string;
   /** A datagram or seqpacket socket: each message must go in a write of its own. */
   keepsBoundaries: boolean;
+  /** Its size in bytes, for a regular file. */
+  size: number;
 }
 
 const infoBuf = new BigUint64Array(3);
 
 export function fdInfo(fd: number): Result<FdInfo> {
-  const ret = shim.dtee_fd_info(fd, infoBuf);
+  return toInfo(shim.dtee_fd_info(fd, infoBuf));
+}
+
+/** What `path` names (symlinks followed), without opening it. */
+export function pathInfo(path: string): Result<FdInfo> {
+  return toInfo(shim.dtee_path_info(cString(path), infoBuf));
+}
+
+function toInfo(ret: number): Result<FdInfo> {
   if (ret < 0) return { ok: false, errno: -ret };
   const boundaries = (ret & FdKind.keepsBoundaries) !== 0;
   const kind = nameOf(FdKind, ret & ~FdKind.keepsBoundaries) as FdInfo["kind"];
   return {
     ok: true,
-    value: { kind, identity: `${infoBuf[0]}:${infoBuf[1]}`, keepsBoundaries: boundaries },
+    value: {
+      kind,
+      identity: `${infoBuf[0]}:${infoBuf[1]}`,
+      keepsBoundaries: boundaries,
+      size: Number(infoBuf[2]),
+    },
   };
 }
 

@@ -34,8 +34,17 @@ const STREAM_STDOUT = ascii('","stream":"stdout","time":"');
 const STREAM_STDERR = ascii('","stream":"stderr","time":"');
 const LOG_BASE64 = ascii(',"log_base64":"');
 
-/** Room one message's record may need beyond its text: keys, time, brackets, newline. */
-const RECORD_OVERHEAD = 128;
+/** Room one message's record may need beyond its text: keys, time, run id, brackets, newline. */
+const RECORD_OVERHEAD = 192;
+
+/**
+ * A new run id (docs/jsonlog.md "Runs and records"): 16 random hex digits, so that runs
+ * appended to one log by overlapping dtee processes, even in other pid namespaces, come apart.
+ */
+export function newRunId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
 
 // What each byte needs inside a JSON string. 0: itself. 1: a backslash escape (ESCAPE[b]).
 // 2: non-ASCII, checked as UTF-8 first.
@@ -92,6 +101,9 @@ export class JsonLogEncoder {
   /** The second whose `YYYY-MM-DDTHH:MM:SS.` is cached in #date: most messages share it. */
   #second = 0n;
   #date = ascii("1970-01-01T00:00:00.");
+  /** `,"run":"ID"` of the run `start` began: every record of the run carries it. */
+  #run = ascii(',"run":""');
+  #id = "";
 
   constructor(initialSize = 1 << 16) {
     this.#buf = new Uint8Array(initialSize);
@@ -112,6 +124,7 @@ export class JsonLogEncoder {
       this.#raw(stream === STDOUT ? STREAM_STDOUT : STREAM_STDERR);
       this.#time(times[i]);
       this.#buf[this.#pos++] = 0x22;
+      this.#raw(this.#run);
       if (!valid) {
         this.#raw(LOG_BASE64);
         this.#ascii(data.subarray(start, end).toBase64());
@@ -128,12 +141,14 @@ export class JsonLogEncoder {
    * that are not UTF-8 (lib/text.ts `decodeBytes`), which come out as U+FFFD in `command`
    * and exactly in `command_base64`.
    */
-  start(timeNs: bigint, pid: number, command: readonly string[]): Uint8Array {
+  start(timeNs: bigint, pid: number, command: readonly string[], id: string): Uint8Array {
+    this.#id = id;
+    this.#run = ascii(`,"run":"${id}"`);
     const words = command.map((word) => encode(word));
     const size = words.reduce((n, w) => n + 6 * w.length + 4 * Math.ceil(w.length / 3) + 8, 0);
     this.#pos = 0;
     this.#reserve(size + RECORD_OVERHEAD);
-    this.#ascii('{"type":"start","time":"');
+    this.#head("start");
     this.#time(timeNs);
     this.#ascii(`","pid":${pid},"command":[`);
     let valid = true;
@@ -162,7 +177,7 @@ export class JsonLogEncoder {
     const after = ended.kind === "timed-out" ? `,"timed_out_after":"${ended.after}"` : "";
     this.#pos = 0;
     this.#reserve(6 * name.length + after.length + RECORD_OVERHEAD);
-    this.#ascii('{"type":"end","time":"');
+    this.#head("end");
     this.#time(timeNs);
     if (end.kind === "exited") {
       this.#ascii(`","exit_code":${end.code}${after}}\n`);
@@ -175,6 +190,27 @@ export class JsonLogEncoder {
     if (end.kind === "signaled") this.#ascii(`,"core_dumped":${end.coreDumped}`);
     this.#ascii(`${after}}\n`);
     return this.#buf.subarray(0, this.#pos);
+  }
+
+  /**
+   * A diagnostic record: dtee's own message `text` (what follows `NAME: `), a failure of
+   * kind `failure` (docs/jsonlog.md), during the run `start` began.
+   */
+  diagnostic(timeNs: bigint, failure: string, text: string): Uint8Array {
+    const bytes = encode(text);
+    this.#pos = 0;
+    this.#reserve(6 * bytes.length + failure.length + RECORD_OVERHEAD);
+    this.#head("diagnostic");
+    this.#time(timeNs);
+    this.#ascii(`","failure":"${failure}","text":"`);
+    this.#text(bytes, 0, bytes.length);
+    this.#ascii('"}\n');
+    return this.#buf.subarray(0, this.#pos);
+  }
+
+  /** `{"type":"TYPE","run":"ID","time":"`: the keys every record but a message's begins with. */
+  #head(type: string): void {
+    this.#ascii(`{"type":"${type}","run":"${this.#id}","time":"`);
   }
 
   /** Makes room for `size` more bytes, keeping what is already encoded. */

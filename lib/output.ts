@@ -8,8 +8,18 @@
 
 import { Errno } from "./abi.ts";
 import type { Options, OutputSpec } from "./cli.ts";
-import { type Batch, type FdInfo, fdInfo, openOutput, writeAll } from "./ffi.ts";
-import type { Reporter } from "./failures.ts";
+import {
+  type Batch,
+  close,
+  type FdInfo,
+  fdInfo,
+  openInput,
+  openOutput,
+  read,
+  seek,
+  writeAll,
+} from "./ffi.ts";
+import type { Failure, Reporter } from "./failures.ts";
 import type { CommandEnd, Interruption, RecordedEnd } from "./run_end.ts";
 import type { RunInfo } from "./sink.ts";
 
@@ -47,6 +57,8 @@ export interface Output {
   terminated?(end: CommandEnd, timeNs: bigint): boolean;
   /** dtee is about to die by a signal (or a log recorded that it did). */
   interrupted?(end: Interruption, timeNs: bigint): void;
+  /** dtee reported `failure` (a log records what dtee said). */
+  noted?(failure: Failure): void;
 }
 
 /** A kind of output file: how an option's FILE is opened as one. */
@@ -82,7 +94,7 @@ export abstract class FdOutput implements Output {
     const info = fdInfo(fd);
     this.info = info.ok
       ? info.value
-      : { kind: "other", identity: `fd:${fd}`, keepsBoundaries: false };
+      : { kind: "other", identity: `fd:${fd}`, keepsBoundaries: false, size: 0 };
   }
 
   wants(stream: number): boolean {
@@ -111,15 +123,15 @@ export abstract class FdOutput implements Output {
     return this.label;
   }
 
-  /** Whether the last write of writeBytes stopped short. */
-  protected interruptedLast = false;
+  /** Whether the last write of writeBytes failed: part of its bytes may have been written. */
+  protected failedLast = false;
 
   /** Writes bytes that stand for messages from..to: `to`, or `from` on a broken pipe or a stop. */
   protected writeBytes(bytes: Uint8Array, from: number, to: number): number {
-    this.interruptedLast = false;
+    this.failedLast = false;
     if (bytes.length === 0) return to;
     const ret = writeAll(this.fd, bytes);
-    this.interruptedLast = !ret.ok && (ret.errno === Errno.EPIPE || ret.errno === Errno.EINTR);
+    this.failedLast = !ret.ok;
     return this.#outcome(ret.ok ? { ok: true, value: 1 } : { ...ret, done: from }, to);
   }
 
@@ -143,8 +155,6 @@ export abstract class FdOutput implements Output {
   }
 }
 
-const NEWLINE = new Uint8Array([0x0a]);
-
 /**
  * An output that records the run in lines of its own (the JSON log, annotated
  * text): a record when the run starts, one when it ends (once per run,
@@ -154,7 +164,12 @@ const NEWLINE = new Uint8Array([0x0a]);
  */
 export abstract class RecordingOutput extends FdOutput {
   #ended = false;
-  /** A write was cut short: the line is unfinished. */
+  /** Between the run's start and its end. */
+  protected running = false;
+  /**
+   * The file may end in a line cut short (a write that failed part way, a dtee
+   * killed while writing, found at open): the next write starts a line of its own.
+   */
   #torn = false;
 
   override get mergeable(): boolean {
@@ -168,6 +183,7 @@ export abstract class RecordingOutput extends FdOutput {
 
   started(run: RunInfo): void {
     this.#ended = false;
+    this.running = true;
     this.record(this.startRecord(run), 0, 0);
   }
 
@@ -180,17 +196,45 @@ export abstract class RecordingOutput extends FdOutput {
     this.#end(end, timeNs);
   }
 
+  /** Appending to `path`, whose last line may be cut short: the first record then starts a new one. */
+  appendsAfter(path: string): this {
+    this.#torn = this.info.kind === "file" && !endsLine(path, this.info.size);
+    return this;
+  }
+
   #end(end: RecordedEnd, timeNs: bigint): void {
     if (this.#ended) return;
     this.#ended = true;
-    if (this.#torn) this.record(NEWLINE, 0, 0);
+    this.running = false;
     this.record(this.endRecord(end, timeNs), 0, 0);
   }
 
-  /** Writes bytes that stand for messages from..to (see writeBytes), noting a cut-short line. */
+  /** Writes bytes that stand for messages from..to (see writeBytes), on a line of their own. */
   protected record(bytes: Uint8Array, from: number, to: number): number {
+    if (this.#torn && bytes.length > 0) {
+      // In the same write, so that no other process's record comes between.
+      const line = new Uint8Array(bytes.length + 1);
+      line[0] = 0x0a;
+      line.set(bytes, 1);
+      bytes = line;
+    }
     const at = this.writeBytes(bytes, from, to);
-    this.#torn = this.interruptedLast;
+    this.#torn = this.failedLast || (this.#torn && bytes.length === 0);
     return at;
+  }
+}
+
+/** Whether the file at `path`, `size` bytes long, is empty or ends with a newline. */
+function endsLine(path: string, size: number): boolean {
+  if (size === 0) return true;
+  const fd = openInput(path);
+  // Unreadable: dtee cannot tell, and a line of its own would be a blank line.
+  if (!fd.ok) return true;
+  try {
+    const last = new Uint8Array(1);
+    const got = seek(fd.value, size - 1).ok ? read(fd.value, last) : undefined;
+    return !got?.ok || got.value !== 1 || last[0] === 0x0a;
+  } finally {
+    close(fd.value);
   }
 }

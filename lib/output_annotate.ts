@@ -44,7 +44,9 @@ export class AnnotatedOutput extends RecordingOutput {
 export const annotatedKind: OutputKind = {
   open(spec, reporter, options) {
     const fd = openFile(spec, reporter);
-    return fd < 0 ? undefined : new AnnotatedOutput(fd, spec.path, reporter, annotator(options));
+    if (fd < 0) return undefined;
+    const out = new AnnotatedOutput(fd, spec.path, reporter, annotator(options));
+    return spec.append ? out.appendsAfter(spec.path) : out;
   },
   recordsEnd: true,
 };

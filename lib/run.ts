@@ -7,7 +7,7 @@
  */
 
 import { Command, execInPlace } from "./child.ts";
-import { helpText, type Options, parse, programName } from "./cli.ts";
+import { helpText, type Options, parse, type ParseResult, programName } from "./cli.ts";
 import { nowNs } from "./clock.ts";
 import { cronOutputs } from "./cron.ts";
 import { Dispatch } from "./dispatch.ts";
@@ -26,6 +26,8 @@ import { closeCommandEnds, openInput, receiveUntilExit } from "./input.ts";
 import { openOutputs, recordsEnd } from "./output_kinds.ts";
 import { streamOutputs } from "./output_stream.ts";
 import { annotator } from "./output_annotate.ts";
+import { newRunId } from "./jsonlog.ts";
+import type { LogReader } from "./replay.ts";
 import { openLog, replayRuns } from "./replay_loop.ts";
 import { exitStatus, type Interruption, type RunEnd } from "./run_end.ts";
 import { lineBuffered } from "./linebuf.ts";
@@ -55,7 +57,7 @@ export function main(entry: "dtee" | "cronty"): number {
       case "limits":
         return showLimits(reporter);
       case "replay":
-        return replayLog(parsed.options, parsed.log, parsed.realtime, reporter);
+        return replayLog(parsed, reporter);
       case "run":
         return capture(parsed.options, reporter);
     }
@@ -114,7 +116,7 @@ function captureWith(
     }
     return reporter.exitStatus();
   }
-  const run = { command: options.command, timeNs: nowNs(), pid: Deno.pid };
+  const run = { command: options.command, timeNs: nowNs(), pid: Deno.pid, id: newRunId() };
   const command = Command.start(
     options.command,
     sockets.stdout,
@@ -150,10 +152,12 @@ function prepare(
   options: Options,
   reporter: Reporter,
   init: boolean,
+  /** What must be ready once fds 0-2 are, before the outputs are opened; falsy stops. */
+  first: () => unknown = () => true,
 ): { signals: Signals; sink: Sink } | undefined {
   const setupFailed = () => reporter.failed && !options.cron;
   prepareStdFds(reporter);
-  if (setupFailed()) return undefined;
+  if (setupFailed() || !first()) return undefined;
   const signals = new Signals({
     ...options,
     init,
@@ -167,13 +171,25 @@ function prepare(
 }
 
 /** `dtee --replay FILE`: the recorded runs through the same sinks as a live run (docs/behaviour.md B4). */
-function replayLog(options: Options, file: string, realtime: boolean, reporter: Reporter): number {
-  const prepared = prepare(options, reporter, false);
-  if (!prepared) return reporter.exitStatus();
+function replayLog(
+  { options, log: file, realtime, maxDelayMs }: Extract<ParseResult, { action: "replay" }>,
+  reporter: Reporter,
+): number {
+  let log: LogReader | undefined;
+  // Opened before any output, which must not be the log (docs/behaviour.md B4).
+  const prepared = prepare(
+    options,
+    reporter,
+    false,
+    () => (log = openLog(file, options, reporter)),
+  );
+  if (!prepared || !log) {
+    log?.close();
+    return reporter.exitStatus();
+  }
   const { signals, sink } = prepared;
-  const log = openLog(file, reporter);
-  if (!log) return reporter.exitStatus();
-  return finish(replayRuns({ log, sink, signals, reporter, realtime }), sink, reporter);
+  const replay = { log, sink, signals, reporter, realtime, maxDelayMs };
+  return finish(replayRuns(replay), sink, reporter);
 }
 
 /** dtee's exit status after `end`, once the outputs have heard of it. */
@@ -206,6 +222,8 @@ function openSinks(options: Options, reporter: Reporter): Sink {
     : streamOutputs(reporter, annotate);
   const dispatch = new Dispatch([...streams, ...openOutputs(options, reporter)]);
   dispatch.opened();
+  // The logs record what dtee says, also what it said before they were opened.
+  reporter.listen(dispatch);
   return dispatch;
 }
 

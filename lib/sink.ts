@@ -19,6 +19,8 @@ export interface RunInfo {
   timeNs: bigint;
   /** dtee's pid (the recorded one, in a replay). */
   pid: number;
+  /** The run id its log records carry (docs/jsonlog.md; the recorded one, in a replay). */
+  id: string;
 }
 
 /** Every output of a run, as the loops see them (lib/dispatch.ts). */

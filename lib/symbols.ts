@@ -196,6 +196,10 @@ export const symbols = {
    */
   dtee_read: { parameters: [/* fd */ "i32", /* buf */ "buffer", /* cap */ "usize"], result: "i32" },
   /**
+   * Moves `fd`'s offset to `offset` bytes from the start; -ESPIPE for a pipe.
+   */
+  dtee_seek: { parameters: [/* fd */ "i32", /* offset */ "u64"], result: "i32" },
+  /**
    * Waits up to `timeout_ms` for a caught signal: 1 when one is pending, else 0.
    */
   dtee_pause: { parameters: [/* timeout_ms */ "i32"], result: "i32" },
@@ -231,10 +235,15 @@ export const symbols = {
    */
   dtee_same_destination: { parameters: [/* a */ "i32", /* b */ "i32"], result: "i32" },
   /**
-   * What `fd` leads to: `info` = [device, inode, 0]; returns its kind
+   * What `fd` leads to: `info` = [device, inode, size]; returns its kind
    * (`abi::fd_kind`, plus KEEPS_BOUNDARIES for a datagram socket).
    */
   dtee_fd_info: { parameters: [/* fd */ "i32", /* info */ "buffer"], result: "i32" },
+  /**
+   * What `path` names (symlinks followed), without opening it: as
+   * `dtee_fd_info`, without KEEPS_BOUNDARIES.
+   */
+  dtee_path_info: { parameters: [/* path */ "buffer", /* info */ "buffer"], result: "i32" },
   /**
    * Opens /dev/null on whichever of fds 0-2 are closed and makes those that
    * were closed when dtee started close-on-exec; returns the mask of those

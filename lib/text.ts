@@ -86,3 +86,15 @@ export function fromCString(buf: Uint8Array): string {
 export function decodeText(bytes: Uint8Array): string {
   return decoder.decode(bytes);
 }
+
+/**
+ * `text` with every control character (C0, DEL, C1) written as `\xNN`: text taken from a
+ * log (or a parser's quote of it) never reaches a terminal raw in dtee's own messages.
+ */
+export function escapeControls(text: string): string {
+  return text.replace(
+    // deno-lint-ignore no-control-regex
+    /[\x00-\x1f\x7f-\x9f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}

@@ -133,6 +133,10 @@ Replay:
                                     the recorded status
   --realtime                        with --replay: wait as long between messages
                                     as the command did
+  --max-delay SECONDS               with --realtime: wait at most SECONDS (a
+                                    decimal number) between two messages,
+                                    however long the recorded gap (a clock step,
+                                    a night)
 
 Miscellaneous:
   -h [ --help ]                     show this help and exit
@@ -205,6 +209,10 @@ Replay:
                                     the recorded status
   --realtime                        with --replay: wait as long between messages
                                     as the command did
+  --max-delay SECONDS               with --realtime: wait at most SECONDS (a
+                                    decimal number) between two messages,
+                                    however long the recorded gap (a clock step,
+                                    a night)
 
 Miscellaneous:
   -h [ --help ]                     show this help and exit
@@ -419,6 +427,7 @@ Deno.test("--replay FILE: no command; the outputs and flags given with it apply"
     options: NO_OPTIONS,
     log: "log",
     realtime: false,
+    maxDelayMs: Infinity,
   });
   deepStrictEqual(
     parse(["-q", "--replay=my log", "-c", "all", "-j", "again", "--realtime", "-i"], "dtee"),
@@ -432,6 +441,7 @@ Deno.test("--replay FILE: no command; the outputs and flags given with it apply"
       },
       log: "my log",
       realtime: true,
+      maxDelayMs: Infinity,
     },
   );
   const cronty = parse(["--replay", "log"], "/usr/bin/cronty");
@@ -442,7 +452,12 @@ Deno.test("--replay FILE: no command; the outputs and flags given with it apply"
     options: NO_OPTIONS,
     log: "-q",
     realtime: false,
+    maxDelayMs: Infinity,
   });
+  const paced = parse(["--replay", "log", "--realtime", "--max-delay", "0.25"], "dtee");
+  ok(paced.action === "replay" && paced.maxDelayMs === 250);
+  const dot = parse(["--replay", "log", "--realtime", "--max-delay=.5"], "dtee");
+  ok(dot.action === "replay" && dot.maxDelayMs === 500);
   equal(parse(["--replay", "log", "--"], "dtee").action, "replay");
   equal(parse(["--replay=", "--"], "dtee").action, "replay");
 });
@@ -718,11 +733,14 @@ Deno.test("help lines fit in 80 columns and the description column is aligned", 
       ok(line.length <= 80, line);
       ok(!line.endsWith(" "), `trailing space: ${JSON.stringify(line)}`);
       if (line.startsWith("  -")) {
-        match(line, /^ {2}(-. \[ --[a-z-]+ \]|--[a-z-]+)( FILE| FORMAT| DURATION)? +\S/);
+        match(line, /^ {2}(-. \[ --[a-z-]+ \]|--[a-z-]+)( FILE| FORMAT| DURATION| SECONDS)? +\S/);
       }
     }
     for (const line of text.split("\n").filter((l) => l.startsWith("  -"))) {
-      match(line.slice(0, 36), /^ {2}(-. \[ --[a-z-]+ \]|--[a-z-]+)( FILE| FORMAT| DURATION)? +$/);
+      match(
+        line.slice(0, 36),
+        /^ {2}(-. \[ --[a-z-]+ \]|--[a-z-]+)( FILE| FORMAT| DURATION| SECONDS)? +$/,
+      );
       match(line.slice(36), /^[a-z]/);
     }
     const continuations = text.split("\n").filter((l) => /^ {4}/.test(l));
@@ -856,6 +874,8 @@ const WORDS = [
   "--replay=log",
   "--realtime",
   "--realtime=1",
+  "--max-delay",
+  "--max-delay=2.5",
   "--ignore-interrupts",
   "--cron",
   "--cron=1",
@@ -910,6 +930,9 @@ function unparse(r: ParseResult & { options: Options }, cronFromName: boolean): 
   if (r.action === "replay") args.push(`--replay=${r.log}`, ...(r.realtime ? ["--realtime"] : []));
   if (o.ignoreInterrupts) args.push("-i");
   if (o.init) args.push("--init");
+  if (r.action === "replay" && r.maxDelayMs !== Infinity) {
+    args.push(`--max-delay=${r.maxDelayMs / 1000}`);
+  }
   if (o.cron && !cronFromName) args.push("-q");
   return [...args, "--", ...o.command];
 }
@@ -932,7 +955,9 @@ Deno.test("property: random argument vectors never throw and give only documente
         `|the argument for option should follow immediately after the equal sign` +
         `|option '--[a-z-]+' cannot be specified more than once` +
         `|option '--replay' cannot be used with a command` +
-        `|option '--realtime' requires option '--replay')$`,
+        `|option '--realtime' requires option '--replay'` +
+        `|option '--max-delay' requires option '--realtime'` +
+        `|the argument \\('[^]*'\\) for option '--max-delay' is invalid)$`,
     );
 
     if (r.action === "run" || r.action === "replay") {
@@ -978,6 +1003,9 @@ Deno.test("property: --debug-options agrees with the parsed options", () => {
       ["debug-options", "1"],
       ...(r.options.ignoreInterrupts ? [["ignore-interrupts", "1"]] : []),
       ...(r.options.init ? [["init", "1"]] : []),
+      ...(r.action === "replay" && r.maxDelayMs !== Infinity
+        ? [["max-delay", String(r.maxDelayMs / 1000)]]
+        : []),
       ...(r.action === "replay" && r.realtime ? [["realtime", "1"]] : []),
       ...(r.action === "replay" ? [["replay", r.log]] : []),
     ];
@@ -1073,6 +1101,8 @@ function documented(line: string, name: string): boolean {
   }
   if (/^option '--re(play|altime)' (cannot|requires) [^\n]*$/.test(rest)) return true;
   if (/^option '--[a-z-]+' cannot be specified more than once$/.test(rest)) return true;
+  if (rest === "option '--max-delay' requires option '--realtime'") return true;
+  if (/^the argument \('.*'\) for option '--max-delay' is invalid$/s.test(rest)) return true;
   if (/^.*: exited with status \d+$/s.test(rest)) return true;
   const text = rest.slice(rest.lastIndexOf(": ") + 2);
   return rest.includes(": ") && STRERROR.test(text) && !text.includes("os error");
@@ -1206,5 +1236,6 @@ Deno.test("a bad --time-format, twice, or without anything annotated is a usage 
     options: { ...NO_OPTIONS, outputs: [annotated("f", false)], timeFormat: "%s" },
     log: "log",
     realtime: false,
+    maxDelayMs: Infinity,
   });
 });

@@ -108,6 +108,7 @@ class StringifyEncoder {
         log,
         stream: batch.streams[i] === 1 ? "stdout" : "stderr",
         time: this.#time(batch.times[i]),
+        run: RUN,
       };
       if (base64 !== undefined) record.log_base64 = base64;
       text += JSON.stringify(record).replace(/[\u0085\u2028\u2029]/g, unicodeEscape) + "\n";
@@ -126,6 +127,9 @@ class StringifyEncoder {
     return this.#date + (ns % 1_000_000_000n).toString().padStart(9, "0") + "Z";
   }
 }
+
+/** The run id both encoders' records carry. */
+const RUN = "0123456789abcdef";
 
 const unicodeEscape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
 
@@ -161,6 +165,7 @@ for (const { name, messages } of workloads) {
   const work = batches(messages);
   const input = messages.reduce((n, m) => n + m.length, 0);
   const byHand = new JsonLogEncoder();
+  byHand.start(0n, 1, ["bench"], RUN);
   const stringify = new StringifyEncoder();
   for (const b of work) {
     const a = byHand.messages(b, 0, b.lens.length).slice();
@@ -171,7 +176,7 @@ for (const { name, messages } of workloads) {
   }
   const log: Uint8Array[] = [];
   for (const b of work) log.push(byHand.messages(b, 0, b.lens.length).slice());
-  log.unshift(byHand.start(0n, 1, ["bench"]).slice());
+  log.unshift(byHand.start(0n, 1, ["bench"], RUN).slice());
   log.push(byHand.end(0n, { kind: "exited", code: 0 }).slice());
   for (const [label, encoder] of [["byte-level", byHand], ["JSON.stringify", stringify]] as const) {
     const { ns, bytes } = measure(encoder, work);

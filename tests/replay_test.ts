@@ -104,8 +104,11 @@ Deno.test("the log: Docker's keys first, kernel times, start and final records; 
     const lines = Deno.readTextFileSync(log).split("\n");
     equal(lines.pop(), "");
     const records = lines.map((l) => JSON.parse(l));
-    deepStrictEqual(Object.keys(records[1]), ["log", "stream", "time"]);
-    deepStrictEqual(Object.keys(records[2]), ["log", "stream", "time", "log_base64"]);
+    deepStrictEqual(Object.keys(records[1]), ["log", "stream", "time", "run"]);
+    deepStrictEqual(Object.keys(records[2]), ["log", "stream", "time", "run", "log_base64"]);
+    // One run id on every record of the run.
+    match(records[0].run, /^[0-9a-f]{16}$/);
+    ok(records.every((rec) => rec.run === records[0].run));
     deepStrictEqual(records[0].command, ["sh", "-c", script]);
     equal(records[0].type, "start");
     deepStrictEqual([records[1].log, records[1].stream], ["one\n", "stdout"]);
@@ -161,17 +164,19 @@ Deno.test("an appended log replays its runs in turn; the status is the last run'
   });
 });
 
-Deno.test("a bad record: everything before it is delivered, then FILE:LINE, exit 65", async () => {
+Deno.test("a bad record: everything before it is delivered, then FILE:LINE, the rest, exit 65", async () => {
   await withTempDir(async (dir) => {
     const log = `${dir}/log`;
     await run(DTEE, ["-j", log, "sh", "-c", "echo one; echo two"]);
     const lines = Deno.readTextFileSync(log).split("\n");
-    lines.splice(2, 0, '{"log":"x","stream":"stdin","time":"2026-12-01T00:00:00.000000000Z"}');
+    const id = JSON.parse(lines[0]).run;
+    const bad =
+      `{"log":"x","stream":"stdin","time":"2026-12-01T00:00:00.000000000Z","run":"${id}"}`;
+    lines.splice(2, 0, bad);
     Deno.writeTextFileSync(log, lines.join("\n"));
-    const r = await run(DTEE, ["--replay", log]);
+    const r = await sh('"$@" 2>&1', [DTEE, "--replay", log]);
     equal(r.code, 65);
-    equal(r.out, "one\n");
-    match(r.err, new RegExp(`^${DTEE}: ${log}:3: [^\\n]*stream[^\\n]*\\n$`));
+    equal(r.out, `one\n${DTEE}: ${log}:3: unknown stream "stdin"\ntwo\n`);
     const missing = await run(DTEE, ["--replay", `${dir}/nothing`]);
     deepStrictEqual([missing.code, missing.err], [
       66,

@@ -91,7 +91,7 @@ Deno.test("a job that ends before its limit shows no trace of it", async () => {
     ]);
     ended(plain, 0, "out\n", "err\n", "dtee");
     const end = JSON.parse(readText(log).trim().split("\n").at(-1)!);
-    deepStrictEqual(Object.keys(end), ["type", "time", "exit_code"]);
+    deepStrictEqual(Object.keys(end), ["type", "run", "time", "exit_code"]);
     // It also did not wait for the limit: the run's timeout is far below 2 hours.
   });
 });
@@ -261,8 +261,9 @@ Deno.test("the JSON log's end record says the run timed out, and --replay prints
     const live = await joined(CRONTY, ["-J", log, "--timeout=0.3", "sh", "-c", TRAPS_TERM]);
     equal(live.code, 124, live.out);
     const end = JSON.parse(readText(log).trim().split("\n").at(-1)!);
-    deepStrictEqual({ ...end, time: "" }, {
+    deepStrictEqual({ ...end, time: "", run: "" }, {
       type: "end",
+      run: "",
       time: "",
       exit_code: 3,
       timed_out_after: "0.3s",

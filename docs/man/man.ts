@@ -50,7 +50,10 @@ const groupNotes = (page: Page): Record<Group, string> => ({
   "Options": "",
   "Replay": "A JSON log (\\fB\\-j\\fR, \\fB\\-J\\fR) is one JSON object per line, in " +
     "UTF\\-8. A run is a start record, one message record per write of the command, in the " +
-    "order written, and a final record; \\fB\\-j\\fR appends run after run.\n" +
+    "order written, a diagnostic record for each message dtee itself printed, and a final " +
+    "record; \\fB\\-j\\fR appends run after run. Every record has \\fBrun\\fR, the run's " +
+    "id, so that runs appended at the same time by overlapping dtee processes come apart " +
+    "again.\n" +
     'The start record has \\fBtype\\fR \\fB"start"\\fR, \\fBtime\\fR, \\fBpid\\fR (dtee\'s) ' +
     'and \\fBcommand\\fR (the words); the final record has \\fBtype\\fR \\fB"end"\\fR and ' +
     "\\fBtime\\fR. A message record is one write of the command:\n" +
@@ -67,11 +70,13 @@ const groupNotes = (page: Page): Record<Group, string> => ({
     "a run whose dtee was killed outright has none. Readers should ignore keys they do not " +
     "know. The full description is installed as " +
     "\\fIPREFIX\\fR/share/doc/dtee/jsonlog.md (see \\fBFILES\\fR).\n.PP\n" +
-    "\\fB\\-\\-replay\\fR delivers a log's messages through the same " +
-    "outputs as a live run and exits with the recorded status (of a log with several runs, the " +
-    "last one's); a record that is not valid is reported as " +
-    "\\fBNAME: FILE:LINE: ...\\fR and ends the replay with status 65, after everything " +
-    "before it; a log that cannot be read is status 66.\n",
+    "\\fB\\-\\-replay\\fR delivers each run's messages in turn, each whole, in the order " +
+    "the runs started, through the same outputs as a live run, dtee's recorded messages " +
+    "included, and exits with the recorded status (of a log with several runs, the last " +
+    "one's); a damaged record is passed over, reported as \\fBNAME: FILE:LINE: ...\\fR, " +
+    "and the replay then ends with status 65; a log that cannot be read is status 66; the log " +
+    "given as one of the replay's own outputs, under any name, is refused with status 64 " +
+    "before any output is opened.\n",
   "Miscellaneous": "",
 });
 

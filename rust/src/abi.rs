@@ -9,7 +9,7 @@
 //! says "C names" keeps the names as they are (`Errno.EPIPE`).
 
 /// Bumped whenever an export's meaning or signature changes (docs/architecture.md, "The C ABI").
-pub const ABI_VERSION: u32 = 13;
+pub const ABI_VERSION: u32 = 14;
 
 /// `join` of `dtee_env_add`: how a value meets the one the command would
 /// otherwise inherit.

@@ -39,6 +39,18 @@ pub fn open_input(path: &CStr) -> Result<c_int, c_int> {
     Ok(fd)
 }
 
+/// Moves `fd`'s offset to `offset` bytes from the start (a log read again
+/// from a run's start record); ESPIPE for a pipe.
+pub fn seek(fd: c_int, offset: u64) -> Result<(), c_int> {
+    let offset = i64::try_from(offset).map_err(|_| sys::EINVAL)?;
+    // SAFETY: a plain system call on a descriptor number.
+    let at = unsafe { failable::lseek(fd, offset, sys::SEEK_SET) };
+    if at < 0 {
+        return Err(sys::errno());
+    }
+    Ok(())
+}
+
 /// Reads what is there (up to `buf.len()` bytes; 0 at the end), going on after EINTR.
 pub fn read(fd: c_int, buf: &mut [u8]) -> Result<usize, c_int> {
     loop {

@@ -3,7 +3,7 @@
 
 use crate::failable;
 use crate::sys;
-use std::ffi::{c_int, c_void};
+use std::ffi::{c_int, c_void, CStr};
 
 /// Whether writes to `b` may be merged into writes to `a` without changing
 /// what any reader sees: both are the same open file description (`2>&1`),
@@ -50,31 +50,46 @@ pub fn same_destination(a: c_int, b: c_int) -> bool {
     appending(a) && appending(b)
 }
 
-/// What `fd` leads to: [device, inode] in `identity` (equal for two
-/// descriptors of one file, pipe, socket or device) and its kind
-/// (`abi::fd_kind`), plus `abi::fd_kind::KEEPS_BOUNDARIES` when it keeps
-/// write boundaries.
+/// What `fd` leads to: [device, inode, size] in `identity` (the first two
+/// equal for two descriptors of one file, pipe, socket or device) and its
+/// kind (`abi::fd_kind`), plus `abi::fd_kind::KEEPS_BOUNDARIES` when it
+/// keeps write boundaries.
 pub fn fd_info(fd: c_int, identity: &mut [u64]) -> Result<c_int, c_int> {
-    use crate::abi::fd_kind;
     let mut st = sys::statx_t::zeroed();
-    let mask = sys::STATX_TYPE | sys::STATX_INO;
+    let mask = sys::STATX_TYPE | sys::STATX_INO | sys::STATX_SIZE;
     // SAFETY: the path is an empty NUL-terminated string and st is a live statx_t.
     sys::check(unsafe { sys::statx(fd, c"".as_ptr(), sys::AT_EMPTY_PATH, mask, &mut st) })?;
+    let boundaries = if keeps_boundaries(fd) {
+        crate::abi::fd_kind::KEEPS_BOUNDARIES
+    } else {
+        0
+    };
+    Ok(kind_of(&st, identity) | boundaries)
+}
+
+/// What `path` names, symlinks followed, as `fd_info` tells it of a
+/// descriptor: without opening it (a FIFO would block, an output be created).
+pub fn path_info(path: &CStr, identity: &mut [u64]) -> Result<c_int, c_int> {
+    let mut st = sys::statx_t::zeroed();
+    let mask = sys::STATX_TYPE | sys::STATX_INO | sys::STATX_SIZE;
+    // SAFETY: path is NUL-terminated and st is a live statx_t.
+    sys::check(unsafe { sys::statx(sys::AT_FDCWD, path.as_ptr(), 0, mask, &mut st) })?;
+    Ok(kind_of(&st, identity))
+}
+
+/// The kind (`abi::fd_kind`), identity and size ([device, inode, size]) of a statx result.
+fn kind_of(st: &sys::statx_t, identity: &mut [u64]) -> c_int {
+    use crate::abi::fd_kind;
     identity[0] = ((st.stx_dev_major as u64) << 32) | st.stx_dev_minor as u64;
     identity[1] = st.stx_ino;
-    let kind = match st.stx_mode & sys::S_IFMT {
+    identity[2] = st.stx_size;
+    match st.stx_mode & sys::S_IFMT {
         sys::S_IFIFO => fd_kind::PIPE,
         sys::S_IFSOCK => fd_kind::SOCKET,
         sys::S_IFREG => fd_kind::FILE,
         sys::S_IFCHR | sys::S_IFBLK => fd_kind::DEVICE,
         _ => fd_kind::OTHER,
-    };
-    let boundaries = if keeps_boundaries(fd) {
-        fd_kind::KEEPS_BOUNDARIES
-    } else {
-        0
-    };
-    Ok(kind | boundaries)
+    }
 }
 
 /// Whether `fd` is a socket that keeps write boundaries (datagram or

@@ -421,6 +421,12 @@ pub extern "C" fn dtee_read(fd: i32, buf: *mut u8, cap: usize) -> c_int {
     })
 }
 
+/// Moves `fd`'s offset to `offset` bytes from the start; -ESPIPE for a pipe.
+#[no_mangle]
+pub extern "C" fn dtee_seek(fd: i32, offset: u64) -> c_int {
+    boundary(|| files::seek(fd, offset).map(|_| 0))
+}
+
 /// Waits up to `timeout_ms` for a caught signal: 1 when one is pending, else 0.
 #[no_mangle]
 pub extern "C" fn dtee_pause(timeout_ms: i32) -> c_int {
@@ -485,7 +491,7 @@ pub extern "C" fn dtee_same_destination(a: i32, b: i32) -> c_int {
     boundary(|| Ok(identity::same_destination(a, b) as c_int))
 }
 
-/// What `fd` leads to: `info` = [device, inode, 0]; returns its kind
+/// What `fd` leads to: `info` = [device, inode, size]; returns its kind
 /// (`abi::fd_kind`, plus KEEPS_BOUNDARIES for a datagram socket).
 #[no_mangle]
 pub extern "C" fn dtee_fd_info(fd: i32, info: *mut u64) -> c_int {
@@ -493,6 +499,17 @@ pub extern "C" fn dtee_fd_info(fd: i32, info: *mut u64) -> c_int {
         // SAFETY: the caller passes 3 u64s.
         let info = unsafe { slice_mut(info, 3)? };
         identity::fd_info(fd, info)
+    })
+}
+
+/// What `path` names (symlinks followed), without opening it: as
+/// `dtee_fd_info`, without KEEPS_BOUNDARIES.
+#[no_mangle]
+pub extern "C" fn dtee_path_info(path: *const u8, info: *mut u64) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller passes a NUL-terminated path and 3 u64s.
+        let (path, info) = unsafe { (c_str(path)?, slice_mut(info, 3)?) };
+        identity::path_info(path, info)
     })
 }
 

@@ -117,8 +117,10 @@ pub const SYS_KCMP: c_long = 272;
 pub const KCMP_FILE: c_long = 0;
 
 pub const AT_EMPTY_PATH: c_int = 0x1000;
+pub const AT_FDCWD: c_int = -100;
 pub const STATX_TYPE: c_uint = 0x1;
 pub const STATX_INO: c_uint = 0x100;
+pub const STATX_SIZE: c_uint = 0x200;
 pub const S_IFMT: u16 = 0o170000;
 pub const S_IFREG: u16 = 0o100000;
 pub const S_IFDIR: u16 = 0o040000;
@@ -185,7 +187,8 @@ pub struct statx_t {
     pub stx_mode: u16,
     _pad0: u16,
     pub stx_ino: u64,
-    _times_and_sizes: [u64; 11],
+    pub stx_size: u64,
+    _blocks_and_times: [u64; 10],
     pub stx_rdev_major: u32,
     pub stx_rdev_minor: u32,
     pub stx_dev_major: u32,
