@@ -410,69 +410,81 @@ interface Given {
 }
 
 /**
- * args: the arguments after argv[0]; name: NAME as defined in
- * docs/behaviour.md (argv[0] as given); usSpelling: asked only for
- * --version (it needs the locale).
+ * The words of a command line as boost reads them: options, each checked
+ * against the table as it comes, up to the first word that is not one (or
+ * the word after `--`), which starts the command.
  */
-export function parse(args: string[], name: string, usSpelling = () => false): ParseResult {
-  const given: Given[] = [];
+class Scanner {
+  readonly given: Given[] = [];
   /** Words given as boost's `--=WORD`, which do not end the options. */
-  const early: string[] = [];
-  let command: string[] = [];
-  const missing = (d: OptionDef) =>
-    usageError(`the required argument for option '--${d.long}' is missing`);
+  readonly #earlyWords: string[] = [];
+  command: string[] = [];
+  #i = 0;
+
+  constructor(readonly args: string[]) {}
+
+  /** Reads every option and the command; the first usage error, if any. */
+  scan(): ParseResult | undefined {
+    const args = this.args;
+    for (; this.#i < args.length; this.#i++) {
+      const word = args[this.#i];
+      if (word === "--") {
+        this.command = args.slice(this.#i + 1);
+        break;
+      }
+      // A lone "-" conventionally names stdin/stdout, so it is a word, never an option.
+      if (!word.startsWith("-") || word === "-") {
+        this.command = args.slice(this.#i);
+        break;
+      }
+      const error = word.startsWith("--=")
+        ? this.#early(word)
+        : word.startsWith("--")
+        ? this.#long(word)
+        : this.#shorts(word);
+      if (error) return error;
+    }
+    this.command = [...this.#earlyWords, ...this.command];
+  }
+
+  /** The next word as an option's value, if there is one. */
+  #value(): string | undefined {
+    return this.#i + 1 < this.args.length ? this.args[++this.#i] : undefined;
+  }
+
   /** Records an option; a usage error if it may be given only once and was given before. */
-  const add = (g: Given): ParseResult | undefined => {
-    if (onlyOnce(g.def) && given.some((h) => h.def === g.def)) {
+  #add(g: Given): ParseResult | undefined {
+    if (onlyOnce(g.def) && this.given.some((h) => h.def === g.def)) {
       return usageError(`option '--${g.def.long}' cannot be specified more than once`);
     }
-    given.push(g);
-  };
+    this.given.push(g);
+  }
 
-  for (let i = 0; i < args.length; i++) {
-    const word = args[i];
-    if (word === "--") {
-      command = args.slice(i + 1);
-      break;
+  /** boost: an option with an empty name, whose values are the command words. */
+  #early(word: string): ParseResult | undefined {
+    if (word === "--=") {
+      return usageError("the argument for option should follow immediately after the equal sign");
     }
-    // A lone "-" conventionally names stdin/stdout, so it is a word, never an option.
-    if (!word.startsWith("-") || word === "-") {
-      command = args.slice(i);
-      break;
-    }
+    this.#earlyWords.push(word.slice(3));
+  }
 
-    if (word.startsWith("--=")) {
-      // boost: an option with an empty name, whose values are the command words.
-      if (word === "--=") {
-        return usageError(
-          "the argument for option should follow immediately after the equal sign",
-        );
-      }
-      early.push(word.slice(3));
-      continue;
+  #long(word: string): ParseResult | undefined {
+    const eq = word.indexOf("=");
+    const def = BY_LONG.get(eq < 0 ? word.slice(2) : word.slice(2, eq));
+    if (!def) return usageError(`unrecognised option '${word}'`);
+    if (!def.file) {
+      // boost's wording, which the original prints for this case.
+      if (eq >= 0) return usageError(`option '--${def.long}' does not take any arguments`);
+      return this.#add({ def });
     }
-    if (word.startsWith("--")) {
-      const eq = word.indexOf("=");
-      const def = BY_LONG.get(eq < 0 ? word.slice(2) : word.slice(2, eq));
-      if (!def) return usageError(`unrecognised option '${word}'`);
-      let error: ParseResult | undefined;
-      if (!def.file) {
-        // boost's wording, which the original prints for this case.
-        if (eq >= 0) return usageError(`option '--${def.long}' does not take any arguments`);
-        error = add({ def });
-      } else if (eq >= 0) {
-        // "--out-append=" gives an empty name, just as `-o ""` does; opening it then fails
-        // like any other bad file name (the original rejected it as a usage error).
-        error = add({ def, value: word.slice(eq + 1) });
-      } else if (i + 1 < args.length) {
-        error = add({ def, value: args[++i] });
-      } else {
-        return missing(def);
-      }
-      if (error) return error;
-      continue;
-    }
+    // "--out-append=" gives an empty name, just as `-o ""` does; opening it then fails
+    // like any other bad file name (the original rejected it as a usage error).
+    const value = eq >= 0 ? word.slice(eq + 1) : this.#value();
+    return value === undefined ? missing(def) : this.#add({ def, value });
+  }
 
+  /** A group of short options (`-qi`, `-ofile`, `-qo file`). */
+  #shorts(word: string): ParseResult | undefined {
     // Code points, not UTF-16 units, so that "-é" or "-😀" is reported as one character.
     const chars = Array.from(word.slice(1));
     for (let j = 0; j < chars.length; j++) {
@@ -481,25 +493,45 @@ export function parse(args: string[], name: string, usSpelling = () => false): P
       // and echoing the whole group would not say which letter is wrong.
       if (!def) return usageError(`unrecognised option '-${chars[j]}'`);
       if (!def.file) {
-        const error = add({ def });
+        const error = this.#add({ def });
         if (error) return error;
         continue;
       }
       const rest = chars.slice(j + 1).join("");
-      if (rest !== "") given.push({ def, value: rest });
-      else if (i + 1 < args.length) given.push({ def, value: args[++i] });
-      else return missing(def);
-      break;
+      const value = rest !== "" ? rest : this.#value();
+      if (value === undefined) return missing(def);
+      this.given.push({ def, value });
+      return;
     }
   }
+}
 
-  command = [...early, ...command];
+function missing(d: OptionDef): ParseResult {
+  return usageError(`the required argument for option '--${d.long}' is missing`);
+}
+
+/**
+ * args: the arguments after argv[0]; name: NAME as defined in
+ * docs/behaviour.md (argv[0] as given); usSpelling: asked only for
+ * --version (it needs the locale).
+ */
+export function parse(args: string[], name: string, usSpelling = () => false): ParseResult {
+  const scanner = new Scanner(args);
+  const error = scanner.scan();
+  if (error) return error;
+  const { given, command } = scanner;
   const has = (long: string) => given.some((g) => g.def.long === long);
   if (has("help")) return { action: "exit", stdout: helpText(name) };
   if (has("version")) return { action: "exit", stdout: versionText(usSpelling()) };
   if (has("debug-options")) return { action: "exit", stdout: debugText(given, command) };
   if (has("debug-limits")) return { action: "limits" };
+  const options = optionsOf(given, command, name);
+  return "action" in options ? options : action(options, given);
+}
 
+/** The options given, or the usage error of a value or a combination that is refused. */
+function optionsOf(given: Given[], command: string[], name: string): Options | ParseResult {
+  const has = (long: string) => given.some((g) => g.def.long === long);
   const format = given.find((g) => g.def.long === "time-format")?.value;
   const timeFormat = format ?? DEFAULT_TIME_FORMAT;
   try {
@@ -527,6 +559,15 @@ export function parse(args: string[], name: string, usSpelling = () => false): P
       "option '--time-format' requires option '--annotate' or an annotated output (-a, -A)",
     );
   }
+  const limited = limitOf(given, options);
+  if (!("action" in limited) && options.failuresOnly && !options.cron) {
+    return usageError("option '--failures-only' requires cron mode ('--cron' or cronty)");
+  }
+  return limited;
+}
+
+/** `options` with the time limit of --timeout and --kill-after, or the usage error of a bad one. */
+function limitOf(given: Given[], options: Options): Options | ParseResult {
   const durations = new Map<string, Duration>();
   for (const { def, value } of given.filter((g) => g.def.arg === "DURATION")) {
     const duration = parseDuration(value!);
@@ -541,44 +582,51 @@ export function parse(args: string[], name: string, usSpelling = () => false): P
   if (killAfter && !timeout) {
     return usageError("option '--kill-after' requires option '--timeout'");
   }
-  if (options.failuresOnly && !options.cron) {
-    return usageError("option '--failures-only' requires cron mode ('--cron' or cronty)");
-  }
   if (timeout && timeout.ns > 0n) {
     options.limit = { timeout, killAfter: killAfter && killAfter.ns > 0n ? killAfter : undefined };
   }
+  return options;
+}
+
+/** Run the command, replay a log, or the usage error of what cannot go with either. */
+function action(options: Options, given: Given[]): ParseResult {
+  const has = (long: string) => given.some((g) => g.def.long === long);
   const replay = given.find((g) => g.def.long === "replay");
-  if (replay) {
-    // The log names the command; another one would be ignored, so it is refused.
-    if (command.length > 0) {
-      return usageError("option '--replay' cannot be used with a command");
-    }
-    // A replay starts no program to buffer differently.
-    if (options.lineBuffered) {
-      return usageError("option '--replay' cannot be used with option '--line-buffered'");
-    }
-    // The log says whether the run timed out; a replay runs nothing to limit.
-    if (timeout) return usageError("option '--timeout' cannot be used with option '--replay'");
-    const maxDelay = given.find((g) => g.def.long === "max-delay")?.value;
-    if (maxDelay !== undefined && !has("realtime")) {
-      return usageError("option '--max-delay' requires option '--realtime'");
-    }
-    // boost's lexical_cast of a double, without its exponents and infinities.
-    if (maxDelay !== undefined && !/^(?:\d+\.?\d*|\.\d+)$/.test(maxDelay)) {
-      return usageError(`the argument ('${maxDelay}') for option '--max-delay' is invalid`);
-    }
-    return {
-      action: "replay",
-      options,
-      log: replay.value!,
-      realtime: has("realtime"),
-      maxDelayMs: maxDelay === undefined ? Infinity : Number(maxDelay) * 1000,
-    };
-  }
+  if (replay) return replayAction(options, given, replay.value!);
   if (has("realtime")) return usageError("option '--realtime' requires option '--replay'");
   if (has("max-delay")) return usageError("option '--max-delay' requires option '--realtime'");
-  if (command.length === 0) return { action: "usage" };
+  if (options.command.length === 0) return { action: "usage" };
   return { action: "run", options };
+}
+
+/** --replay FILE, or the usage error of what cannot go with it. */
+function replayAction(options: Options, given: Given[], log: string): ParseResult {
+  const has = (long: string) => given.some((g) => g.def.long === long);
+  // The log names the command; another one would be ignored, so it is refused.
+  if (options.command.length > 0) {
+    return usageError("option '--replay' cannot be used with a command");
+  }
+  // A replay starts no program to buffer differently.
+  if (options.lineBuffered) {
+    return usageError("option '--replay' cannot be used with option '--line-buffered'");
+  }
+  // The log says whether the run timed out; a replay runs nothing to limit.
+  if (has("timeout")) return usageError("option '--timeout' cannot be used with option '--replay'");
+  const maxDelay = given.find((g) => g.def.long === "max-delay")?.value;
+  if (maxDelay !== undefined && !has("realtime")) {
+    return usageError("option '--max-delay' requires option '--realtime'");
+  }
+  // boost's lexical_cast of a double, without its exponents and infinities.
+  if (maxDelay !== undefined && !/^(?:\d+\.?\d*|\.\d+)$/.test(maxDelay)) {
+    return usageError(`the argument ('${maxDelay}') for option '--max-delay' is invalid`);
+  }
+  return {
+    action: "replay",
+    options,
+    log,
+    realtime: has("realtime"),
+    maxDelayMs: maxDelay === undefined ? Infinity : Number(maxDelay) * 1000,
+  };
 }
 
 /** The original lists boost's variables_map, a std::map: keys in byte order, "-" first. */
