@@ -205,8 +205,10 @@ Deno.test("datagrams carry the time the kernel queued them", async () => {
     const [first, second] = batch.times;
     const gapMs = Number(second - first) / 1e6;
     const sentMs = secondSent - firstSent;
-    assert.ok(Math.abs(gapMs - 50) <= 5, `gap ${gapMs} ms (sent ${sentMs} ms apart)`);
-    assert.ok(Math.abs(gapMs - sentMs) <= 2, `gap ${gapMs} ms, sent ${sentMs} ms apart`);
+    // Stamped when read, both would carry one time. A busy machine can only
+    // stretch the gap (a preempted sender), never shorten it below 50 ms.
+    assert.ok(gapMs >= 49, `gap ${gapMs} ms (sent ${sentMs} ms apart)`);
+    assert.ok(gapMs <= sentMs + 10, `gap ${gapMs} ms, sent ${sentMs} ms apart`);
     assert.ok(
       first >= before - 1_000_000n && first < before + 1_000_000_000n,
       `${first} vs ${before}`,
