@@ -22,7 +22,7 @@ import {
   wait,
 } from "./ffi.ts";
 import type { Reporter } from "./failures.ts";
-import { type CommandEnd, decodeWaitStatus } from "./run_end.ts";
+import { type CommandEnd, decodeWaitStatus, type RunEnd } from "./run_end.ts";
 
 /** What reaping found: the command's raw wait status, or why waitpid failed. */
 export type Reaped = { status: number } | { errno: number } | undefined;
@@ -79,6 +79,22 @@ export class Command {
   /** Forwards a signal meant for the container; once reaped its pid may be someone else's. */
   forward(signal: number): void {
     if (this.#status === undefined) kill(this.pid, signal);
+  }
+
+  /** Passes a signal sent to dtee on to the command's group of its own (docs/behaviour.md B7). */
+  relay(signal: number): void {
+    if (this.#status === undefined && this.limit) signalGroup(this.pid, signal);
+  }
+
+  /**
+   * dtee is about to end (`end`) while the command may still run: a group of its own no
+   * longer shares dtee's fate, so it gets the signal dtee dies by (SIGTERM for any other way),
+   * as timeout(1) does, and nothing started under the limit outlives dtee (docs/behaviour.md B7).
+   */
+  abandon(end: RunEnd | undefined): void {
+    if (this.#status !== undefined || !this.limit) return;
+    const dies = end?.kind === "dtee-signaled" && end.signal !== Signal.SIGPIPE;
+    signalGroup(this.pid, dies ? end.signal : Signal.SIGTERM);
   }
 
   /**

@@ -61,6 +61,8 @@ export function receiveUntilExit({ sockets, command, sink, signals, reporter }: 
   // Without a pidfd (old kernels) the loop wakes to ask waitpid instead.
   const timeout = command.pidfd >= 0 ? -1 : 50;
   let status: number | undefined;
+  /** A signal relayed to the command's group, which dtee ends by once the command has ended. */
+  let relayed = 0;
   for (;;) {
     // Once the command has exited, only what is already queued is taken.
     const draining = status !== undefined;
@@ -80,6 +82,13 @@ export function receiveUntilExit({ sockets, command, sink, signals, reporter }: 
           case "forward":
             command.forward(signal);
             break;
+          case "pass":
+            command.relay(signal);
+            break;
+          case "relay":
+            command.relay(signal);
+            relayed ||= signal;
+            break;
           case "reap":
             reap ||= status === undefined;
             break;
@@ -91,6 +100,7 @@ export function receiveUntilExit({ sockets, command, sink, signals, reporter }: 
     if (events & Event.timer) command.timeUp();
     if (draining) {
       if (n === 0) {
+        if (relayed) return { kind: "dtee-signaled", signal: relayed };
         const end = command.ended(status!);
         return ended(sink, signals, end, nowNs()) ?? end;
       }

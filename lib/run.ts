@@ -137,7 +137,12 @@ function captureWith(
   closeCommandEnds(sockets, reporter);
   sink.started(run);
 
-  const end = receiveUntilExit({ sockets, command, sink, signals, reporter });
+  let end: RunEnd | undefined;
+  try {
+    end = receiveUntilExit({ sockets, command, sink, signals, reporter });
+  } finally {
+    command.abandon(end);
+  }
   // Before dtee reports, which may end in its death by a signal.
   preload?.remove();
   return finish(end, sink, reporter);

@@ -22,6 +22,12 @@
  *   sends goes to the command, and SIGCHLD means an orphan may need reaping.
  * - With a time limit, SIGCHLD also says the command may have stopped at
  *   the terminal its group holds (Ctrl-Z), which dtee follows (lib/child.ts).
+ *   The command's group no longer gets what is sent to dtee or dtee's group,
+ *   so dtee relays it, as timeout(1) does: SIGHUP, SIGINT and SIGTERM go to
+ *   the command's group, and dtee ends by them as it would have without the
+ *   limit, but only once the command has ended and its output is drained
+ *   (B7). SIGQUIT, and SIGINT with -i, are passed on only: dtee ends as the
+ *   command does (dying by SIGQUIT would dump dtee's core).
  */
 
 import { Disposition, Signal } from "./abi.ts";
@@ -29,8 +35,11 @@ import { ignoredAtStart, setSignal, takeSignal, unblockSignal } from "./ffi.ts";
 
 export const { SIGHUP, SIGINT, SIGPIPE, SIGTERM, SIGCHLD } = Signal;
 
-/** What dtee does with a caught signal. */
-export type Policy = "stop" | "forward" | "reap";
+/**
+ * What dtee does with a caught signal: stop; forward it to the command (init); pass it on to
+ * the command's group of its own; relay it there and end by it once the command has ended; reap.
+ */
+export type Policy = "stop" | "forward" | "pass" | "relay" | "reap";
 
 const FORWARDED: readonly number[] = [
   Signal.SIGHUP,
@@ -61,11 +70,20 @@ export class Signals {
     for (const s of [SIGHUP, SIGINT, SIGTERM]) {
       if (cron || (logs && !ignoredAtStart(s))) this.#policies.set(s, "stop");
     }
+    if (ownGroup) {
+      for (const s of [SIGHUP, SIGINT, Signal.SIGQUIT, SIGTERM]) {
+        if (!ignoredAtStart(s)) this.#policies.set(s, s === Signal.SIGQUIT ? "pass" : "relay");
+      }
+    }
     if (init) {
       for (const s of FORWARDED) this.#policies.set(s, "forward");
     }
     if (init || ownGroup) this.#policies.set(SIGCHLD, "reap");
-    if (ignoreInterrupts) this.#policies.delete(SIGINT);
+    if (ignoreInterrupts) {
+      // What is sent to dtee (or its group) reaches the command only through dtee.
+      if (this.#policies.get(SIGINT) === "relay") this.#policies.set(SIGINT, "pass");
+      else this.#policies.delete(SIGINT);
+    }
   }
 
   /**
@@ -76,10 +94,10 @@ export class Signals {
   install(): { signal: number; errno: number } | undefined {
     const results: [number, ReturnType<typeof setSignal>][] = [];
     for (const [signal, policy] of this.#policies) {
-      const disposition = policy === "stop" ? Disposition.interrupt : Disposition.catch;
+      const disposition = stops(policy) ? Disposition.interrupt : Disposition.catch;
       results.push([signal, setSignal(signal, disposition)]);
     }
-    if (this.options.ignoreInterrupts) {
+    if (this.options.ignoreInterrupts && !this.#policies.has(SIGINT)) {
       results.push([SIGINT, setSignal(SIGINT, Disposition.ignore)]);
     }
     for (const signal of [SIGHUP, SIGINT, SIGTERM, SIGPIPE]) {
@@ -95,7 +113,7 @@ export class Signals {
    */
   takeStop(): number {
     for (let signal = takeSignal(); signal !== 0; signal = takeSignal()) {
-      if (this.policy(signal) === "stop") return signal;
+      if (stops(this.policy(signal))) return signal;
     }
     return 0;
   }
@@ -103,4 +121,9 @@ export class Signals {
   policy(signal: number): Policy {
     return this.#policies.get(signal) ?? "stop";
   }
+}
+
+/** Whether dtee ends by a signal of this policy (a relayed one once the command has ended). */
+function stops(policy: Policy): boolean {
+  return policy === "stop" || policy === "relay";
 }

@@ -61,8 +61,13 @@ Deno.test("--timeout: the job's whole process group gets SIGTERM, no grandchild 
   equal(r.code, 124, r.err);
   const pids = r.out.trim().split("\n").map(Number);
   equal(pids.length, 2, r.out);
+  await allGone(pids);
+});
+
+/** Waits until none of `pids` runs any more (5 s at most). */
+async function allGone(pids: number[]): Promise<void> {
   for (const pid of pids) {
-    await waitUntil(`grandchild ${pid} to be gone`, () => {
+    await waitUntil(`process ${pid} to be gone`, () => {
       try {
         const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
         // A zombie waiting for its reaper is gone as far as running goes.
@@ -72,6 +77,75 @@ Deno.test("--timeout: the job's whole process group gets SIGTERM, no grandchild 
       }
     }, 5000);
   }
+}
+
+/** A job that prints its shell's pid and its sleep's, then waits; TERM gets last words, exit 5. */
+const SAYS_PIDS = `trap 'echo job got TERM; exit 5' TERM; echo $$; sleep 300 & echo $!; wait`;
+
+Deno.test("--timeout under another dtee's limit: the inner job is not left running", async () => {
+  // The outer limit's SIGTERM reaches the inner dtee only (its group), which relays it.
+  const r = await run(DTEE, ["--timeout=0.5", DTEE, "--timeout=30", "sh", "-c", SAYS_PIDS]);
+  equal(r.code, 124, r.err);
+  await allGone(r.out.trim().split("\n").slice(0, 2).map(Number));
+  match(r.out, /^\d+\n\d+\njob got TERM\n$/);
+});
+
+Deno.test("--timeout: SIGTERM to dtee's own group reaches the job's group too, then dtee ends by it", async () => {
+  await withTempDir(async (dir) => {
+    // As `kill %1` or a supervisor's stop signals dtee's job, not the job's own group.
+    const child = new Deno.Command("setsid", {
+      args: [CRONTY, "--timeout=30", "-c", `${dir}/c`, "-J", `${dir}/log`, "sh", "-c", SAYS_PIDS],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    await waitUntil("the job to start", () => readText(`${dir}/c`).split("\n").length > 2);
+    Deno.kill(-child.pid, "SIGTERM");
+    const status = await child.status;
+    let text = "";
+    for (let got = await out.read(); !got.done; got = await out.read()) text += got.value;
+    const err = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
+    equal(status.signal, "SIGTERM", `cronty ends by the signal, as without a limit: ${err}`);
+    const lines = text.split("\n");
+    equal(lines[2], "job got TERM", "the job's last words come before the report");
+    equal(err, `${CRONTY}: received signal 15: Terminated\n`);
+    await allGone(lines.slice(0, 2).map(Number));
+    match(readText(`${dir}/log`), /"dtee_signal":15,/, "the log says dtee was stopped by it");
+  });
+});
+
+Deno.test("--timeout: dtee under timeout(1) takes its job with it", async () => {
+  const r = await run("timeout", ["0.5", CRONTY, "--timeout=1h", "sh", "-c", SAYS_PIDS]);
+  equal(r.code, 124, r.err);
+  const pids = r.out.trim().split("\n").slice(0, 2).map(Number);
+  await allGone(pids);
+  equal(r.out.split("\n")[2], "job got TERM", r.out);
+});
+
+Deno.test("--timeout: a dtee stopped by a broken pipe signals the job's group first", async () => {
+  // head takes the pids and leaves: dtee's next write breaks, dtee dies by SIGPIPE.
+  const script =
+    `${DTEE} --timeout=1h sh -c 'echo $$; sleep 300 & echo $!; while :; do echo y; done' |
+    head -n 2`;
+  const r = await run("sh", ["-c", script]);
+  equal(r.code, 0, r.err);
+  await allGone(r.out.trim().split("\n").map(Number));
+});
+
+Deno.test("--timeout -i: SIGINT is passed on to the job's group, dtee ends as the job did", async () => {
+  await withTempDir(async (dir) => {
+    const script = `trap 'echo job got INT; exit 7' INT; echo go; sleep 300 & wait`;
+    const child = new Deno.Command(DTEE, {
+      args: ["-i", "--timeout=30", "-c", `${dir}/c`, "sh", "-c", script],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    await waitUntil("the job to start", () => readText(`${dir}/c`) === "go\n");
+    Deno.kill(child.pid, "SIGINT");
+    const r = await child.output();
+    const text = (b: Uint8Array) => new TextDecoder().decode(b);
+    deepStrictEqual([r.code, text(r.stdout), text(r.stderr)], [7, "go\njob got INT\n", ""]);
+  });
 });
 
 Deno.test("a job that ends before its limit shows no trace of it", async () => {

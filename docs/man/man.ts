@@ -255,7 +255,15 @@ function timeLimitSection(page: Page): string {
     "\\fB\\-\\-replay\\fR prints the same and exits with the same status. A command that " +
     "ends before its limit shows no trace of it. A descendant that leaves the group " +
     "(\\fBsetsid\\fR(1)) is not signalled. As process 1 or with \\fB\\-\\-init\\fR, the " +
-    "limit applies to the command, and forwarded signals still go to it.\n" +
+    "limit applies to the command, and forwarded signals still go to it. " +
+    `SIGHUP, SIGINT and SIGTERM sent to \\fB${page}\\fR (\\fBkill %1\\fR, an outer ` +
+    "\\fBtimeout\\fR(1)) go on to the command's group, as \\fBtimeout\\fR(1) passes " +
+    `them on; \\fB${page}\\fR captures until the command has ended, then ends by that ` +
+    "signal as it would have without the option (in cron mode after the held output and " +
+    "\\fBNAME: received signal N: DESCRIPTION\\fR). SIGQUIT, and SIGINT with " +
+    `\\fB\\-i\\fR, are passed on only: \\fB${page}\\fR then ends as the command did. ` +
+    `Whatever else ends \\fB${page}\\fR first (a broken pipe, an error), the command's ` +
+    "group gets SIGTERM before it does.\n" +
     ".SS At a terminal\n" +
     `When \\fB${page}\\fR's job is the terminal's foreground process group, the command's ` +
     "group takes the foreground while the command runs, and gets it back after " +
