@@ -7,13 +7,14 @@
  * the tree: rust/target/release/libdtee_linebuf.so (built with the shim)
  * and preload/. The single binary and a `deno run` from a URL carry them as
  * bytes instead (compiled_main.ts; raw-imported below), and write them
- * out for the run: the library into a memfd, which every process of the
- * command opens as /proc/DTEE_PID/fd/N while dtee runs, and the two modules
- * into a private (0700) directory in $TMPDIR, removed when the command has
- * ended.
+ * out for the run into a directory of their own in $TMPDIR (or /tmp),
+ * removed when the command has ended; so does a tree whose path the
+ * variables cannot name. The library too is a file there rather than a
+ * memfd opened as /proc/DTEE_PID/fd/N: another user cannot open that (the
+ * command may change user), and it needs /proc.
  */
 
-import { cName, IO, libc, memfd, PLATFORM, writeAll } from "./shim_loader.ts";
+import { cName, IO, libc, PLATFORM, type Symbols, writeAll } from "./shim_loader.ts";
 import { tempTemplate } from "./temp.ts";
 
 export const PRELOAD_LIBRARY = "libdtee_linebuf.so";
@@ -55,8 +56,6 @@ export interface PreloadFiles {
   rubyFile: string;
   /** Removes what was written out for this run, once the command has ended; again, nothing. */
   remove(): void;
-  /** Keeps the library's memfd open across dtee's exec into the command (cron mode's fallback). */
-  keepForExec(): void;
 }
 
 /** The files' bytes where they travel with the modules, or why one could not be had. */
@@ -83,10 +82,12 @@ const FILES = {
   access: { parameters: ["buffer", "i32"], result: "i32" },
   mkdtemp: { parameters: ["buffer"], result: "pointer" },
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
-  unlink: { parameters: ["buffer"], result: "i32" },
+  openat: { parameters: ["i32", "buffer", "i32", "u32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  fchmod: { parameters: ["i32", "u32"], result: "i32" },
+  unlinkat: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   rmdir: { parameters: ["buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
-  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
 } as const;
 
 /** The files for this run; a PreloadError says which one could not be had. */
@@ -100,9 +101,9 @@ function pathOf(file: FileName): string {
 
 /**
  * The tree's own files, each checked readable now: a missing library would
- * otherwise make the dynamic loader complain in every program. LD_PRELOAD
- * and the two options variables split at spaces (and LD_PRELOAD at colons),
- * so a tree under such a path is refused rather than half used.
+ * otherwise make the dynamic loader complain in every program. A tree whose
+ * path the variables cannot name (a space, a colon) has its files copied
+ * out for the run instead (writtenOut).
  */
 function inTree(): PreloadFiles {
   const { symbols: c, close } = libc(FILES);
@@ -110,9 +111,9 @@ function inTree(): PreloadFiles {
     for (const file of NEEDED) {
       const path = pathOf(file);
       if (c.access(cName(path), 4 /* R_OK */) !== 0) throw new PreloadError(path, errno(c));
-      if (/[\s:]/.test(path)) {
-        throw new PreloadError(`${path}: a path with a space or a colon cannot be preloaded`);
-      }
+    }
+    if (!NEEDED.every((file) => nameable(pathOf(file)))) {
+      return writtenOut(Object.fromEntries(NEEDED.map((file) => [file, readAll(c, file)])));
     }
     const rubyFile = pathOf(RUBY_FILE);
     return {
@@ -120,24 +121,68 @@ function inTree(): PreloadFiles {
       perlDir: pathOf(PERL_MODULE).replace(/\/[^/]*$/, ""),
       rubyFile,
       remove() {},
-      keepForExec() {},
     };
   } finally {
     close();
   }
 }
 
+/** The bytes of the tree's `file`. */
+function readAll(c: Symbols<typeof FILES>, file: FileName): Uint8Array {
+  const path = pathOf(file);
+  const fd = c.open(cName(path), 0o2000000, /* O_RDONLY | O_CLOEXEC */ 0);
+  if (fd < 0) throw new PreloadError(path, errno(c));
+  const chunks: Uint8Array[] = [];
+  try {
+    for (;;) {
+      const chunk = new Uint8Array(1 << 16);
+      const n = Number(c.read(fd, chunk, BigInt(chunk.length)));
+      if (n < 0) throw new PreloadError(path, errno(c));
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+    }
+  } finally {
+    c.close(fd);
+  }
+  const all = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  chunks.reduce((at, chunk) => (all.set(chunk, at), at + chunk.length), 0);
+  return all;
+}
+
 function errno(c: { __errno_location(): Deno.PointerValue }): number {
   return new Deno.UnsafePointerView(c.__errno_location()!).getInt32();
 }
 
-/** `files` written out for this run: see the module's comment. */
+/**
+ * Where the files are written out: $TMPDIR when LD_PRELOAD, PERL5OPT and
+ * RUBYOPT can name a directory in it (absolute, no space, no colon), else
+ * /tmp.
+ */
+function writeDir(): string {
+  const dir = Deno.env.get("TMPDIR") || "/tmp";
+  return nameable(dir) ? dir : "/tmp";
+}
+
+/** A path the variables can carry: they split at spaces (LD_PRELOAD at colons too). */
+const nameable = (path: string) => path.startsWith("/") && !/[\s:]/.test(path);
+
+// O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, and O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC.
+const OPEN_DIR = 0o200000 | 0o400000 | 0o2000000;
+const CREATE = 0o1 | 0o100 | 0o200 | 0o400000 | 0o2000000;
+
+/**
+ * `files` written out for this run into a new directory (mkdtemp: dtee's
+ * user owns it) made searchable by all, each file readable by all: the
+ * command may become another user (runuser, setpriv, su) whose programs
+ * must still load them, and nothing in them is secret. Opened without
+ * following symlinks, written through the directory's descriptor.
+ */
 function writtenOut(files: NonNullable<typeof embedded>): PreloadFiles {
   for (const got of Object.values(files)) if (got instanceof PreloadError) throw got;
   const bytes = files as Partial<Record<FileName, Uint8Array>>;
   const lib = libc(FILES);
   const c = lib.symbols;
-  const template = cName(tempTemplate("P"));
+  const template = cName(tempTemplate("P", writeDir()));
   if (c.mkdtemp(template) === null) {
     const failed = errno(c);
     const pattern = new TextDecoder().decode(template.subarray(0, -1));
@@ -145,42 +190,34 @@ function writtenOut(files: NonNullable<typeof embedded>): PreloadFiles {
     throw new PreloadError(`unable to create temporary directory ${pattern}`, failed);
   }
   const dir = new TextDecoder().decode(template.subarray(0, -1));
-  const written: string[] = [];
-  let memory: number | undefined;
+  const written: FileName[] = [];
+  const dirFd = c.open(template, OPEN_DIR, 0);
   let removed = false;
   const remove = () => {
     if (removed) return;
     removed = true;
-    for (const path of written) c.unlink(cName(path));
-    c.rmdir(cName(dir));
-    if (memory !== undefined) c.close(memory);
+    for (const file of written) c.unlinkat(dirFd, cName(file), 0);
+    if (dirFd >= 0) c.close(dirFd);
+    c.rmdir(template);
     lib.close();
   };
   const write = (file: FileName, data: Uint8Array) => {
     const path = `${dir}/${file}`;
-    // O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, readable by this user alone.
-    const fd = c.open(cName(path), 0o1 | 0o100 | 0o200 | 0o2000000, 0o400);
+    const fd = c.openat(dirFd, cName(file), CREATE, 0o444);
     if (fd < 0) throw new PreloadError(path, errno(c));
-    written.push(path);
-    const ok = writeAll(c, fd, data);
+    written.push(file);
+    // fchmod: the umask would otherwise take the others' read bit.
+    const ok = c.fchmod(fd, 0o444) === 0 && writeAll(c, fd, data);
     if (c.close(fd) !== 0 || !ok) throw new PreloadError(path, errno(c));
     return path;
   };
   try {
-    let library: string | undefined;
+    if (dirFd < 0 || c.fchmod(dirFd, 0o755) !== 0) throw new PreloadError(dir, errno(c));
     const libraryBytes = bytes[PRELOAD_LIBRARY];
-    if (libraryBytes) {
-      memory = memfd(libraryBytes, "dtee-linebuf");
-      // The command's processes are not dtee: /proc/self would be theirs.
-      library = memory === undefined
-        ? write(PRELOAD_LIBRARY, libraryBytes)
-        : `/proc/${Deno.pid}/fd/${memory}`;
-    }
+    const library = libraryBytes && write(PRELOAD_LIBRARY, libraryBytes);
     write(PERL_MODULE, bytes[PERL_MODULE]!);
     const rubyFile = write(RUBY_FILE, bytes[RUBY_FILE]!);
-    // F_SETFD without FD_CLOEXEC: the command, with dtee's pid, then finds /proc/PID/fd/N.
-    const keepForExec = () => memory !== undefined && c.fcntl(memory, 2, 0);
-    return { library, perlDir: dir, rubyFile, remove, keepForExec };
+    return { library, perlDir: dir, rubyFile, remove };
   } catch (e) {
     remove();
     throw e;

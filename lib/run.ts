@@ -110,10 +110,7 @@ function captureWith(
   const sockets = openInput(reporter);
   if (!sockets) {
     // A cron job must run even when it cannot be captured (docs/behaviour.md A4).
-    if (options.cron) {
-      preload?.keepForExec();
-      execInPlace(options.command, reporter);
-    }
+    if (options.cron) execInPlace(options.command, reporter);
     return reporter.exitStatus();
   }
   const run = { command: options.command, timeNs: nowNs(), pid: Deno.pid, id: newRunId() };

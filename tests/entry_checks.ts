@@ -5,7 +5,7 @@
  * commands through them.
  */
 import assert from "node:assert/strict";
-import { type RunOptions, type RunResult, withTempDir } from "./helpers.ts";
+import { type RunOptions, type RunResult, unprivileged, withTempDir } from "./helpers.ts";
 
 export interface Entry {
   /** Starts dtee (or cronty) with `args`. */
@@ -57,16 +57,45 @@ export async function checkEntries(
             env: { TMPDIR: tmp, PYTHONUNBUFFERED: "" },
           });
           assert.equal(r.code, 0, r.err);
-          // The preload library is a memfd of dtee's, named through dtee's pid.
-          assert.match(r.err, /\/proc\/\d+\/fd\/\d+$/);
+          // The preload library is a file of the run's own directory in TMPDIR.
+          const library = new RegExp(`${tmp}/dtee[0-9A-F]{8}P\\w{6}/libdtee_linebuf\\.so$`);
+          assert.match(r.err, library);
           const text = await Deno.readTextFile(log);
-          assert.equal(
-            text.replace(/\/proc\/\d+\/fd\/\d+$/, ""),
-            "out1\nerr1\nout2\nerr2\nout3\nerr3\n",
-          );
+          assert.equal(text.replace(library, ""), "out1\nerr1\nout2\nerr2\nout3\nerr3\n");
           assert.deepEqual([...Deno.readDirSync(tmp)], []);
         } finally {
           await Deno.remove(log).catch(() => {});
+        }
+      });
+    },
+  );
+
+  await t.step(
+    "-L: a command that becomes another user, under a TMPDIR that is relative or has a space or a colon",
+    async () => {
+      // As root, each program runs as uid 65534 (runuser in a root crontab); else as dtee's user.
+      const { prefix } = await unprivileged();
+      const as = prefix.join(" ");
+      const ruby = new Deno.Command("sh", { args: ["-c", "command -v ruby"] }).outputSync().success;
+      const script = "cd /; printf 'c\\n' | " + as + " sed -n p; " + as +
+        " perl -e 'print \"perl\\n\"'" +
+        (ruby ? `; ${as} ruby -e 'puts "ruby"'` : "");
+      const expected = `c\nperl\n${ruby ? "ruby\n" : ""}`;
+      await withTempDir(async (tmp) => {
+        // A TMPDIR the other user can reach, as /tmp is.
+        await Deno.chmod(tmp, 0o755);
+        for (const dir of ["relative", "has space", "a:colon"]) {
+          await Deno.mkdir(`${tmp}/${dir}`);
+          const r = await dtee.run(["-L", "sh", "-c", script], {
+            env: { TMPDIR: dir },
+            cwd: tmp,
+          });
+          assert.deepEqual([r.code, r.out, r.err], [0, expected, ""], `TMPDIR=${dir}`);
+          assert.deepEqual([...Deno.readDirSync(`${tmp}/${dir}`)], [], `TMPDIR=${dir}`);
+          const absolute = await dtee.run(["-L", "sh", "-c", script], {
+            env: { TMPDIR: `${tmp}/${dir}` },
+          });
+          assert.deepEqual([absolute.code, absolute.out, absolute.err], [0, expected, ""], dir);
         }
       });
     },

@@ -250,7 +250,7 @@ Deno.test("-L with --replay is a usage error", async () => {
   );
 });
 
-Deno.test("-L from a tree that lacks its files, or lies under a space: says which, 69; cron runs on", async () => {
+Deno.test("-L from a tree that lacks its files says which, 69, cron runs on; under a space it runs", async () => {
   await withTempDir(async (dir) => {
     const tree = `${dir}/a tree`;
     await Deno.mkdir(`${tree}/lib`, { recursive: true });
@@ -260,7 +260,9 @@ Deno.test("-L from a tree that lacks its files, or lies under a space: says whic
     for (const entry of Deno.readDirSync(`${ROOT}/lib`)) {
       await Deno.copyFile(`${ROOT}/lib/${entry.name}`, `${tree}/lib/${entry.name}`);
     }
-    const env = { DTEE_SHIM: `${ROOT}/rust/target/release/libdtee_shim.so` };
+    const env: Record<string, string> = {
+      DTEE_SHIM: `${ROOT}/rust/target/release/libdtee_shim.so`,
+    };
     const start = (entry: string, args: string[]) =>
       run(
         Deno.execPath(),
@@ -289,14 +291,21 @@ Deno.test("-L from a tree that lacks its files, or lies under a space: says whic
       `cronty: -L: ${library}: No such file or directory\ncronty: sh: exited with status 1\n`,
     );
 
+    // Complete, the tree under a space has its files copied out for the run (the variables split at spaces).
     await Deno.mkdir(`${tree}/rust/target/release`, { recursive: true });
     await Deno.copyFile(`${ROOT}/rust/target/release/libdtee_linebuf.so`, library);
-    r = await start("main.ts", ["-L", "true"]);
-    assert.equal(r.code, 69);
-    assert.equal(
-      r.err,
-      `dtee: -L: ${library}: a path with a space or a colon cannot be preloaded\n`,
-    );
+    await Deno.mkdir(`${tree}/preload`);
+    for (const entry of Deno.readDirSync(`${ROOT}/preload`)) {
+      await Deno.copyFile(`${ROOT}/preload/${entry.name}`, `${tree}/preload/${entry.name}`);
+    }
+    await Deno.mkdir(`${dir}/tmp`);
+    env.TMPDIR = `${dir}/tmp`;
+    const script = "printf 'out1\\nout2\\n' | sed -n 'p; s/out/err/w /dev/stderr'; " +
+      'perl -e \'print "out3\\n"; print STDERR "err3\\n"\'';
+    r = await start("main.ts", ["-L", "-C", `${dir}/c`, "sh", "-c", script]);
+    assert.deepEqual([r.code, r.err], [0, "err1\nerr2\nerr3\n"]);
+    assert.equal(await Deno.readTextFile(`${dir}/c`), "out1\nerr1\nout2\nerr2\nout3\nerr3\n");
+    assert.deepEqual([...Deno.readDirSync(`${dir}/tmp`)], []);
   });
 });
 
