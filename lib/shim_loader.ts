@@ -159,7 +159,7 @@ export function viaMemfd(bytes: Uint8Array, open: (path: string) => void): strin
  * A close-on-exec memfd named `name` holding `bytes`, mappable as code;
  * undefined where the kernel cannot make one.
  */
-export function memfd(bytes: Uint8Array, name: string): number | undefined {
+function memfd(bytes: Uint8Array, name: string): number | undefined {
   if (Deno.build.os !== "linux") return undefined;
   const lib = libc(MEMFD);
   try {

@@ -186,7 +186,12 @@ function orderSection(page: Page): string {
     "\\&.NET's \\fBConsole\\fR, shell builtins. Out of reach: statically linked programs, " +
     "setuid and setgid programs (the dynamic loader ignores \\fBLD_PRELOAD\\fR for them), " +
     "programs that choose their own buffering, Perl in taint mode, 32\\-bit programs on a " +
-    "64\\-bit system. For those: the program's own option (\\fBpython \\-u\\fR, " +
+    "64\\-bit system; a program that runs as another user, when the files \\fB\\-L\\fR " +
+    "gives it lie where that user cannot read (a tree or \\fBTMPDIR\\fR under a private home); " +
+    "a program that starts after dtee has ended, when those files were written out for the run " +
+    "(the single binary, \\fBdeno run\\fR from a URL, a tree whose path holds a space or a " +
+    "colon: into a directory of \\fBTMPDIR\\fR, or \\fI/tmp\\fR, removed at the end). " +
+    "For those: the program's own option (\\fBpython \\-u\\fR, " +
     "\\fBgrep \\-\\-line\\-buffered\\fR, \\fBsed \\-u\\fR, " +
     "\\fBjq \\-\\-unbuffered\\fR), \\fBstdbuf \\-oL\\fR for a glibc program, or in " +
     "the code \\fBsetvbuf(stdout, NULL, _IOLBF, 0)\\fR, \\fB$| = 1\\fR in Perl, " +
