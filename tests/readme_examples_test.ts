@@ -13,7 +13,8 @@ function blocks(heading: string): { lang: string; text: string }[] {
   const start = readme.indexOf(`\n${heading}\n`);
   assert.ok(start >= 0, `README.md has no ${heading}`);
   const rest = readme.slice(start + heading.length + 2);
-  const end = rest.search(/\n#{2,4} /);
+  // A section runs to the next one of its level or above; its #### parts belong to it.
+  const end = rest.search(/\n#{2,3} /);
   const section = end < 0 ? rest : rest.slice(0, end);
   return [...section.matchAll(/```(\w*)\n([^]*?)```/g)].map(([, lang, text]) => ({ lang, text }));
 }
