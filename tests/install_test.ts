@@ -108,6 +108,26 @@ Deno.test("the checked-in man pages are the generator's output", async () => {
   }
 });
 
+Deno.test("cronty.1's crontab examples mail for a warning on stderr exactly when they say so", async () => {
+  const text = plain(manPage("cronty"));
+  const section = text.slice(text.indexOf(".SH EXAMPLES"), text.indexOf(".SH SEE ALSO"));
+  const examples = [
+    ...section.matchAll(/([^\n]*\n[^\n]*)\n\.RS\n\.nf\n(?:.*\n)*?.*\* \* cronty (.*)/g),
+  ];
+  assert.equal(examples.length, 2, section);
+  await withTempDir(async (dir) => {
+    for (const [, caption, line] of examples) {
+      // The job of the line, run for real: a warning on stderr, then success.
+      const words = line.split(" ").slice(0, -1).map((w) => w.replace("/var/log", dir));
+      const r = await run(`${ROOT}/scripts/cronty`, [...words, "sh", "-c", "echo warn >&2"]);
+      assert.equal(r.code, 0, r.err);
+      const mails = r.out + r.err !== "";
+      const saysOnlyFailures = /only when (the job|it) fails/.test(caption.replace("\n", " "));
+      assert.equal(mails, !saysOnlyFailures, `${caption}: ${line} printed ${r.out}${r.err}`);
+    }
+  });
+});
+
 Deno.test("deno task dist puts the man pages beside the modules", async () => {
   await withTempDir(async (dir) => {
     const built = await run(`${ROOT}/scripts/dist`, [dir], { timeoutMs: 300_000 });

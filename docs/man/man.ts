@@ -413,8 +413,8 @@ function examples(page: Page): string {
     ]
     : [
       [
-        "Crontab lines that mail only when the job fails, and keep a log (cron's own PATH is " +
-        "/usr/bin:/bin):",
+        "Crontab lines that mail when the job fails or writes to standard error, and keep a " +
+        "log (cron's own PATH is /usr/bin:/bin):",
         "PATH=/usr/local/bin:/usr/bin:/bin\n17 3 * * * cronty \\-c /var/log/backup.log /usr/local/bin/backup",
       ],
       [
