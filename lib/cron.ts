@@ -50,8 +50,8 @@ export function cronOutputs(
  * stderr (with --failures-only: both, until the command has failed).
  */
 class GatedStream extends StreamOutput {
-  /** Writing out the held stdout (stdout's own fd) met a broken pipe. */
-  #releaseBroke = false;
+  /** Writing out the held output met a broken pipe: the label of the stream it broke on. */
+  #releaseBroke: string | undefined;
 
   constructor(
     stream: "stdout" | "stderr",
@@ -68,11 +68,11 @@ class GatedStream extends StreamOutput {
   }
 
   override brokenLabel(): string {
-    return this.#releaseBroke ? "stdout: write" : this.label;
+    return this.#releaseBroke ?? this.label;
   }
 
   override write(batch: Batch, from: number, to: number, mask = this.mask): number {
-    this.#releaseBroke = false;
+    this.#releaseBroke = undefined;
     const cron = this.cron;
     if (cron.holding) {
       if (this.held) {
@@ -148,8 +148,8 @@ class Cron implements FailureListener {
   #keepBoundaries = false;
   /** Whether the final report is due whatever the exit status. */
   #reportDue = false;
-  /** A broken pipe while writing out the held output. */
-  #broken = false;
+  /** A broken pipe while writing out the held output: the label of the stream it broke on. */
+  #broken: string | undefined;
 
   /** The command word as given, for the report line. */
   #command = "";
@@ -182,7 +182,7 @@ class Cron implements FailureListener {
     const stdout = fdInfo(1);
     this.#keepBoundaries = stdout.ok && stdout.value.keepsBoundaries;
     this.#pieces = [];
-    this.#broken = false;
+    this.#broken = undefined;
     this.#reportDue = this.#setupFailed;
     if (this.#reportDue) {
       // Made before the failure (the command could not be started): nothing is held yet.
@@ -225,8 +225,8 @@ class Cron implements FailureListener {
     return this.#buffer >= 0;
   }
 
-  /** Whether writing out what was held met a broken pipe. */
-  get releaseBroke(): boolean {
+  /** Whether writing out what was held met a broken pipe: on which stream's label. */
+  get releaseBroke(): string | undefined {
     return this.#broken;
   }
 
@@ -318,14 +318,14 @@ class Cron implements FailureListener {
         errno: ret.errno,
       });
     } else if (ret.errno === Errno.EPIPE) {
-      this.#broken = true;
+      this.#broken = writeLabel(ret.fd);
       return false;
     } else if (ret.errno === Errno.EINTR) {
       // What is left of the held output is not written: dtee is to stop
       // promptly (docs/behaviour.md A7).
       return false;
     } else {
-      this.reporter.fail({ kind: "write", label: "stdout: write", errno: ret.errno });
+      this.reporter.fail({ kind: "write", label: writeLabel(ret.fd), errno: ret.errno });
     }
     return true;
   }
@@ -356,4 +356,9 @@ class Cron implements FailureListener {
     this.release();
     this.reporter.say(interruptedText(signal));
   }
+}
+
+/** How a failed write of held output to dtee's own `fd` is labelled (--failures-only holds both). */
+function writeLabel(fd: number): string {
+  return fd === 2 ? "stderr: write" : "stdout: write";
 }

@@ -372,20 +372,21 @@ export interface Piece {
 
 /**
  * Copies the buffer file from its start: each piece to its descriptor, in large writes, or
- * with `whole` each piece in a write of its own; a failure says which step.
+ * with `whole` each piece in a write of its own; a failure says which step (and descriptor).
  */
 export function replay(
   src: number,
   pieces: readonly Piece[],
   whole: boolean,
-): Result<number, { stage: keyof typeof ReplayStage }> {
-  const stage = new Int32Array(1);
+): Result<number, { stage: keyof typeof ReplayStage; fd: number }> {
+  // The step that failed, and the descriptor a write failed on.
+  const stage = new Int32Array(2);
   const some = pieces.length > 0 ? pieces : [{ len: 0, fd: 1 }];
   const lens = BigUint64Array.from(some, (p) => BigInt(p.len));
   const fds = Int32Array.from(some, (p) => p.fd);
   const ret = shim.dtee_replay(src, lens, fds, lens.length, whole ? 1 : 0, stage);
   if (ret >= 0) return { ok: true, value: ret };
-  return { ok: false, errno: -ret, stage: nameOf(ReplayStage, stage[0]) };
+  return { ok: false, errno: -ret, stage: nameOf(ReplayStage, stage[0]), fd: stage[1] };
 }
 
 export function setBlocking(fd: number): Result<number> {

@@ -211,9 +211,10 @@ export const symbols = {
   /**
    * Copies the buffer file `src` from its start: the `count` pieces of
    * `pieces` (byte counts), piece i to `dsts[i]`, in large writes, or with
-   * `whole` each piece in a write of its own. On failure `stage` = the step
-   * that failed (`abi::replay_stage`); a WRITE that fails with -EINTR was
-   * stopped as `dtee_write_batch` is.
+   * `whole` each piece in a write of its own. On failure `stage[0]` = the
+   * step that failed (`abi::replay_stage`) and `stage[1]` = the destination
+   * a WRITE failed on (else -1); a WRITE that fails with -EINTR was stopped
+   * as `dtee_write_batch` is.
    */
   dtee_replay: {
     parameters: [

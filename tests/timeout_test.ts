@@ -329,6 +329,27 @@ Deno.test("--failures-only: an error of dtee's reports what was held", async () 
   });
 });
 
+Deno.test("--failures-only: writing out the held output names the stream whose write failed", async () => {
+  await withTempDir(async (dir) => {
+    const script = `${CRONTY} --failures-only -J ${dir}/log sh -c 'echo out; echo err >&2; exit 1'`;
+    for (
+      const [redirect, label, out] of [["2>/dev/full", "stderr", "out\n"], [
+        ">/dev/full",
+        "stdout",
+        "",
+      ]]
+    ) {
+      const r = await run("sh", ["-c", `${script} ${redirect}`]);
+      equal(r.code, 74, r.err);
+      equal(r.out, out);
+      // The diagnostic cannot reach a full stderr: the log has it.
+      const diagnostics = readText(`${dir}/log`).trim().split("\n").map((l) => JSON.parse(l))
+        .filter((record) => record.type === "diagnostic").map((record) => record.text);
+      deepStrictEqual(diagnostics.at(-1), `${label}: write: No space left on device`, redirect);
+    }
+  });
+});
+
 Deno.test("the JSON log's end record says the run timed out, and --replay prints the same report", async () => {
   await withTempDir(async (dir) => {
     const log = `${dir}/log`;

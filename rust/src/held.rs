@@ -12,13 +12,19 @@ use std::ffi::{c_int, c_void};
 pub struct ReplayError {
     pub stage: c_int,
     pub errno: c_int,
+    /// The destination a WRITE failed on (else -1), for the message to name.
+    pub dst: c_int,
 }
 
 /// The most read and written at a time, unless a piece must go whole.
 const CHUNK: u64 = 256 << 10;
 
 fn failed(stage: c_int, errno: c_int) -> ReplayError {
-    ReplayError { stage, errno }
+    ReplayError {
+        stage,
+        errno,
+        dst: -1,
+    }
 }
 
 /// Copies the buffer file `src` from its start: piece i (`pieces[i]` bytes)
@@ -39,7 +45,10 @@ pub fn replay(src: c_int, pieces: &[u64], dsts: &[c_int], whole: bool) -> Result
         while left > 0 {
             let n = chunk.min(left) as usize;
             read_exact(src, &mut buf[..n])?;
-            write_all(dst, &buf[..n]).map_err(|e| failed(replay_stage::WRITE, e))?;
+            write_all(dst, &buf[..n]).map_err(|e| ReplayError {
+                dst,
+                ..failed(replay_stage::WRITE, e)
+            })?;
             left -= n as u64;
         }
     }

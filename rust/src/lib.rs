@@ -443,9 +443,10 @@ pub extern "C" fn dtee_temp_file(template: *mut u8) -> c_int {
 
 /// Copies the buffer file `src` from its start: the `count` pieces of
 /// `pieces` (byte counts), piece i to `dsts[i]`, in large writes, or with
-/// `whole` each piece in a write of its own. On failure `stage` = the step
-/// that failed (`abi::replay_stage`); a WRITE that fails with -EINTR was
-/// stopped as `dtee_write_batch` is.
+/// `whole` each piece in a write of its own. On failure `stage[0]` = the
+/// step that failed (`abi::replay_stage`) and `stage[1]` = the destination
+/// a WRITE failed on (else -1); a WRITE that fails with -EINTR was stopped
+/// as `dtee_write_batch` is.
 #[no_mangle]
 pub extern "C" fn dtee_replay(
     src: i32,
@@ -456,18 +457,19 @@ pub extern "C" fn dtee_replay(
     stage: *mut i32,
 ) -> c_int {
     boundary(|| {
-        // SAFETY: the caller passes `count` u64s, `count` ints and one int.
+        // SAFETY: the caller passes `count` u64s, `count` ints and two ints.
         let (pieces, dsts, stage) = unsafe {
             (
                 slice(pieces, count as usize)?,
                 slice(dsts, count as usize)?,
-                &mut slice_mut(stage, 1)?[0],
+                slice_mut(stage, 2)?,
             )
         };
         held::replay(src, pieces, dsts, whole != 0)
             .map(|_| 0)
             .map_err(|failed| {
-                *stage = failed.stage;
+                stage[0] = failed.stage;
+                stage[1] = failed.dst;
                 failed.errno
             })
     })
