@@ -184,6 +184,28 @@ Deno.test("--timeout: every DURATION form as timeout(1) reads it, 0 is no limit"
   }
 });
 
+Deno.test("--timeout: what the real timeout(1) accepts and refuses, dtee does", async () => {
+  const forms = [
+    ...["30", "1.5s", "10m", "2h", "1d", ".5", "5.", "1e3", "1e+2", "1e-400", "1e400", "007"],
+    ...["inf", "infinity", "INF", "+inf", "infs", "+1", " 1", "\t2", " +1d", "+.5s", "0"],
+    ...["0x10", "0x1p3", "0x1p-2", "0x.8", "0X1P1", "0x1.8p1", "0x1e2"],
+    ...["-1", "-0", "-inf", "nan", "nan(1)", "1 ", "1e", "0x", "0x1p", "", ".", "1ss", "1S"],
+    ...["+-1", "1,5", "inf m", "1x", "e3", "1..2"],
+  ];
+  for (const form of forms) {
+    // 125: timeout(1)'s own usage error.
+    const real = await run("timeout", [form, "true"]);
+    ok(real.code === 0 || real.code === 125, `timeout ${form}: ${real.code} ${real.err}`);
+    const ours = await run(DTEE, [`--timeout=${form}`, "true"]);
+    equal(ours.code, real.code === 0 ? 0 : 64, `--timeout=${JSON.stringify(form)}: ${ours.err}`);
+  }
+  // The values too: a quarter of a second, in hexadecimal.
+  const real = await run("timeout", ["0x1p-2", "sleep", "5"]);
+  equal(real.code, 124);
+  const r = await run(DTEE, ["--timeout=0x1p-2", "sleep", "5"]);
+  ended(r, 124, "", `${DTEE}: sleep: timed out after 0x1p-2s\n`);
+});
+
 Deno.test("--timeout and --kill-after: bad values are usage errors, 64", async () => {
   const tryLine = `Try '${DTEE} -h' for more information.\n`;
   const cases: [string[], string][] = [

@@ -254,7 +254,9 @@ function timeLimitSection(page: Page): string {
     "running that long after the SIGTERM gets SIGKILL, with its group, and the status is " +
     "137. DURATION is a number of seconds, or a number followed by \\fBs\\fR, \\fBm\\fR, " +
     "\\fBh\\fR or \\fBd\\fR (\\fB30\\fR, \\fB1.5s\\fR, \\fB10m\\fR, \\fB2h\\fR, " +
-    "\\fB1d\\fR); \\fB0\\fR is no limit. Anything else is a usage error (status 64). " +
+    "\\fB1d\\fR), the number as \\fBtimeout\\fR(1) reads it (\\fBstrtod\\fR(3): a sign " +
+    "\\fB+\\fR, an exponent, hexadecimal such as \\fB0x1p\\-2\\fR); \\fB0\\fR and " +
+    "\\fBinf\\fR are no limit. Anything else is a usage error (status 64). " +
     report +
     "A JSON log's final record has the key \\fBtimed_out_after\\fR, and " +
     "\\fB\\-\\-replay\\fR prints the same and exits with the same status. A command that " +
