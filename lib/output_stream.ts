@@ -41,8 +41,8 @@ export class StreamOutput extends FdOutput {
     const step = this.info.keepsBoundaries ? 1 : to - from;
     for (let i = from; i < to; i += step) {
       const end = Math.min(i + step, to);
-      const first = batch.streams.indexOf(stream, i);
-      if (first < 0 || first >= end) continue;
+      // A zero-length write begins no line, so it cuts none either.
+      if (!writesText(batch, stream, i, end)) continue;
       // The other stream's unfinished line ends on its own way, before this stream's line.
       const other = stream === Stream.stdout ? Stream.stderr : Stream.stdout;
       if (this.annotator.cut(stream) && this.put(other, NEWLINE, i, i + 1) <= i) return i;
@@ -85,6 +85,14 @@ export class StreamOutput extends FdOutput {
   protected emit(bytes: Uint8Array, from: number, to: number): number {
     return this.writeBytes(bytes, from, to);
   }
+}
+
+/** Whether one of the messages from..to carries bytes of `stream`. */
+function writesText(batch: Batch, stream: number, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    if (batch.streams[i] === stream && batch.lens[i] > 0) return true;
+  }
+  return false;
 }
 
 /** dtee's stdout and stderr output, each the other's partner. */

@@ -382,3 +382,18 @@ Deno.test("a write to an annotated file that fails is reported once, the others 
     equal(readText(`${dir}/c`), "one\ntwo\n");
   });
 });
+
+Deno.test("--annotate: a zero-length write of the other stream cuts no line, as in -A and replayed", async () => {
+  await withTempDir(async (dir) => {
+    const script = 'import os; os.write(2, b"x"); os.write(1, b""); os.write(2, b"y\\n")';
+    const args = ["-A", `${dir}/a`, "--time-format=%s", "python3", "-c", script];
+    const live = await run(DTEE, ["--annotate", "-J", `${dir}/log`, ...args]);
+    equal(live.code, 0);
+    const replayed = await run(DTEE, ["--annotate", "--replay", `${dir}/log`, "--time-format=%s"]);
+    equal(replayed.code, 0);
+    for (const err of [live.err, replayed.err]) {
+      deepStrictEqual(unstamped(err, String.raw`\d+`), ["E: xy"]);
+    }
+    deepStrictEqual(unstamped(readText(`${dir}/a`), String.raw`\d+`).slice(1, -1), ["E: xy"]);
+  });
+});
