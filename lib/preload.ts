@@ -14,8 +14,9 @@
  * command may change user), and it needs /proc.
  */
 
-import { cName, IO, libc, PLATFORM, type Symbols, writeAll } from "./shim_loader.ts";
-import { tempTemplate } from "./temp.ts";
+import { IO, libc, PLATFORM, type Symbols, writeAll } from "./shim_loader.ts";
+import { tempTemplate, tmpDir } from "./temp.ts";
+import { cString, fromCString } from "./text.ts";
 
 export const PRELOAD_LIBRARY = "libdtee_linebuf.so";
 export const PERL_MODULE = "DteeLineBuffered.pm";
@@ -110,7 +111,7 @@ function inTree(): PreloadFiles {
   try {
     for (const file of NEEDED) {
       const path = pathOf(file);
-      if (c.access(cName(path), 4 /* R_OK */) !== 0) throw new PreloadError(path, errno(c));
+      if (c.access(cString(path), 4 /* R_OK */) !== 0) throw new PreloadError(path, errno(c));
     }
     if (!NEEDED.every((file) => nameable(pathOf(file)))) {
       return writtenOut(Object.fromEntries(NEEDED.map((file) => [file, readAll(c, file)])));
@@ -130,7 +131,7 @@ function inTree(): PreloadFiles {
 /** The bytes of the tree's `file`. */
 function readAll(c: Symbols<typeof FILES>, file: FileName): Uint8Array {
   const path = pathOf(file);
-  const fd = c.open(cName(path), 0o2000000, /* O_RDONLY | O_CLOEXEC */ 0);
+  const fd = c.open(cString(path), 0o2000000, /* O_RDONLY | O_CLOEXEC */ 0);
   if (fd < 0) throw new PreloadError(path, errno(c));
   const chunks: Uint8Array[] = [];
   try {
@@ -159,7 +160,7 @@ function errno(c: { __errno_location(): Deno.PointerValue }): number {
  * /tmp.
  */
 function writeDir(): string {
-  const dir = Deno.env.get("TMPDIR") || "/tmp";
+  const dir = tmpDir();
   return nameable(dir) ? dir : "/tmp";
 }
 
@@ -182,28 +183,28 @@ function writtenOut(files: NonNullable<typeof embedded>): PreloadFiles {
   const bytes = files as Partial<Record<FileName, Uint8Array>>;
   const lib = libc(FILES);
   const c = lib.symbols;
-  const template = cName(tempTemplate("P", writeDir()));
+  const template = cString(tempTemplate("P", writeDir()));
   if (c.mkdtemp(template) === null) {
     const failed = errno(c);
-    const pattern = new TextDecoder().decode(template.subarray(0, -1));
+    const pattern = fromCString(template);
     lib.close();
     throw new PreloadError(`unable to create temporary directory ${pattern}`, failed);
   }
-  const dir = new TextDecoder().decode(template.subarray(0, -1));
+  const dir = fromCString(template);
   const written: FileName[] = [];
   const dirFd = c.open(template, OPEN_DIR, 0);
   let removed = false;
   const remove = () => {
     if (removed) return;
     removed = true;
-    for (const file of written) c.unlinkat(dirFd, cName(file), 0);
+    for (const file of written) c.unlinkat(dirFd, cString(file), 0);
     if (dirFd >= 0) c.close(dirFd);
     c.rmdir(template);
     lib.close();
   };
   const write = (file: FileName, data: Uint8Array) => {
     const path = `${dir}/${file}`;
-    const fd = c.openat(dirFd, cName(file), CREATE, 0o444);
+    const fd = c.openat(dirFd, cString(file), CREATE, 0o444);
     if (fd < 0) throw new PreloadError(path, errno(c));
     written.push(file);
     // fchmod: the umask would otherwise take the others' read bit.

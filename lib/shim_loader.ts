@@ -14,7 +14,9 @@ export const PLATFORM = `${Deno.build.os}-${Deno.build.arch}`;
 /** The shim's file name as cargo builds it on this platform. */
 export const SHIM_FILE = `libdtee_shim.${Deno.build.os === "darwin" ? "dylib" : "so"}`;
 
-import { tempTemplate } from "./temp.ts";
+import { envVar } from "./env.ts";
+import { cString, fromCString } from "./text.ts";
+import { tempTemplate, tmpDir } from "./temp.ts";
 
 /** The shim could not be loaded: which file, and why (an internal error, exit 70). */
 export class ShimLoadError extends Error {}
@@ -60,7 +62,6 @@ export function loadShimBytes(bytes: Uint8Array, open: (path: string) => void): 
 const MFD_CLOEXEC = 1;
 /** Asks for an executable memfd where vm.memfd_noexec would otherwise seal it against mmap(PROT_EXEC). */
 const MFD_EXEC = 0x10;
-export const cName = (text: string) => new TextEncoder().encode(`${text}\0`);
 
 /** Both ways need only a few libc calls, made before the shim exists. */
 export const IO = {
@@ -166,8 +167,8 @@ function memfd(bytes: Uint8Array, name: string): number | undefined {
     const c = lib.symbols;
     if (!c.memfd_create) return undefined;
     // Kernels before 6.3 reject MFD_EXEC; without it they make executable memfds anyway.
-    let fd = c.memfd_create(cName(name), MFD_CLOEXEC | MFD_EXEC);
-    if (fd < 0) fd = c.memfd_create(cName(name), MFD_CLOEXEC);
+    let fd = c.memfd_create(cString(name), MFD_CLOEXEC | MFD_EXEC);
+    if (fd < 0) fd = c.memfd_create(cString(name), MFD_CLOEXEC);
     if (fd < 0) return undefined;
     if (writeAll(c, fd, bytes)) return fd;
     c.close(fd);
@@ -186,14 +187,14 @@ function memfd(bytes: Uint8Array, name: string): number | undefined {
 export function viaTempFile(
   bytes: Uint8Array,
   open: (path: string) => void,
-  dir = Deno.env.get("TMPDIR") || "/tmp",
+  dir = tmpDir(),
 ): string {
-  const template = cName(tempTemplate("L", dir));
+  const template = cString(tempTemplate("L", dir));
   const lib = libc(TEMP_FILE);
   try {
     const c = lib.symbols;
     const fd = c.mkstemp(template);
-    const path = new TextDecoder().decode(template.subarray(0, template.length - 1));
+    const path = fromCString(template);
     if (fd < 0) throw new ShimLoadError(`cannot create ${path} to load the shim from`);
     try {
       const written = c.fchmod(fd, 0o700) === 0 && writeAll(c, fd, bytes);
@@ -240,7 +241,7 @@ export function anonymousMemory(bytes: number): Deno.PointerObject {
 
 /** Where the shim is: $DTEE_SHIM, else the release build beside the sources. */
 export function shimPath(): string {
-  const override = Deno.env.get("DTEE_SHIM");
+  const override = envVar("DTEE_SHIM");
   if (override) return override;
   return decodeURIComponent(
     new URL(`../rust/target/release/${SHIM_FILE}`, import.meta.url).pathname,
@@ -254,8 +255,8 @@ export function shimPath(): string {
  * it.
  */
 function openShim(open: (path: string) => void): string {
-  if (embeddedError && !Deno.env.get("DTEE_SHIM")) throw embeddedError;
-  const bytes = Deno.env.get("DTEE_SHIM") ? undefined : embedded;
+  if (embeddedError && !envVar("DTEE_SHIM")) throw embeddedError;
+  const bytes = envVar("DTEE_SHIM") ? undefined : embedded;
   if (bytes) return loadShimBytes(bytes, open);
   const path = shimPath();
   try {

@@ -86,6 +86,29 @@ for (const [how, prefix] of Object.entries(PROC)) {
   });
 }
 
+Deno.test("a TMPDIR that is not UTF-8 is used byte for byte, by dtee and in cron mode", async () => {
+  await withTempDir(async (dir) => {
+    // Where it is missing, the message names it byte for byte.
+    const script = `
+      export TMPDIR="$1/t$(printf '\\351')"; mkdir "$TMPDIR"; ln -s "$2" "$1/cronty"
+      "$2" sh -c 'echo "$TMPDIR"'; echo "status $?"
+      "$1/cronty" sh -c 'touch "$0/ran"; exit 1' "$1"
+      echo "status $?"; test -e "$1/ran" && echo ran
+      TMPDIR="$TMPDIR/missing" "$2" true; echo "status $?"`;
+    const r = await run("sh", ["-c", script, "sh", dir, LAUNCHER]);
+    const tmp = `${dir}/t\\xe9`;
+    assert.deepEqual(
+      r.stdout,
+      raw(`${tmp}\nstatus 0\nstatus 1\nran\nstatus 69\n`),
+      r.out,
+    );
+    assert.match(r.err, /^.*\/cronty: sh: exited with status 1\n/, r.err);
+    const expected = raw(`${LAUNCHER}: unable to create temporary directory ${tmp}/missing/dtee`);
+    const second = r.stderr.subarray(r.stderr.indexOf(10) + 1);
+    assert.deepEqual(second.subarray(0, expected.length), expected, r.err);
+  });
+});
+
 /**
  * Execs the launcher with an empty environment and a command line that
  * makes exec's total exactly the kernel's limit plus `over` bytes, the
