@@ -101,12 +101,17 @@ export class Annotator {
 
   constructor(readonly stamper: TimeStamper) {}
 
-  /** A run starts at `timeNs`: its `I: Started` line. */
+  /**
+   * A run starts at `timeNs`: its `I: Started` line. A line that a run without
+   * an end (a replayed log's dtee killed) left open is ended first, as an
+   * appending output ends a file found not ending in a newline.
+   */
   started(timeNs: bigint, command: readonly string[]): Uint8Array {
+    this.#pos = 0;
+    if (this.close() !== 0) this.#byte(NEWLINE);
     this.#state.fill(FRESH);
     this.#startNs = timeNs;
     this.stamper.start(timeNs);
-    this.#pos = 0;
     return this.#info(timeNs, "Started ", shellWords(command));
   }
 

@@ -211,8 +211,9 @@ export abstract class RecordingOutput extends FdOutput {
 
   /** Writes bytes that stand for messages from..to (see writeBytes), on a line of their own. */
   protected record(bytes: Uint8Array, from: number, to: number): number {
-    if (this.#torn && bytes.length > 0) {
-      // In the same write, so that no other process's record comes between.
+    if (this.#torn && bytes.length > 0 && bytes[0] !== 0x0a) {
+      // In the same write, so that no other process's record comes between (bytes that
+      // begin with a newline end the torn line themselves).
       const line = new Uint8Array(bytes.length + 1);
       line[0] = 0x0a;
       line.set(bytes, 1);

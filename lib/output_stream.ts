@@ -53,8 +53,11 @@ export class StreamOutput extends FdOutput {
     return to;
   }
 
+  /** A line that a replayed run without an end left open is ended before the next run's. */
   started(run: RunInfo): void {
-    this.annotator?.started(run.timeNs, run.command);
+    if (!this.annotator) return;
+    this.endLine();
+    this.annotator.started(run.timeNs, run.command);
   }
 
   terminated(_end: CommandEnd, _timeNs: bigint): boolean {

@@ -397,3 +397,25 @@ Deno.test("--annotate: a zero-length write of the other stream cuts no line, as 
     deepStrictEqual(unstamped(readText(`${dir}/a`), String.raw`\d+`).slice(1, -1), ["E: xy"]);
   });
 });
+
+Deno.test("replayed: a run without an end leaves no open line for the next run's I: Started, as live -a", async () => {
+  await withTempDir(async (dir) => {
+    // dtee killed outright (the command's parent) once the unfinished line is out.
+    const killed = "echo full; printf partial; sleep 0.5; kill -9 $PPID; sleep 1";
+    const live = await sh(
+      `"$1" -a "$2/t" -j "$2/log" sh -c '${killed}'; "$1" -a "$2/t" -j "$2/log" echo next`,
+      [DTEE, dir],
+    );
+    equal(live.code, 0);
+    const replayed = await run(DTEE, ["--annotate", "--replay", `${dir}/log`, "-A", `${dir}/r`]);
+    equal(replayed.code, 65);
+    ok(Buffer.compare(read(`${dir}/t`), read(`${dir}/r`)) === 0, readText(`${dir}/r`));
+    const lines = unstamped(readText(`${dir}/t`));
+    deepStrictEqual([lines[1], lines[2], lines[3]], [
+      "O: full",
+      "O: partial",
+      "I: Started echo next",
+    ]);
+    deepStrictEqual(unstamped(replayed.out), ["O: full", "O: partial", "O: next"]);
+  });
+});
