@@ -209,6 +209,11 @@ export abstract class RecordingOutput extends FdOutput {
     this.record(this.endRecord(end, timeNs), 0, 0);
   }
 
+  /** The file no longer ends a line (another process left one unfinished): the next write starts one. */
+  protected tear(): void {
+    this.#torn = true;
+  }
+
   /** Writes bytes that stand for messages from..to (see writeBytes), on a line of their own. */
   protected record(bytes: Uint8Array, from: number, to: number): number {
     if (this.#torn && bytes.length > 0 && bytes[0] !== 0x0a) {
@@ -226,7 +231,7 @@ export abstract class RecordingOutput extends FdOutput {
 }
 
 /** Whether the file at `path`, `size` bytes long, is empty or ends with a newline. */
-function endsLine(path: string, size: number): boolean {
+export function endsLine(path: string, size: number): boolean {
   if (size === 0) return true;
   const fd = openInput(path);
   // Unreadable: dtee cannot tell, and a line of its own would be a blank line.

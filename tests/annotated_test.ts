@@ -419,3 +419,28 @@ Deno.test("replayed: a run without an end leaves no open line for the next run's
     deepStrictEqual(unstamped(replayed.out), ["O: full", "O: partial", "O: next"]);
   });
 });
+
+Deno.test("-a by two dtees at once: every line keeps its time and stream, a broken-into line goes on as S+", async () => {
+  await withTempDir(async (dir) => {
+    // A leaves a line unfinished until B has run in between: both append to one file.
+    const a = `printf half; until [ -e ${dir}/go ]; do sleep 0.05; done; echo rest`;
+    const script = `"$1" -a "$2/f" sh -c "$3" >/dev/null &
+      until grep -q half "$2/f" 2>/dev/null; do sleep 0.05; done
+      "$1" -a "$2/f" sh -c 'printf B1; echo B2 >&2; printf B3' >/dev/null 2>&1
+      touch "$2/go"; wait`;
+    const r = await sh(script, [DTEE, dir, a]);
+    equal(r.code, 0, r.err);
+    const lines = unstamped(readText(`${dir}/f`));
+    deepStrictEqual(lines.map((l) => l.replace(/ in \d+\.\d{6} s:/, ":")), [
+      `I: Started sh -c '${a}'`,
+      "O: half",
+      "I: Started sh -c 'printf B1; echo B2 >&2; printf B3'",
+      "O: B1",
+      "E: B2",
+      "O+ B3",
+      "I: Finished: exited with status 0",
+      "O+ rest",
+      "I: Finished: exited with status 0",
+    ]);
+  });
+});
