@@ -16,7 +16,8 @@
 //!   arguments (the first `DTEE_ARGS_LEN` bytes) and its original
 //!   environment block are in a sealed memfd at the descriptor named by
 //!   `DTEE_START_FD` in Deno's environment, `DTEE_CLOSED_FDS` is the mask of
-//!   fds 0-2 that it found closed, and `DTEE_CWD_FD` a removed working
+//!   fds 0-2 that it found closed, `DTEE_IGNORED` the signals it found
+//!   ignored, and `DTEE_CWD_FD` a removed working
 //!   directory to go back to.
 //!   None of this needs /proc.
 //! - Otherwise (the single binary, `deno run`), /proc/self/environ: the
@@ -44,6 +45,7 @@ const ARGS_LEN: &str = "DTEE_ARGS_LEN";
 const CWD_FD: &str = "DTEE_CWD_FD";
 const CLOSED_FDS: &str = "DTEE_CLOSED_FDS";
 const NOFILE: &str = "DTEE_NOFILE";
+const IGNORED: &str = "DTEE_IGNORED";
 /// F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE: the launcher's
 /// memfd carries them; no file that was not made so can.
 const SEALS: c_int = 0xf;
@@ -72,6 +74,9 @@ struct Start {
     closed: u8,
     /// The soft limit of open files dtee was started with, where known.
     nofile: Option<u64>,
+    /// Bit N-1: signal N was ignored when dtee started; known under the
+    /// launcher only (the runtime ignores SIGPIPE before the shim loads).
+    ignored: Option<u64>,
     /// The launcher's own arguments, NAME first, each followed by its NUL;
     /// None when dtee was not started by the launcher.
     args: Option<Vec<u8>>,
@@ -100,13 +105,14 @@ fn start() -> &'static Start {
                 }
             }
         }
-        let nofile = launcher_number(NOFILE).map(|n| n as u64);
+        let nofile = launcher_number(NOFILE);
+        let ignored = launcher_number(IGNORED);
         let launched = launcher_number(START_FD).and_then(read_memfd);
-        let args_len = launcher_number(ARGS_LEN).unwrap_or(0) as usize;
+        let args_len = launcher_number(ARGS_LEN).unwrap_or(0);
         let (args, block, closed) = match launched {
             Some(mut both) if args_len <= both.len() => {
                 let block = both.split_off(args_len);
-                let closed = launcher_number(CLOSED_FDS).unwrap_or(0) as u8 & 7;
+                let closed = launcher_number(CLOSED_FDS).unwrap_or(0u8) & 7;
                 (Some(both), block, closed)
             }
             _ => (
@@ -119,6 +125,7 @@ fn start() -> &'static Start {
             environ: Environ::new(block),
             closed,
             nofile,
+            ignored,
             args,
         }
     })
@@ -226,6 +233,12 @@ pub fn nofile_soft_limit() -> Option<u64> {
     start().nofile
 }
 
+/// The signals ignored when dtee started (bit N-1 for signal N), as the
+/// launcher found them before the runtime ignored SIGPIPE; None without it.
+pub fn ignored_at_start() -> Option<u64> {
+    start().ignored
+}
+
 /// The mask (bit N for fd N) of fds 0-2 that were closed when dtee
 /// started, as far as can be known from here; `files::ensure_std_fds` adds
 /// those it finds closed itself.
@@ -243,7 +256,7 @@ fn entries(block: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 /// A number the launcher put in Deno's environment (read through getenv:
 /// /proc may not be mounted).
-fn launcher_number(name: &str) -> Option<i32> {
+fn launcher_number<T: std::str::FromStr>(name: &str) -> Option<T> {
     std::env::var_os(name)?.to_str()?.parse().ok()
 }
 

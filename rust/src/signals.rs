@@ -202,6 +202,9 @@ pub fn set(sig: c_int, disposition: c_int) -> Result<(), c_int> {
 /// now, unless dtee has changed it since.
 pub fn ignored_at_start(sig: c_int) -> Result<bool, c_int> {
     valid(sig)?;
+    if sig == SIGPIPE {
+        return Ok(pipe_ignored_at_start());
+    }
     if TOUCHED.load(Ordering::SeqCst) & bit(sig) != 0 {
         return Ok(IGNORED_AT_START.load(Ordering::SeqCst) & bit(sig) != 0);
     }
@@ -244,10 +247,23 @@ pub fn defaults() -> u64 {
 
 /// The signals the command must start with ignored although dtee changed
 /// them: those it inherited ignored, as the C tool's child inherits them
-/// before its parent sets any handler (docs/behaviour.md A7). SIGPIPE's
-/// SIG_IGN is the runtime's, and SIGCHLD's never stays.
+/// before its parent sets any handler (docs/behaviour.md A7). SIGCHLD's
+/// never stays; SIGPIPE's SIG_IGN is the runtime's, so SIGPIPE is kept
+/// ignored only where the launcher found it so.
 pub fn kept_ignored() -> u64 {
-    IGNORED_AT_START.load(Ordering::SeqCst) & !(bit(SIGPIPE) | bit(SIGCHLD))
+    let pipe = if pipe_ignored_at_start() {
+        bit(SIGPIPE)
+    } else {
+        0
+    };
+    IGNORED_AT_START.load(Ordering::SeqCst) & !(bit(SIGPIPE) | bit(SIGCHLD)) | pipe
+}
+
+/// Whether SIGPIPE was ignored before the runtime ignored it itself: only
+/// the native launcher, which runs before Deno, can tell (without it the
+/// command gets SIGPIPE's default, docs/architecture.md "Limits").
+fn pipe_ignored_at_start() -> bool {
+    crate::environ::ignored_at_start().is_some_and(|mask| mask & bit(SIGPIPE) != 0)
 }
 
 /// rt_sigprocmask(2) on the calling thread, all 64 signals included.

@@ -11,7 +11,8 @@
 //! on to the shim (rust/src/environ.rs): its own arguments (NAME first,
 //! `DTEE_ARGS_LEN` bytes) and then its whole environment block in a memfd
 //! at the fd named by `DTEE_START_FD`, the mask of fds 0-2 it found closed
-//! in `DTEE_CLOSED_FDS`, and a working directory that has been removed as a
+//! in `DTEE_CLOSED_FDS`, the signals it found ignored in `DTEE_IGNORED`
+//! (Deno ignores SIGPIPE before the shim can look), and a working directory that has been removed as a
 //! descriptor at `DTEE_CWD_FD`. Deno itself gets
 //! only the variables dtee reads plus its own settings, so that variables
 //! aimed at other programs (`DENO_V8_FLAGS`, `RUST_LOG`, `NO_COLOR`...)
@@ -57,6 +58,7 @@ extern "C" {
     fn open(path: *const c_char, flags: c_int, ...) -> c_int;
     fn chdir(path: *const c_char) -> c_int;
     fn __errno_location() -> *mut c_int;
+    fn sigaction(sig: c_int, new: *const u8, old: *mut [usize; 32]) -> c_int;
 }
 
 const F_GETFD: c_int = 1;
@@ -100,6 +102,7 @@ fn for_deno(entry: &[u8]) -> bool {
                     | b"DTEE_CWD_FD"
                     | b"DTEE_CLOSED_FDS"
                     | b"DTEE_NOFILE"
+                    | b"DTEE_IGNORED"
             ))
 }
 
@@ -314,6 +317,23 @@ fn park_removed_cwd() -> c_int {
     }
 }
 
+/// The signals ignored now (bit N-1 for signal N), before Deno ignores
+/// SIGPIPE itself: the command must start with SIGPIPE ignored exactly
+/// when dtee was (docs/behaviour.md A7), and only here can that be seen.
+fn ignored_signals() -> u64 {
+    const SIG_IGN: usize = 1;
+    let mut mask = 0;
+    for sig in 1..=64 {
+        // Larger than any libc's struct sigaction, whose handler comes first.
+        let mut old = [0usize; 32];
+        // SAFETY: a null new action only reads the current one into `old`.
+        if unsafe { sigaction(sig, std::ptr::null(), &mut old) } == 0 && old[0] == SIG_IGN {
+            mask |= 1u64 << (sig - 1);
+        }
+    }
+    mask
+}
+
 /// # Safety
 /// Called by the C runtime with its argc, argv and envp.
 #[no_mangle]
@@ -408,6 +428,7 @@ pub unsafe extern "C" fn main(
         c"DENO_DISABLE_NODE_SHIM=1".to_owned(),
         c"DENO_NO_UPDATE_CHECK=1".to_owned(),
         CString::new(format!("DTEE_CLOSED_FDS={closed}")).unwrap_or_default(),
+        CString::new(format!("DTEE_IGNORED={}", ignored_signals())).unwrap_or_default(),
     ];
     // Deno raises its soft limit of open files at start-up; the command
     // gets the one dtee was started with (docs/behaviour.md A7).
