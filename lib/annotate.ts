@@ -14,7 +14,7 @@
 import { Mask, Stream } from "./abi.ts";
 import type { MessageBatch } from "./jsonlog.ts";
 import type { RecordedEnd } from "./run_end.ts";
-import { encode } from "./text.ts";
+import { encode, escapeControls } from "./text.ts";
 import type { TimeStamper } from "./timeformat.ts";
 
 /** Where a stream's text stands: at the start of a line, inside one, or after a cut. */
@@ -164,7 +164,9 @@ export class Annotator {
   finished(timeNs: bigint, ended: RecordedEnd, signalName: string): Uint8Array {
     this.#pos = 0;
     if (this.close() !== 0) this.#byte(NEWLINE);
-    const text = encode(finishedText(ended, signalName, timeNs - this.#startNs));
+    // A log's signal name may hold anything: its control characters escaped, the line stays one.
+    const name = escapeControls(signalName);
+    const text = encode(finishedText(ended, name, timeNs - this.#startNs));
     return this.#info(timeNs, "", text);
   }
 

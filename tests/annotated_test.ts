@@ -444,3 +444,25 @@ Deno.test("-a by two dtees at once: every line keeps its time and stream, a brok
     ]);
   });
 });
+
+Deno.test("replayed: a log's signal name with control characters stays on its I: line, escaped", async () => {
+  await withTempDir(async (dir) => {
+    const time = (s: number) => `"time":"2026-12-07T01:00:0${s}.000000000Z"`;
+    const name = String.raw`"signal_name":"Kil\nled \u001b[2J\u0007"`;
+    const log = [1, 2].map((n) =>
+      `{"type":"start","run":"r${n}",${time(n)},"pid":1,"command":["x"]}\n` +
+      `{"type":"end","run":"r${n}",${time(n + 1)},${
+        n === 1 ? `"signal":9,${name},"core_dumped":false` : `"dtee_signal":15,${name}`
+      }}\n`
+    ).join("");
+    Deno.writeTextFileSync(`${dir}/log`, log);
+    const r = await run(DTEE, ["--replay", `${dir}/log`, "-A", `${dir}/a`, "--time-format=%s"]);
+    equal(r.code, 128 + 15, r.err);
+    deepStrictEqual(unstamped(readText(`${dir}/a`), String.raw`\d+`), [
+      "I: Started x",
+      String.raw`I: Finished in 1.000000 s: terminated by signal 9 (Kil\x0aled \x1b[2J\x07)`,
+      "I: Started x",
+      String.raw`I: Interrupted after 1.000000 s: dtee received signal 15 (Kil\x0aled \x1b[2J\x07)`,
+    ]);
+  });
+});
