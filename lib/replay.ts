@@ -208,6 +208,8 @@ export class LogReader {
   #offsetCursor = { index: 0, at: 0 };
   #eof = false;
   #line = 0;
+  /** No line read so far holds anything: an empty log, or one of empty lines only. */
+  #blankOnly = true;
   /** The furthest line read so far: lines up to it have been checked (and reported) once. */
   #frontier = 0;
   readonly #runs = new Map<string, RunState>();
@@ -255,7 +257,7 @@ export class LogReader {
       const run = this.#runs.get(runId(record));
       if (run && !run.done && run.start.line === line.no) return this.#resume(run);
     }
-    if (this.#line === 0) this.#damage("empty log (no start record)", 1);
+    if (this.#blankOnly) this.#damage("empty log (no start record)", 1);
     this.#flush();
     return null;
   }
@@ -362,6 +364,7 @@ export class LogReader {
    * other runs are kept for their turn (a pipe) or passed over. Throws Damage.
    */
   #record(line: Line): Json | undefined {
+    if (line.text !== "") this.#blankOnly = false;
     if (line.text === undefined) throw damage("not valid UTF-8");
     // What a record cut short leaves before the next run's first record, on a line of its own.
     if (line.text === "") return undefined;
