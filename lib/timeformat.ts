@@ -124,8 +124,12 @@ type Piece =
   /** Literal text and conversions of the second: rendered once per second. */
   | { kind: "second"; render: (t: LocalTime, seconds: number) => string }
   /** The first `digits` digits of the fraction of a second (of the time, or since the start). */
-  | { kind: "fraction"; digits: number; elapsed: boolean }
-  | { kind: "elapsed"; render: (e: Elapsed) => string };
+  | { kind: "fraction"; digits: number; from: "second" | Origin }
+  /** A signed duration's fields: since the start of the run, or since the epoch (`%.s`). */
+  | { kind: "elapsed"; render: (e: Elapsed) => string; from: Origin };
+
+/** What a signed duration counts from. */
+type Origin = "start" | "epoch";
 
 /** A FORMAT that is not valid: what is wrong with it. */
 export class TimeFormatError extends Error {}
@@ -167,14 +171,21 @@ function conversion(text: string, at: number): [Piece[], number] {
   const digits = /^([1-9])?N/.exec(spec);
   if (digits) {
     const n = digits[1] ? +digits[1] : 9;
-    return [[{ kind: "fraction", digits: n, elapsed }], length(digits[0].length)];
+    const from = elapsed ? "start" : "second";
+    return [[{ kind: "fraction", digits: n, from }], length(digits[0].length)];
   }
-  if (spec[0] === "f") return [[{ kind: "fraction", digits: 6, elapsed }], length(1)];
+  if (spec[0] === "f") {
+    return [[{ kind: "fraction", digits: 6, from: elapsed ? "start" : "second" }], length(1)];
+  }
   const ts = TS_FORMS[spec.slice(0, 2)];
   if (ts) {
-    const [field] = elapsed ? piecesOfElapsed(ts, shown(2)) : piecesOfSecond(ts, shown(2));
+    // %.s is a signed count as %@.s is (-0.5 s is -0.500000), only from the epoch.
+    const from = elapsed ? "start" : ts === "s" ? "epoch" : "second";
+    const [field] = from === "second"
+      ? piecesOfSecond(ts, shown(2))
+      : piecesOfElapsed(ts, shown(2), from);
     return [
-      [field, { kind: "second", render: () => "." }, { kind: "fraction", digits: 6, elapsed }],
+      [field, { kind: "second", render: () => "." }, { kind: "fraction", digits: 6, from }],
       length(2),
     ];
   }
@@ -192,14 +203,14 @@ function piecesOfSecond(name: string, shown: string): Piece[] {
   return [{ kind: "second", render }];
 }
 
-function piecesOfElapsed(name: string, shown: string): Piece[] {
+function piecesOfElapsed(name: string, shown: string, from: Origin = "start"): Piece[] {
   const render = Object.hasOwn(ELAPSED, name) ? ELAPSED[name] : undefined;
   if (!render) {
     throw new TimeFormatError(
       `unknown conversion '${shown}' (since the start: %@s %@H %@M %@S %@T %@N %@f %@.s %@.S %@.T)`,
     );
   }
-  return [{ kind: "elapsed", render }];
+  return [{ kind: "elapsed", render, from }];
 }
 
 /**
@@ -233,13 +244,13 @@ export class TimeStamper {
   #valid = false;
   readonly #rendered: (Uint8Array | undefined)[];
   #startNs = 0n;
-  /** Whether the format has a `%@` conversion. */
-  readonly #usesElapsed: boolean;
+  /** What the format's signed durations count from (a `%@` conversion, `%.s`). */
+  readonly #origins: ReadonlySet<Origin>;
 
   constructor(readonly format: TimeFormat, readonly localtime: LocalTimeFn) {
     this.#rendered = format.pieces.map(() => undefined);
-    this.#usesElapsed = format.pieces.some((p) =>
-      p.kind === "elapsed" || (p.kind === "fraction" && p.elapsed)
+    this.#origins = new Set(
+      format.pieces.flatMap((p) => p.kind !== "second" && p.from !== "second" ? [p.from] : []),
     );
   }
 
@@ -262,7 +273,8 @@ export class TimeStamper {
       this.#renderSecond(second);
       fraction = ns - this.#second;
     }
-    const elapsed = this.#usesElapsed ? this.#elapsed(ns) : undefined;
+    const since = this.#origins.has("start") ? split(ns - this.#startNs) : undefined;
+    const epoch = this.#origins.has("epoch") ? split(ns) : undefined;
     const pieces = this.format.pieces;
     for (let p = 0; p < pieces.length; p++) {
       const piece = pieces[p];
@@ -270,10 +282,12 @@ export class TimeStamper {
         const bytes = this.#rendered[p]!;
         for (let k = 0; k < bytes.length; k++) buf[pos++] = bytes[k];
       } else if (piece.kind === "fraction") {
-        const f = piece.elapsed ? elapsed!.fraction : Number(fraction);
+        const f = piece.from === "second"
+          ? Number(fraction)
+          : (piece.from === "start" ? since : epoch)!.fraction;
         pos = digits(Math.floor(f / POW10[9 - piece.digits]), piece.digits, buf, pos);
       } else {
-        const text = piece.render(elapsed!);
+        const text = piece.render((piece.from === "start" ? since : epoch)!);
         for (let k = 0; k < text.length; k++) buf[pos++] = text.charCodeAt(k);
       }
     }
@@ -295,13 +309,13 @@ export class TimeStamper {
     this.#second = second * NS_PER_S;
     this.#valid = true;
   }
+}
 
-  #elapsed(ns: bigint): Elapsed {
-    let d = ns - this.#startNs;
-    const negative = d < 0n;
-    if (negative) d = -d;
-    return { negative, seconds: Number(d / NS_PER_S), fraction: Number(d % NS_PER_S) };
-  }
+/** A signed duration in ns as a sign and the magnitude's whole seconds and fraction. */
+function split(d: bigint): Elapsed {
+  const negative = d < 0n;
+  if (negative) d = -d;
+  return { negative, seconds: Number(d / NS_PER_S), fraction: Number(d % NS_PER_S) };
 }
 
 /** Writes `value` as exactly `width` decimal digits. */

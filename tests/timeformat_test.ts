@@ -78,6 +78,11 @@ Deno.test("sub-second digits: %N, %1N..%9N, %f, and ts's %.S %.s %.T", () => {
   for (const [format, want] of cases) strictEqual(stamp(format, T), want, format);
   // Digits are cut, not rounded; leading zeros stay.
   strictEqual(stamp("%3N|%6N", 5n * S + 999999n), "000|000999");
+  // Before 1970 %.s is signed as %@.s is (cut toward zero); %s.%N counts whole seconds down as
+  // date(1) does, and %.S %.T are the local clock's.
+  const utc = fixedZone(0, "UTC");
+  strictEqual(stamp("%.s|%s.%N|%.T", -1n, utc), "-0.000000|-1.999999999|23:59:59.999999");
+  strictEqual(stamp("%.s", -1500000000n), "-1.500000");
 });
 
 Deno.test("the time since the start of the run: %@ forms, hours beyond a day, before the start", () => {
