@@ -541,6 +541,25 @@ for (const limit of ["", "--timeout=30 "]) {
     ]);
   });
 
+  Deno.test(`at a terminal ${what}: started in the background, a job that reads is stopped, fg lets it read`, async () => {
+    await atTerminal([
+      ["send", `dtee ${limit}sh -c 'echo ready; read x; echo "got $x"' &\n`],
+      ["expect", "ready"],
+      ["sleep", 0.5],
+      ["expect", PROMPT],
+      ["send", "jobs\n"],
+      ["expect", "Stopped"],
+      ["expect", PROMPT],
+      ["send", "fg\n"],
+      ["sleep", 0.5],
+      ["send", "hi\n"],
+      ["expect", "got hi"],
+      ["expect", PROMPT],
+      ["send", "echo status=$?\n"],
+      ["expect", "status=0"],
+    ]);
+  });
+
   Deno.test(`at a terminal ${what}: cronty and Ctrl-C`, async () => {
     const r = await atTerminal([
       ["send", `cronty ${limit}sh -c 'echo held; sleep 30'\n`],

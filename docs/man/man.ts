@@ -293,7 +293,10 @@ function timeLimitSection(page: Page): string {
     `Ctrl\\-Z stops the command's group; \\fB${page}\\fR then stops its own group as the key ` +
     "would have (SIGTSTP), so that the shell sees the job stopped. \\fBfg\\fR gives the " +
     "terminal back to the command and continues it; after \\fBbg\\fR the command runs in " +
-    "the background.\n" +
+    "the background. Started in the background, a command that reads from the terminal " +
+    `stops (SIGTTIN), and \\fB${page}\\fR stops its own group the same way, so that the ` +
+    "shell shows the job stopped; \\fBfg\\fR gives the command the terminal and " +
+    "continues it.\n" +
     ".IP \\(bu 2\n" +
     `Other processes of \\fB${page}\\fR's own process group, such as a pager at the other ` +
     "end of a pipe, are in the background while the command runs: a pager that reads the " +

@@ -5,14 +5,19 @@
 //! the run, so that it reads from the terminal and gets the terminal's
 //! signals (Ctrl-C, Ctrl-Z) as it would without a group of its own
 //! (docs/behaviour.md B7); dtee takes it back when the command has ended.
+//! Started in the background, dtee follows the command's stops (SIGTTIN when
+//! it reads the terminal) so that the shell sees its job stopped, and `fg`
+//! gives the terminal to the command.
 
-use crate::sys::{self, siginfo_t, sigset_t, SIGCONT, SIGKILL, SIGTSTP, SIGTTOU};
+use crate::sys::{self, siginfo_t, sigset_t, SIGCONT, SIGKILL, SIGTSTP, SIGTTIN, SIGTTOU};
 use std::ffi::{c_int, c_uint};
 use std::ptr;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
-/// The controlling terminal while the command's group holds its foreground, else -1.
+/// dtee's controlling terminal while the command runs in a group of its own, else -1.
 static TTY: AtomicI32 = AtomicI32::new(-1);
+/// Whether dtee gave the terminal's foreground to the command's group (and has not taken it back).
+static GIVEN: AtomicBool = AtomicBool::new(false);
 /// dtee's own process group, which the terminal goes back to.
 static OWN_GROUP: AtomicI32 = AtomicI32::new(0);
 
@@ -53,7 +58,9 @@ fn set_foreground(tty: c_int, group: sys::pid_t) {
 
 /// Before spawning: the controlling terminal (close-on-exec) when dtee's
 /// group is its foreground group, for the command's group to take over;
-/// else -1. From then on SIGTTOU is blocked in this thread.
+/// else -1. From then on SIGTTOU is blocked in this thread. In the
+/// background dtee keeps the terminal too (for `follow_stop`), but the
+/// command does not take it.
 pub fn foreground_terminal() -> c_int {
     // SAFETY: a NUL-terminated path; the descriptor is dtee's own.
     let fd = unsafe {
@@ -68,14 +75,13 @@ pub fn foreground_terminal() -> c_int {
     }
     // SAFETY: plain system call.
     let own = unsafe { sys::getpgrp() };
+    OWN_GROUP.store(own, Ordering::SeqCst);
+    TTY.store(fd, Ordering::SeqCst);
     if foreground(fd) != own {
-        // SAFETY: the descriptor was opened above and is not used elsewhere.
-        unsafe { sys::raw::close(fd) };
         return -1;
     }
     block_sigttou(true);
-    OWN_GROUP.store(own, Ordering::SeqCst);
-    TTY.store(fd, Ordering::SeqCst);
+    GIVEN.store(true, Ordering::SeqCst);
     fd
 }
 
@@ -93,25 +99,29 @@ pub unsafe fn enter_own_group(tty: c_int) {
     }
 }
 
-/// Gives the terminal back to dtee's group, if the command's group has it;
-/// once (later calls do nothing).
+/// Gives the terminal back to dtee's group, if the command's group has it
+/// from dtee; once (later calls do nothing).
 pub fn restore_terminal() {
     let fd = TTY.swap(-1, Ordering::SeqCst);
     if fd < 0 {
         return;
     }
-    set_foreground(fd, OWN_GROUP.load(Ordering::SeqCst));
+    if GIVEN.swap(false, Ordering::SeqCst) {
+        set_foreground(fd, OWN_GROUP.load(Ordering::SeqCst));
+    }
     // SAFETY: the descriptor is dtee's own and no longer shared.
     unsafe { sys::raw::close(fd) };
     block_sigttou(false);
 }
 
-/// After a SIGCHLD: whether the command `pid` has stopped while its group
-/// holds the terminal (Ctrl-Z). Then dtee does what the key would have done
-/// to the whole job without a group of its own: the terminal goes back to
-/// dtee's group, which stops (the shell sees its job stopped and takes the
-/// terminal); once continued, the command's group gets the terminal back if
-/// dtee's group has it (`fg`, not `bg`), and is continued.
+/// After a SIGCHLD: whether the command `pid` has stopped while dtee has a
+/// terminal: Ctrl-Z where its group holds the terminal, or SIGTTIN/SIGTTOU
+/// where it reads or writes the terminal from the background. Then dtee does
+/// what the signal would have done to the whole job without a group of its
+/// own: the terminal goes back to dtee's group if the command's had it, and
+/// dtee's group stops by the same signal (the shell sees its job stopped);
+/// once continued, the command's group gets the terminal if dtee's group
+/// has it (`fg`, not `bg`), and is continued.
 pub fn follow_stop(pid: c_int) -> bool {
     let tty = TTY.load(Ordering::SeqCst);
     if tty < 0 {
@@ -119,27 +129,38 @@ pub fn follow_stop(pid: c_int) -> bool {
     }
     // SAFETY: all-zero bytes are a valid siginfo_t; waitid fills it. Only
     // stops are asked for: the command's exit stays for waitpid.
-    let stopped = unsafe {
+    let stop = unsafe {
         let mut info: siginfo_t = std::mem::zeroed();
-        sys::waitid(
+        let stopped = sys::waitid(
             sys::P_PID,
             pid as c_uint,
             &mut info,
             sys::WSTOPPED | sys::WNOHANG,
         ) == 0
-            && info.si_pid == pid
+            && info.si_pid == pid;
+        stopped.then_some(info.si_status)
     };
-    if !stopped {
+    let Some(stop) = stop else {
         return false;
-    }
+    };
     let own = OWN_GROUP.load(Ordering::SeqCst);
-    set_foreground(tty, own);
-    // SAFETY: plain system calls. dtee's SIGTSTP keeps its default action:
-    // the group stop takes this thread on its way back from kill(2), and
-    // kill returns once the group is continued.
-    unsafe { sys::kill(-own, SIGTSTP) };
+    if GIVEN.swap(false, Ordering::SeqCst) {
+        set_foreground(tty, own);
+    }
+    let sig = if stop == SIGTTIN || stop == SIGTTOU {
+        stop
+    } else {
+        SIGTSTP
+    };
+    // SAFETY: plain system calls. dtee's stop signals keep their default
+    // action: the group stop takes this thread on its way back from
+    // kill(2), and kill returns once the group is continued.
+    unsafe { sys::kill(-own, sig) };
     if foreground(tty) == own {
+        // From the background, dtee may still write to the terminal and take it back.
+        block_sigttou(true);
         set_foreground(tty, pid);
+        GIVEN.store(true, Ordering::SeqCst);
     }
     // SAFETY: plain system calls.
     unsafe {

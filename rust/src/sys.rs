@@ -76,6 +76,7 @@ pub const SI_USER: c_int = 0;
 pub use crate::abi::signal::{SIGCHLD, SIGPIPE};
 pub const SIGCONT: c_int = 18;
 pub const SIGTSTP: c_int = 20;
+pub const SIGTTIN: c_int = 21;
 pub const SIGTTOU: c_int = 22;
 pub const SIGSTOP: c_int = 19;
 /// Highest signal number the kernel knows (_NSIG - 1).
@@ -224,7 +225,10 @@ pub struct siginfo_t {
     pub si_code: c_int,
     _pad0: c_int,
     pub si_pid: pid_t,
-    _rest: [c_int; 27],
+    _si_uid: c_int,
+    /// For SIGCHLD's kinds: the exit status, or the signal that stopped the child.
+    pub si_status: c_int,
+    _rest: [c_int; 25],
 }
 
 #[repr(C)]
