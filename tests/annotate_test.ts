@@ -6,7 +6,7 @@
  * stream's exact bytes.
  */
 
-import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { Mask, Stream } from "../lib/abi.ts";
 import { Annotator, finishedText, seconds, shellWords } from "../lib/annotate.ts";
 import type { MessageBatch } from "../lib/jsonlog.ts";
@@ -226,4 +226,20 @@ Deno.test("property: without prefixes and dtee's newlines, each stream's bytes c
       `round ${round}: ${JSON.stringify(messages.map(([s, b]) => [s, text(b as Uint8Array)]))}`,
     );
   }
+});
+
+Deno.test("B6 shows every form of the I: line at the end of a run, as finishedText writes it", () => {
+  const doc = Deno.readTextFileSync(new URL("../docs/behaviour.md", import.meta.url));
+  const b6 = doc.slice(doc.indexOf("### B6."), doc.indexOf("### B7.")).replace(/\s+/g, " ");
+  const signaled = { kind: "signaled", signal: 15, coreDumped: false } as const;
+  const timedOut = { kind: "timed-out", after: "0.5s", process: signaled } as const;
+  const shown = finishedText(timedOut, "Terminated", 503120000n);
+  ok(b6.includes(`I: ${shown}`), shown);
+  for (
+    const form of [
+      "I: Finished in D s: exited with status N",
+      "I: Finished in D s: terminated by signal N (NAME)",
+      "I: Interrupted after D s: dtee received signal N (NAME)",
+    ]
+  ) ok(b6.includes(form), form);
 });
