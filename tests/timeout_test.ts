@@ -560,6 +560,19 @@ for (const limit of ["", "--timeout=30 "]) {
     ]);
   });
 
+  Deno.test(`at a terminal ${what}: kill %1 of a background dtee leaves nothing running`, async () => {
+    await withTempDir(async (dir) => {
+      await atTerminal([
+        ["send", `dtee ${limit}sh -c 'echo $$ >${dir}/pid; exec sleep 33' >${dir}/out 2>&1 &\n`],
+        ["expect", PROMPT],
+        ["sleep", 1],
+        ["send", "kill %1; wait; echo killed\n"],
+        ["expect", "killed"],
+      ]);
+      await allGone([Number(readText(`${dir}/pid`))]);
+    });
+  });
+
   Deno.test(`at a terminal ${what}: cronty and Ctrl-C`, async () => {
     const r = await atTerminal([
       ["send", `cronty ${limit}sh -c 'echo held; sleep 30'\n`],
