@@ -10,6 +10,7 @@ import { deepStrictEqual, equal, match } from "node:assert/strict";
 import {
   CRONTY,
   DTEE,
+  exists,
   LAUNCHER,
   ROOT,
   run,
@@ -316,4 +317,62 @@ Deno.test("scripts/cronty needs no readlink(1): a cron job's PATH may have no co
 Deno.test("the command gets the limit of open files dtee was started with, not the runtime's raised one", async () => {
   const r = await run("bash", ["-c", 'ulimit -Sn 1000; "$1" sh -c "ulimit -Sn"', "bash", DTEE]);
   deepStrictEqual([r.code, r.out, r.err], [0, "1000\n", ""]);
+});
+
+Deno.test("below the open files Deno needs: the soft limit is raised for Deno alone; a hard one is one line, 69, and cron mode runs the command in place", async () => {
+  await withTempDir(async (dir) => {
+    const under = (limit: string, ...words: string[]) =>
+      run("bash", ["-c", `ulimit ${limit}; exec "$@"`, "bash", ...words]);
+    // Soft only: Deno gets room, the command the limit dtee was started with.
+    for (const soft of ["6", "12", "19"]) {
+      const r = await under(`-Sn ${soft}`, LAUNCHER, "sh", "-c", "ulimit -Sn");
+      deepStrictEqual([r.code, r.out, r.err], [0, `${soft}\n`, ""], `soft ${soft}`);
+    }
+    // The launcher itself: scripts/cronty, run by dash, needs 12 descriptors of its own.
+    const cronty = `${dir}/cronty`;
+    Deno.symlinkSync(LAUNCHER, cronty);
+    for (const hard of ["6", "12", "19"]) {
+      const why = `${hard} open files allowed (ulimit -n), dtee needs 20: Too many open files\n`;
+      const ran = `${dir}/ran${hard}`;
+      const r = await under(`-n ${hard}`, LAUNCHER, "-o", `${dir}/out`, "touch", ran);
+      deepStrictEqual([r.code, r.out, r.err], [69, "", `${LAUNCHER}: ${why}`], `hard ${hard}`);
+      equal(exists(ran), false, "the command ran");
+      // In place: the command's own status, its output straight through, no report.
+      const q = await under(
+        `-n ${hard}`,
+        cronty,
+        "-o",
+        `${dir}/out`,
+        "sh",
+        "-c",
+        'touch "$0"; echo out; exit 3',
+        ran,
+      );
+      deepStrictEqual(
+        [q.code, q.out, q.err],
+        [3, "out\n", `${cronty}: ${why}`],
+        `cron, hard ${hard}`,
+      );
+      equal(exists(ran), true, "the cron job did not run");
+    }
+    const missing = await under("-n 12", LAUNCHER, "-q", "no-such-command");
+    deepStrictEqual(
+      [missing.code, missing.err.split("\n")[1]],
+      [66, `${LAUNCHER}: no-such-command: No such file or directory`],
+    );
+  });
+});
+
+Deno.test("under a file size limit Deno's caches stay in memory: dtee runs, the command and the outputs keep the limit", async () => {
+  await withTempDir(async (dir) => {
+    const r = await run("bash", [
+      "-c",
+      `ulimit -f 20; "$1" -o "$2" bash -c 'ulimit -f; head -c 30000 /dev/zero >/dev/null'`,
+      "bash",
+      LAUNCHER,
+      `${dir}/out`,
+    ]);
+    deepStrictEqual([r.code, r.signal, r.out, r.err], [0, null, "20\n", ""]);
+    equal(Deno.readTextFileSync(`${dir}/out`), "20\n");
+  });
 });

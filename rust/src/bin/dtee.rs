@@ -59,6 +59,8 @@ extern "C" {
     fn chdir(path: *const c_char) -> c_int;
     fn __errno_location() -> *mut c_int;
     fn sigaction(sig: c_int, new: *const u8, old: *mut [usize; 32]) -> c_int;
+    fn setrlimit(resource: c_int, limit: *const [u64; 2]) -> c_int;
+    fn execvp(file: *const c_char, argv: *const *const c_char) -> c_int;
 }
 
 const F_GETFD: c_int = 1;
@@ -72,8 +74,37 @@ const O_PATH: c_int = 0o10000000;
 const ERANGE: c_int = 34;
 const W_OK: c_int = 2;
 const RLIMIT_NOFILE: c_int = 7;
+const RLIMIT_FSIZE: c_int = 1;
+const RLIM_INFINITY: u64 = u64::MAX;
 const F_DUPFD: c_int = 0;
 const EX_SOFTWARE: c_int = 70;
+const EX_NOINPUT: c_int = 66;
+const EX_UNAVAILABLE: c_int = 69;
+const EMFILE: c_int = 24;
+/// The descriptors Deno needs to load dtee and leave it room to say, in its
+/// own words, which of its descriptors it could not open: below, Deno
+/// panics or prints an error of its own (docs/architecture.md, "Limits").
+const DENO_NOFILE: u64 = 20;
+/// The options of lib/cli.ts's table that take a value: the launcher finds
+/// the command words past them when Deno cannot start.
+const SHORT_WITH_VALUE: &[u8] = b"oOeEcCjJaA";
+const LONG_WITH_VALUE: &[&[u8]] = &[
+    b"out-append",
+    b"out-overwrite",
+    b"err-append",
+    b"err-overwrite",
+    b"combined-append",
+    b"combined-overwrite",
+    b"json-append",
+    b"json-overwrite",
+    b"annotated-append",
+    b"annotated-overwrite",
+    b"timeout",
+    b"kill-after",
+    b"time-format",
+    b"replay",
+    b"max-delay",
+];
 
 const SHIM: &str = "/rust/target/release/libdtee_shim.so";
 /// main.ts and lib/ in one module, made by scripts/bootstrap.sh because one
@@ -112,16 +143,21 @@ fn errno() -> c_int {
 }
 
 fn fail(name: &[u8], what: &str, errnum: c_int) -> c_int {
+    say(name, &format!("internal error: {what}"), errnum);
+    EX_SOFTWARE
+}
+
+/// `NAME: WHAT: <strerror>` on stderr.
+fn say(name: &[u8], what: &str, errnum: c_int) {
     // SAFETY: strerror returns a NUL-terminated string.
     let text = unsafe { CStr::from_ptr(strerror(errnum)) };
     let mut line = name.to_vec();
-    line.extend_from_slice(b": internal error: ");
+    line.extend_from_slice(b": ");
     line.extend_from_slice(what.as_bytes());
     line.extend_from_slice(b": ");
     line.extend_from_slice(text.to_bytes());
     line.push(b'\n');
     write_all(2, &line);
-    EX_SOFTWARE
 }
 
 fn write_all(fd: c_int, mut bytes: &[u8]) -> bool {
@@ -317,6 +353,81 @@ fn park_removed_cwd() -> c_int {
     }
 }
 
+/// The command's words when dtee runs in cron mode (its name is cronty, or
+/// -q/--cron comes before the command), else None: read as lib/cli.ts does.
+fn cron_command<'a>(name: &CStr, args: &'a [&'a CStr]) -> Option<&'a [&'a CStr]> {
+    let mut cron = name.to_bytes().rsplit(|&b| b == b'/').next() == Some(b"cronty");
+    let mut i = 0;
+    while i < args.len() {
+        let word = args[i].to_bytes();
+        if word == b"--" {
+            i += 1;
+            break;
+        }
+        if !word.starts_with(b"-") || word == b"-" {
+            break;
+        }
+        if let Some(long) = word.strip_prefix(b"--") {
+            cron |= long == b"cron";
+            i += usize::from(LONG_WITH_VALUE.contains(&long));
+        } else if let Some(at) = word[1..].iter().position(|c| SHORT_WITH_VALUE.contains(c)) {
+            cron |= word[1..=at].contains(&b'q');
+            // The value is the rest of the word, or the next word.
+            i += usize::from(at + 2 == word.len());
+        } else {
+            cron |= word.contains(&b'q');
+        }
+        i += 1;
+    }
+    (cron && i < args.len()).then(|| &args[i..])
+}
+
+/// Makes room for Deno under a low `ulimit -n` (`limit`: soft and hard):
+/// the soft limit goes up to the hard one (the command still gets the one
+/// dtee was started with: DTEE_NOFILE). Where the hard limit is too low,
+/// dtee says so; in cron mode it then runs the command in place, as when
+/// the command's output cannot be captured (docs/behaviour.md A4), else it
+/// stops with 69. Returns the exit status where Deno cannot start.
+fn room_for_deno(name: &CStr, args: &[&CStr], limit: [u64; 2]) -> Option<c_int> {
+    let raised = [limit[1], limit[1]];
+    // SAFETY: a live struct rlimit (two rlim_t).
+    if limit[1] >= DENO_NOFILE && unsafe { setrlimit(RLIMIT_NOFILE, &raised) } == 0 {
+        return None;
+    }
+    let what = format!(
+        "{} open files allowed (ulimit -n), dtee needs {DENO_NOFILE}",
+        limit[1].min(limit[0])
+    );
+    say(name.to_bytes(), &what, EMFILE);
+    let Some(command) = cron_command(name, args) else {
+        return Some(EX_UNAVAILABLE);
+    };
+    let argv: Vec<*const c_char> = command
+        .iter()
+        .map(|w| w.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    // SAFETY: NUL-terminated words and a null-terminated array of them.
+    unsafe { execvp(argv[0], argv.as_ptr()) };
+    let word = String::from_utf8_lossy(command[0].to_bytes()).into_owned();
+    say(name.to_bytes(), &word, errno());
+    Some(EX_NOINPUT)
+}
+
+/// Deno's cache directory: .deno/dir, except under a file size limit
+/// (`ulimit -f`), where Deno's cache databases, written by a thread of its
+/// own while it starts, would grow past it and SIGXFSZ would kill dtee
+/// before the command runs. A directory that cannot exist makes Deno keep
+/// them in memory, silently (docs/architecture.md, "Limits").
+fn deno_cache(root: &[u8]) -> Vec<u8> {
+    let mut fsize = [RLIM_INFINITY; 2];
+    // SAFETY: fsize is a live struct rlimit (two rlim_t).
+    if unsafe { getrlimit(RLIMIT_FSIZE, &mut fsize) } == 0 && fsize[0] != RLIM_INFINITY {
+        return b"/dev/null/deno".to_vec();
+    }
+    path(root, "/.deno/dir")
+}
+
 /// The signals ignored now (bit N-1 for signal N), before Deno ignores
 /// SIGPIPE itself: the command must start with SIGPIPE ignored exactly
 /// when dtee was (docs/behaviour.md A7), and only here can that be seen.
@@ -349,8 +460,6 @@ pub unsafe extern "C" fn main(
             closed |= 1 << fd;
         }
     }
-    // Before the bootstrap, whose bash would complain too.
-    let cwd = park_removed_cwd();
     let args: Vec<&CStr> = (0..argc as usize)
         .map(|i| CStr::from_ptr(*argv.add(i)))
         .collect();
@@ -373,6 +482,18 @@ pub unsafe extern "C" fn main(
         Some((first, rest)) => (first, rest),
         None => (c"dtee", &[]),
     };
+    // Deno raises its soft limit of open files at start-up; the command
+    // gets the one dtee was started with (docs/behaviour.md A7).
+    let mut nofile = [0u64; 2];
+    // SAFETY: nofile is a live struct rlimit (two rlim_t).
+    let nofile_known = unsafe { getrlimit(RLIMIT_NOFILE, &mut nofile) } == 0;
+    if nofile_known && nofile[0] < DENO_NOFILE {
+        if let Some(status) = room_for_deno(name, rest, nofile) {
+            return status;
+        }
+    }
+    // Before the bootstrap, whose bash would complain too.
+    let cwd = park_removed_cwd();
 
     let root = project_root();
     let modules = newest_module(&root);
@@ -422,7 +543,7 @@ pub unsafe extern "C" fn main(
     }
     deno_argv.push(std::ptr::null());
     let mut deno_dir = b"DENO_DIR=".to_vec();
-    deno_dir.extend_from_slice(&path(&root, "/.deno/dir"));
+    deno_dir.extend_from_slice(&deno_cache(&root));
     let mut own: Vec<CString> = vec![
         CString::new(deno_dir).unwrap_or_default(),
         c"DENO_DISABLE_NODE_SHIM=1".to_owned(),
@@ -430,11 +551,7 @@ pub unsafe extern "C" fn main(
         CString::new(format!("DTEE_CLOSED_FDS={closed}")).unwrap_or_default(),
         CString::new(format!("DTEE_IGNORED={}", ignored_signals())).unwrap_or_default(),
     ];
-    // Deno raises its soft limit of open files at start-up; the command
-    // gets the one dtee was started with (docs/behaviour.md A7).
-    let mut nofile = [0u64; 2];
-    // SAFETY: nofile is a live struct rlimit (two rlim_t).
-    if unsafe { getrlimit(RLIMIT_NOFILE, &mut nofile) } == 0 {
+    if nofile_known {
         own.push(CString::new(format!("DTEE_NOFILE={}", nofile[0])).unwrap_or_default());
     }
     if memfd >= 0 {
