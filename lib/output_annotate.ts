@@ -43,9 +43,10 @@ export class AnnotatedOutput extends RecordingOutput {
     return this.record(this.annotator.messages(batch, from, to), from, to);
   }
 
-  protected override record(bytes: Uint8Array, from: number, to: number): number {
-    const at = super.record(bytes, from, to);
-    if (this.#size >= 0) this.#size = this.#sizeNow();
+  /** The file's size after the write, as far as this output knows (#rejoin finds others'). */
+  protected override writeBytes(bytes: Uint8Array, from: number, to: number): number {
+    const at = super.writeBytes(bytes, from, to);
+    if (this.#size >= 0) this.#size = this.failedLast ? this.#sizeNow() : this.#size + bytes.length;
     return at;
   }
 
@@ -59,6 +60,7 @@ export class AnnotatedOutput extends RecordingOutput {
     if (this.#size < 0) return;
     const size = this.#sizeNow();
     if (size === this.#size) return;
+    this.#size = size;
     this.annotator.close();
     if (!endsLine(this.path, size)) this.tear();
   }
