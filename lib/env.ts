@@ -12,7 +12,9 @@ import { cString, decodeBytes } from "./text.ts";
 export function envVar(name: string): string | undefined {
   try {
     return Deno.env.get(name);
-  } catch {
+  } catch (error) {
+    // Only the value's bytes: a refused permission stays an error.
+    if (!(error instanceof Deno.errors.InvalidData)) throw error;
     return viaLibc(name);
   }
 }
