@@ -20,6 +20,7 @@ import {
   withTempDir,
 } from "./helpers.ts";
 import { URL_RUN_FLAGS } from "../scripts/release.ts";
+import { OPTIONS } from "../lib/cli.ts";
 
 const DENO = `${ROOT}/.deno/bin/deno`;
 const MAIN_FLAGS = ["run", "-q", "--no-config", "--no-lock", "--allow-ffi", "--allow-env"];
@@ -375,4 +376,23 @@ Deno.test("under a file size limit Deno's caches stay in memory: dtee runs, the 
     deepStrictEqual([r.code, r.signal, r.out, r.err], [0, null, "20\n", ""]);
     equal(Deno.readTextFileSync(`${dir}/out`), "20\n");
   });
+});
+
+Deno.test("the launcher skips the values of exactly the options of lib/cli.ts's table that take one", () => {
+  // The launcher finds the command words without Deno when Deno cannot
+  // start (a low ulimit -n): its lists must follow the option table.
+  const source = Deno.readTextFileSync(`${ROOT}/rust/src/bin/dtee.rs`);
+  const shorts = source.match(/const SHORT_WITH_VALUE: &\[u8\] = b"([^"]*)";/)?.[1] ?? "";
+  const longs = source.match(/const LONG_WITH_VALUE: &\[&\[u8\]\] = &\[([^\]]*)\];/)?.[1] ?? "";
+  const valued = OPTIONS.filter((d) => d.file || d.arg);
+  deepStrictEqual(
+    [...shorts].sort(),
+    valued.flatMap((d) => d.short ? [d.short] : []).sort(),
+    "SHORT_WITH_VALUE",
+  );
+  deepStrictEqual(
+    [...longs.matchAll(/b"([^"]+)"/g)].map((m) => m[1]).sort(),
+    valued.map((d) => d.long).sort(),
+    "LONG_WITH_VALUE",
+  );
 });

@@ -86,7 +86,8 @@ const EMFILE: c_int = 24;
 /// panics or prints an error of its own (docs/architecture.md, "Limits").
 const DENO_NOFILE: u64 = 20;
 /// The options of lib/cli.ts's table that take a value: the launcher finds
-/// the command words past them when Deno cannot start.
+/// the command words past them when Deno cannot start (tests/launcher_test.ts
+/// checks both lists against the table).
 const SHORT_WITH_VALUE: &[u8] = b"oOeEcCjJaA";
 const LONG_WITH_VALUE: &[&[u8]] = &[
     b"out-append",
