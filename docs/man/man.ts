@@ -313,7 +313,7 @@ const STATUS_ROWS: [string, string][] = [
   ["64", "usage error, or no command"],
   ["65", "a record of the JSON log to replay is not valid (NAME: FILE:LINE: ...)"],
   ["66", "the command could not be executed, or the JSON log to replay cannot be read"],
-  ["69", "the sockets, signal handling or what \\-L needs could not be set up"],
+  ["69", "the sockets, signal handling or what -L needs could not be set up"],
   ["70", "internal error"],
   ["71", "fork, waitpid or standard descriptor setup failed"],
   ["73", "an output file (or in cron mode the buffer file) could not be opened"],
