@@ -78,18 +78,35 @@ Deno.test("scripts/install from a fresh clone: runs under cron, unprivileged, re
     assert.equal(installed.code, 0, installed.err);
     assert.match(installed.err, /^dtee install: installed .* in [0-9.]+ s\n$/);
 
-    await t.step("installing again replaces the tree whole", async () => {
-      const stray = `${prefix}/lib/dtee/lib/gone.ts`;
-      await Deno.writeTextFile(stray, "");
-      const again = await run(`${clone}/scripts/install`, ["--prefix", prefix]);
-      assert.equal(again.code, 0, again.err);
-      assert.throws(() => Deno.statSync(stray), Deno.errors.NotFound);
-      // PREFIX/lib/dtee is a link to the tree, swapped in one rename; the old tree is gone.
-      const lib = [...Deno.readDirSync(`${prefix}/lib`)].map((e) => e.name).sort();
-      assert.equal(lib.length, 2, lib.join(" "));
-      assert.equal(lib[1], "dtee");
-      assert.equal(Deno.readLinkSync(`${prefix}/lib/dtee`), lib[0]);
-    });
+    await t.step(
+      "installing again replaces the tree whole; a -L job keeps the one it started from",
+      async () => {
+        const stray = `${prefix}/lib/dtee/lib/gone.ts`;
+        await Deno.writeTextFile(stray, "");
+        const first = Deno.readLinkSync(`${prefix}/lib/dtee`);
+        // Perl started after the install still loads -L's module from the tree before.
+        const job = run(`${prefix}/bin/dtee`, [
+          "-L",
+          "sh",
+          "-c",
+          `while [ ! -e ${dir}/installed ]; do sleep 0.05; done; perl -e 'print "perl ran\\n"'`,
+        ]);
+        const again = await run(`${clone}/scripts/install`, ["--prefix", prefix]);
+        assert.equal(again.code, 0, again.err);
+        await Deno.writeTextFile(`${dir}/installed`, "");
+        assert.deepEqual(await job.then((r) => [r.code, r.out, r.err]), [0, "perl ran\n", ""]);
+        assert.throws(() => Deno.statSync(stray), Deno.errors.NotFound);
+        // PREFIX/lib/dtee is a link to the tree, swapped in one rename; the tree
+        // before stays until the next install, and those before it go.
+        const trees = () => [...Deno.readDirSync(`${prefix}/lib`)].map((e) => e.name).sort();
+        const second = Deno.readLinkSync(`${prefix}/lib/dtee`);
+        assert.deepEqual(trees(), [first, second, "dtee"].sort());
+        const third = await run(`${clone}/scripts/install`, ["--prefix", prefix]);
+        assert.equal(third.code, 0, third.err);
+        const last = Deno.readLinkSync(`${prefix}/lib/dtee`);
+        assert.deepEqual(trees(), [second, last, "dtee"].sort());
+      },
+    );
 
     await t.step("as a user, by default into ~/.local", async () => {
       const home = `${dir}/home`;
