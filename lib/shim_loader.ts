@@ -240,8 +240,7 @@ export function anonymousMemory(bytes: number): Deno.PointerObject {
 }
 
 /** Where the shim is: $DTEE_SHIM, else the release build beside the sources. */
-export function shimPath(): string {
-  const override = envVar("DTEE_SHIM");
+export function shimPath(override = envVar("DTEE_SHIM")): string {
   if (override) return override;
   return decodeURIComponent(
     new URL(`../rust/target/release/${SHIM_FILE}`, import.meta.url).pathname,
@@ -255,10 +254,11 @@ export function shimPath(): string {
  * it.
  */
 function openShim(open: (path: string) => void): string {
-  if (embeddedError && !envVar("DTEE_SHIM")) throw embeddedError;
-  const bytes = envVar("DTEE_SHIM") ? undefined : embedded;
+  const override = envVar("DTEE_SHIM");
+  if (embeddedError && !override) throw embeddedError;
+  const bytes = override ? undefined : embedded;
   if (bytes) return loadShimBytes(bytes, open);
-  const path = shimPath();
+  const path = shimPath(override);
   try {
     open(path);
   } catch (e) {
