@@ -38,17 +38,7 @@ use std::os::fd::FromRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::sync::{Mutex, OnceLock};
 
-/// Variables of Deno's environment set by the native launcher; the names
-/// are rust/src/bin/dtee.rs's.
-const START_FD: &str = "DTEE_START_FD";
-const ARGS_LEN: &str = "DTEE_ARGS_LEN";
-const CWD_FD: &str = "DTEE_CWD_FD";
-const CLOSED_FDS: &str = "DTEE_CLOSED_FDS";
-const NOFILE: &str = "DTEE_NOFILE";
-const IGNORED: &str = "DTEE_IGNORED";
-/// F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE: the launcher's
-/// memfd carries them; no file that was not made so can.
-const SEALS: c_int = 0xf;
+use crate::handover::{ARGS_LEN, CLOSED_FDS, CWD_FD, IGNORED, NOFILE, SEALS, START_FD};
 
 /// An environment as execve takes it.
 struct Environ {

@@ -18,6 +18,7 @@ mod environ;
 mod failable;
 mod failpoints;
 mod files;
+mod handover;
 mod held;
 mod identity;
 mod job;

@@ -42,6 +42,11 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::SystemTime;
 
+// What the shim reads back (variable names, the memfd's seals) is shared
+// with it as source: the launcher is its own crate.
+#[path = "../handover.rs"]
+mod handover;
+
 // The launcher is its own crate, so it declares the few C functions it
 // needs itself (as rust/src/sys.rs does for the shim: no crate deps).
 extern "C" {
@@ -65,9 +70,6 @@ extern "C" {
 
 const F_GETFD: c_int = 1;
 const F_ADD_SEALS: c_int = 1033;
-/// F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE: what marks a
-/// hand-over memfd for the shim, which checks it without /proc.
-const SEALS: c_int = 0xf;
 const MFD_ALLOW_SEALING: c_uint = 2;
 const O_DIRECTORY: c_int = 0o200000;
 const O_PATH: c_int = 0o10000000;
@@ -126,16 +128,7 @@ fn for_deno(entry: &[u8]) -> bool {
         name,
         b"PATH" | b"TMPDIR" | b"TZ" | b"LANG" | b"LANGUAGE" | b"LOCPATH"
     ) || name.starts_with(b"LC_")
-        || (name.starts_with(b"DTEE_")
-            && !matches!(
-                name,
-                b"DTEE_START_FD"
-                    | b"DTEE_ARGS_LEN"
-                    | b"DTEE_CWD_FD"
-                    | b"DTEE_CLOSED_FDS"
-                    | b"DTEE_NOFILE"
-                    | b"DTEE_IGNORED"
-            ))
+        || (name.starts_with(b"DTEE_") && !handover::ALL.iter().any(|n| n.as_bytes() == name))
 }
 
 fn errno() -> c_int {
@@ -324,7 +317,7 @@ fn memfd_of(name: &CStr, words: &[&CStr]) -> c_int {
         .copied()
         .collect();
     // SAFETY: sealing a memfd of ours.
-    if !write_all(fd, &block) || unsafe { fcntl(fd, F_ADD_SEALS, SEALS) } != 0 {
+    if !write_all(fd, &block) || unsafe { fcntl(fd, F_ADD_SEALS, handover::SEALS) } != 0 {
         // SAFETY: the descriptor is ours.
         unsafe { close(fd) };
         return -1;
@@ -549,18 +542,18 @@ pub unsafe extern "C" fn main(
         CString::new(deno_dir).unwrap_or_default(),
         c"DENO_DISABLE_NODE_SHIM=1".to_owned(),
         c"DENO_NO_UPDATE_CHECK=1".to_owned(),
-        CString::new(format!("DTEE_CLOSED_FDS={closed}")).unwrap_or_default(),
-        CString::new(format!("DTEE_IGNORED={}", ignored_signals())).unwrap_or_default(),
+        CString::new(format!("{}={closed}", handover::CLOSED_FDS)).unwrap_or_default(),
+        CString::new(format!("{}={}", handover::IGNORED, ignored_signals())).unwrap_or_default(),
     ];
     if nofile_known {
-        own.push(CString::new(format!("DTEE_NOFILE={}", nofile[0])).unwrap_or_default());
+        own.push(CString::new(format!("{}={}", handover::NOFILE, nofile[0])).unwrap_or_default());
     }
     if memfd >= 0 {
-        own.push(CString::new(format!("DTEE_START_FD={memfd}")).unwrap_or_default());
-        own.push(CString::new(format!("DTEE_ARGS_LEN={args_len}")).unwrap_or_default());
+        own.push(CString::new(format!("{}={memfd}", handover::START_FD)).unwrap_or_default());
+        own.push(CString::new(format!("{}={args_len}", handover::ARGS_LEN)).unwrap_or_default());
     }
     if cwd >= 0 {
-        own.push(CString::new(format!("DTEE_CWD_FD={cwd}")).unwrap_or_default());
+        own.push(CString::new(format!("{}={cwd}", handover::CWD_FD)).unwrap_or_default());
     }
     let mut deno_env: Vec<*const c_char> = env
         .iter()
