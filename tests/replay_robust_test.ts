@@ -7,7 +7,7 @@
  */
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { CRONTY, DTEE, run, sh, withTempDir } from "./helpers.ts";
+import { CRONTY, DTEE, run, sh, sleep, waitUntil, withTempDir } from "./helpers.ts";
 
 const read = (path: string) => Deno.readFileSync(path);
 const lines = (path: string) => Deno.readTextFileSync(path).split("\n").filter((l) => l !== "");
@@ -54,7 +54,7 @@ Deno.test("dtee killed by SIGKILL while writing big records: every later run rep
         stdout: "null",
         stderr: "null",
       }).spawn();
-      await new Promise((resolve) => setTimeout(resolve, 300 + 50 * round));
+      await sleep(300 + 50 * round);
       dtee.kill("SIGKILL");
       await dtee.status;
       // The orphaned writer dies by SIGPIPE or is killed here.
@@ -135,9 +135,12 @@ Deno.test("overlapping dtee processes appending to one log: each run replays who
     const step = async (name: string) => {
       Deno.writeTextFileSync(`${dir}/${name}`, "");
       const record = `"log":"${name.replace(".", "")}e\\n"`;
-      while (!(await Deno.readTextFile(log).catch(() => "")).includes(record)) {
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await waitUntil(
+        `${name} in the log`,
+        async () => (await Deno.readTextFile(log).catch(() => "")).includes(record),
+        20_000,
+        10,
+      );
     };
     await step("a.1");
     const b = start("b", 2);
@@ -260,7 +263,7 @@ Deno.test("--realtime --max-delay: a clock jump of years takes at most SECONDS; 
       args: ["--replay", log, "--realtime"],
       stdout: "piped",
     }).spawn();
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await sleep(1500);
     waiting.kill("SIGTERM");
     const status = await waiting.output();
     equal(status.signal, "SIGTERM");
