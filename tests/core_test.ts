@@ -19,6 +19,7 @@ import {
   run,
   type RunResult,
   sh,
+  sleep,
   tempName,
   unprivileged,
   waitUntil,
@@ -437,6 +438,27 @@ Deno.test("a stdout-only file that keeps failing is reported once, even across s
   equal(r.err.replace(report, ""), "err\n");
 });
 
+/**
+ * Whatever a FIFO test left running, ended: its command let go on (`TMP/go`),
+ * dtee killed if still there, then dtee, `reader` and the collectors waited for.
+ */
+async function release(
+  tmp: string,
+  child: Deno.ChildProcess,
+  collectors: Collector[],
+  reader?: Deno.ChildProcess,
+): Promise<void> {
+  Deno.writeTextFileSync(`${tmp}/go`, "");
+  try {
+    child.kill("SIGKILL");
+  } catch {
+    // Already gone.
+  }
+  await child.status;
+  await reader?.status;
+  await Promise.allSettled(collectors.map((c) => c.done));
+}
+
 for (const cron of [false, true]) {
   Deno.test(`a FIFO output whose reader goes away is SIGPIPE at that message${cron ? " (cron mode)" : ""}`, async () => {
     await withTempDir(async (tmp) => {
@@ -475,14 +497,7 @@ for (const cron of [false, true]) {
         equal(readText(out), "one\ntwo\n");
         equal(readText(`${tmp}/r1`), "one\n");
       } finally {
-        Deno.writeTextFileSync(`${tmp}/go`, "");
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // Already gone.
-        }
-        await child.status;
-        await Promise.allSettled([stdout.done, stderr.done]);
+        await release(tmp, child, [stdout, stderr]);
       }
     });
   });
@@ -536,10 +551,10 @@ for (const ignoreInterrupts of [false, true]) {
         if (ignoreInterrupts) {
           for (const signal of ["SIGINT", "SIGSTOP", "SIGCONT"] as const) {
             Deno.kill(child.pid, signal);
-            await new Promise((resolve) => setTimeout(resolve, 100));
+            await sleep(100);
           }
         }
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await sleep(100);
         ok(!exists(`${tmp}/r1`), "the reader has not read yet");
         Deno.writeTextFileSync(`${tmp}/go`, "");
         const status = await child.status;
@@ -551,15 +566,7 @@ for (const ignoreInterrupts of [false, true]) {
         equal(readText(file), all);
         equal(readText(`${tmp}/r1`), all);
       } finally {
-        Deno.writeTextFileSync(`${tmp}/go`, "");
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // Already gone.
-        }
-        await child.status;
-        await reader.status;
-        await Promise.allSettled([stdout.done, stderr.done]);
+        await release(tmp, child, [stdout, stderr], reader);
       }
     });
   });
