@@ -10,7 +10,7 @@
 
 import { Stream } from "./abi.ts";
 import { encode } from "./text.ts";
-import type { RecordedEnd } from "./run_end.ts";
+import { type RecordedEnd, withoutTimeOut } from "./run_end.ts";
 
 /** A received batch as the input side fills it: message i is `data[i * slotSize ..][..lens[i]]`. */
 export interface MessageBatch {
@@ -173,7 +173,7 @@ export class JsonLogEncoder {
   end(timeNs: bigint, ended: RecordedEnd, signalName = ""): Uint8Array {
     const name = encode(signalName);
     // A time-out is said after how the command then ended (docs/jsonlog.md).
-    const end = ended.kind === "timed-out" ? ended.process : ended;
+    const end = withoutTimeOut(ended);
     const after = ended.kind === "timed-out" ? `,"timed_out_after":"${ended.after}"` : "";
     this.#pos = 0;
     this.#reserve(6 * name.length + after.length + RECORD_OVERHEAD);
