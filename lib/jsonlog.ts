@@ -42,8 +42,7 @@ const RECORD_OVERHEAD = 192;
  * appended to one log by overlapping dtee processes, even in other pid namespaces, come apart.
  */
 export function newRunId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(8));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return crypto.getRandomValues(new Uint8Array(8)).toHex();
 }
 
 // What each byte needs inside a JSON string. 0: itself. 1: a backslash escape (ESCAPE[b]).
