@@ -159,7 +159,10 @@ export class Dispatch implements Sink, FailureListener {
       return this.#deliver(batch, from, to);
     } finally {
       this.#delivering = false;
-      for (const failure of this.#noted.splice(0)) this.failed(failure);
+      // Per batch: a new array only when a failure was held back.
+      if (this.#noted.length > 0) {
+        for (const failure of this.#noted.splice(0)) this.failed(failure);
+      }
     }
   }
 
