@@ -120,16 +120,23 @@ dtee_lib_ext=so
 DTEE_SHIM_LIB="$DTEE_ROOT/rust/target/release/libdtee_shim.$dtee_lib_ext"
 DTEE_FAILPOINT_SHIM_LIB="$DTEE_ROOT/rust/target/failpoints/release/libdtee_shim.$dtee_lib_ext"
 
+# Whether any source of the shim, the launcher or the preload library
+# (rust/src/bin/dtee.rs's newest_source lists the same) is newer than FILE.
+dtee_rust_newer_than() {
+	local src
+	for src in "$DTEE_ROOT"/rust/Cargo.toml "$DTEE_ROOT"/rust/*.rs "$DTEE_ROOT"/rust/src/*.rs "$DTEE_ROOT"/rust/src/bin/*.rs "$DTEE_ROOT"/rust/preload/*.rs; do
+		[ "$src" -nt "$1" ] && return 0
+	done
+	return 1
+}
+
 # Builds LIB with cargo ARGS... when it is missing or older than any of the
 # shim's or the launcher's sources. Only shell tests when it is up to date.
 dtee_build_if_stale() {
-	local lib=$1 src
+	local lib=$1
 	shift
-	if [ -f "$lib" ]; then
-		for src in "$DTEE_ROOT"/rust/Cargo.toml "$DTEE_ROOT"/rust/*.rs "$DTEE_ROOT"/rust/src/*.rs "$DTEE_ROOT"/rust/src/bin/*.rs "$DTEE_ROOT"/rust/preload/*.rs; do
-			[ "$src" -nt "$lib" ] && break
-		done
-		[ "$src" -nt "$lib" ] || return 0
+	if [ -f "$lib" ] && ! dtee_rust_newer_than "$lib"; then
+		return 0
 	fi
 	# A stale shim that cannot be rebuilt (no cargo after a `git pull`, a
 	# checkout that cannot be written) is still used: a cron job must run,
@@ -161,12 +168,9 @@ dtee_build_if_stale() {
 # file cannot be written (a read-only checkout), nothing is said at all
 # rather than the same line on every run.
 dtee_stale_notice() {
-	local lib=$1 src
+	local lib=$1
 	shift
-	for src in "$DTEE_ROOT"/rust/Cargo.toml "$DTEE_ROOT"/rust/*.rs "$DTEE_ROOT"/rust/src/*.rs "$DTEE_ROOT"/rust/src/bin/*.rs "$DTEE_ROOT"/rust/preload/*.rs; do
-		[ "$src" -nt "$lib.noticed" ] && break
-	done
-	if [ "$src" -nt "$lib.noticed" ] && touch "$lib.noticed" 2>/dev/null; then
+	if dtee_rust_newer_than "$lib.noticed" && touch "$lib.noticed" 2>/dev/null; then
 		dtee_say "$* (said once until rust/ changes again)"
 	fi
 	# The caller goes on using LIB.
