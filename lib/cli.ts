@@ -499,9 +499,7 @@ class Scanner {
       }
       const rest = chars.slice(j + 1).join("");
       const value = rest !== "" ? rest : this.#value();
-      if (value === undefined) return missing(def);
-      this.given.push({ def, value });
-      return;
+      return value === undefined ? missing(def) : this.#add({ def, value });
     }
   }
 }
