@@ -504,6 +504,16 @@ class Scanner {
   }
 }
 
+/** Whether option `long` was given. */
+function has(given: Given[], long: string): boolean {
+  return given.some((g) => g.def.long === long);
+}
+
+/** The value option `long` was given with, if it was. */
+function valueOf(given: Given[], long: string): string | undefined {
+  return given.find((g) => g.def.long === long)?.value;
+}
+
 function missing(d: OptionDef): ParseResult {
   return usageError(`the required argument for option '--${d.long}' is missing`);
 }
@@ -518,19 +528,17 @@ export function parse(args: string[], name: string, usSpelling = () => false): P
   const error = scanner.scan();
   if (error) return error;
   const { given, command } = scanner;
-  const has = (long: string) => given.some((g) => g.def.long === long);
-  if (has("help")) return { action: "exit", stdout: helpText(name) };
-  if (has("version")) return { action: "exit", stdout: versionText(usSpelling()) };
-  if (has("debug-options")) return { action: "exit", stdout: debugText(given, command) };
-  if (has("debug-limits")) return { action: "limits" };
+  if (has(given, "help")) return { action: "exit", stdout: helpText(name) };
+  if (has(given, "version")) return { action: "exit", stdout: versionText(usSpelling()) };
+  if (has(given, "debug-options")) return { action: "exit", stdout: debugText(given, command) };
+  if (has(given, "debug-limits")) return { action: "limits" };
   const options = optionsOf(given, command, name);
   return "action" in options ? options : action(options, given);
 }
 
 /** The options given, or the usage error of a value or a combination that is refused. */
 function optionsOf(given: Given[], command: string[], name: string): Options | ParseResult {
-  const has = (long: string) => given.some((g) => g.def.long === long);
-  const format = given.find((g) => g.def.long === "time-format")?.value;
+  const format = valueOf(given, "time-format");
   const timeFormat = format ?? DEFAULT_TIME_FORMAT;
   try {
     TimeFormat.parse(timeFormat);
@@ -542,13 +550,13 @@ function optionsOf(given: Given[], command: string[], name: string): Options | P
   }
   const options: Options = {
     outputs: given.flatMap(({ def, value }) => def.output ? [{ ...def.output, path: value! }] : []),
-    ignoreInterrupts: has("ignore-interrupts"),
-    cron: has("cron") || isCronName(name),
-    init: has("init"),
-    lineBuffered: has("line-buffered"),
-    annotate: has("annotate"),
+    ignoreInterrupts: has(given, "ignore-interrupts"),
+    cron: has(given, "cron") || isCronName(name),
+    init: has(given, "init"),
+    lineBuffered: has(given, "line-buffered"),
+    annotate: has(given, "annotate"),
     timeFormat,
-    failuresOnly: has("failures-only"),
+    failuresOnly: has(given, "failures-only"),
     command,
   };
   const annotated = options.annotate || options.outputs.some((o) => o.kind === "annotated");
@@ -588,18 +596,18 @@ function limitOf(given: Given[], options: Options): Options | ParseResult {
 
 /** Run the command, replay a log, or the usage error of what cannot go with either. */
 function action(options: Options, given: Given[]): ParseResult {
-  const has = (long: string) => given.some((g) => g.def.long === long);
-  const replay = given.find((g) => g.def.long === "replay");
-  if (replay) return replayAction(options, given, replay.value!);
-  if (has("realtime")) return usageError("option '--realtime' requires option '--replay'");
-  if (has("max-delay")) return usageError("option '--max-delay' requires option '--realtime'");
+  const replay = valueOf(given, "replay");
+  if (replay !== undefined) return replayAction(options, given, replay);
+  if (has(given, "realtime")) return usageError("option '--realtime' requires option '--replay'");
+  if (has(given, "max-delay")) {
+    return usageError("option '--max-delay' requires option '--realtime'");
+  }
   if (options.command.length === 0) return { action: "usage" };
   return { action: "run", options };
 }
 
 /** --replay FILE, or the usage error of what cannot go with it. */
 function replayAction(options: Options, given: Given[], log: string): ParseResult {
-  const has = (long: string) => given.some((g) => g.def.long === long);
   // The log names the command; another one would be ignored, so it is refused.
   if (options.command.length > 0) {
     return usageError("option '--replay' cannot be used with a command");
@@ -609,9 +617,11 @@ function replayAction(options: Options, given: Given[], log: string): ParseResul
     return usageError("option '--replay' cannot be used with option '--line-buffered'");
   }
   // The log says whether the run timed out; a replay runs nothing to limit.
-  if (has("timeout")) return usageError("option '--timeout' cannot be used with option '--replay'");
-  const maxDelay = given.find((g) => g.def.long === "max-delay")?.value;
-  if (maxDelay !== undefined && !has("realtime")) {
+  if (has(given, "timeout")) {
+    return usageError("option '--timeout' cannot be used with option '--replay'");
+  }
+  const maxDelay = valueOf(given, "max-delay");
+  if (maxDelay !== undefined && !has(given, "realtime")) {
     return usageError("option '--max-delay' requires option '--realtime'");
   }
   // boost's lexical_cast of a double, without its exponents and infinities.
@@ -622,7 +632,7 @@ function replayAction(options: Options, given: Given[], log: string): ParseResul
     action: "replay",
     options,
     log,
-    realtime: has("realtime"),
+    realtime: has(given, "realtime"),
     maxDelayMs: maxDelay === undefined ? Infinity : Number(maxDelay) * 1000,
   };
 }
