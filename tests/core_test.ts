@@ -438,6 +438,18 @@ Deno.test("a stdout-only file that keeps failing is reported once, even across s
   equal(r.err.replace(report, ""), "err\n");
 });
 
+/** dtee started with `args` (stdin from /dev/null), its stdout and stderr being collected. */
+function started(args: string[], env?: Record<string, string>) {
+  const child = new Deno.Command(DTEE, {
+    args,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  return { child, stdout: new Collector(child.stdout), stderr: new Collector(child.stderr) };
+}
+
 /**
  * Whatever a FIFO test left running, ended: its command let go on (`TMP/go`),
  * dtee killed if still there, then dtee, `reader` and the collectors waited for.
@@ -471,15 +483,10 @@ for (const cron of [false, true]) {
       }).spawn();
       // -c comes after -o in delivery order: `out` gets the message that broke the pipe.
       const script = 'echo one; until [ -e "$T/go" ]; do sleep 0.01; done; echo two; echo three';
-      const child = new Deno.Command(DTEE, {
-        args: [...(cron ? ["-q"] : []), "-c", fifo, "-o", out, "sh", "-c", script],
-        env: { T: tmp },
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const stdout = new Collector(child.stdout);
-      const stderr = new Collector(child.stderr);
+      const { child, stdout, stderr } = started(
+        [...(cron ? ["-q"] : []), "-c", fifo, "-o", out, "sh", "-c", script],
+        { T: tmp },
+      );
       try {
         await waitUntil("the reader to get `one`", () => readText(`${tmp}/r1`) === "one\n");
         reader.kill("SIGKILL");
@@ -532,14 +539,16 @@ for (const ignoreInterrupts of [false, true]) {
       }).spawn();
       // The FIFO comes after the file in delivery order (-o FILE, then -c FIFO).
       const flags = ignoreInterrupts ? ["-i"] : [];
-      const child = new Deno.Command(DTEE, {
-        args: [...flags, "-o", file, "-c", fifo, "python3", "-c", FILL_THEN_MARKER],
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const stdout = new Collector(child.stdout);
-      const stderr = new Collector(child.stderr);
+      const { child, stdout, stderr } = started([
+        ...flags,
+        "-o",
+        file,
+        "-c",
+        fifo,
+        "python3",
+        "-c",
+        FILL_THEN_MARKER,
+      ]);
       const all = "x".repeat(65535) + "\nmarker\n";
       try {
         // The FIFO's buffer is full: dtee blocks writing `marker` to it, and
