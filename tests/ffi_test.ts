@@ -19,7 +19,7 @@ import {
 import { shimPath } from "../lib/shim_loader.ts";
 import { symbols } from "../lib/symbols.ts";
 import { tempTemplate } from "../lib/temp.ts";
-import { sleep } from "./helpers.ts";
+import { procStat, sleep } from "./helpers.ts";
 
 /** Fresh sockets in `dir`. */
 function open(dir: string): Sockets {
@@ -279,12 +279,8 @@ function pipeFds(): [number, number] {
 
 /** The process group of `pid` (field 5 of /proc/PID/stat), or undefined once it is gone. */
 function groupOf(pid: number): number | undefined {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
-  } catch {
-    return undefined;
-  }
+  const fields = procStat(pid);
+  return fields && Number(fields[2]);
 }
 
 Deno.test("the timer wakes a receive that would wait forever, once", () => {

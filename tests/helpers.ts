@@ -178,6 +178,19 @@ export async function waitUntil<T>(
   }
 }
 
+/**
+ * The fields of /proc/PID/stat after the command's name (the state first,
+ * the process group third), or undefined once the process is gone.
+ */
+export function procStat(pid: number): string[] | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return undefined;
+  }
+}
+
 /** Checks that a run exited with `code`, not by a signal. */
 export function exited(result: RunResult, code: number, what = "dtee"): void {
   deepStrictEqual(

@@ -5,7 +5,17 @@
  * tests/pty_run.py, with bash's job control where the test needs it).
  */
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
-import { CRONTY, DTEE, ended, readText, ROOT, run, waitUntil, withTempDir } from "./helpers.ts";
+import {
+  CRONTY,
+  DTEE,
+  ended,
+  procStat,
+  readText,
+  ROOT,
+  run,
+  waitUntil,
+  withTempDir,
+} from "./helpers.ts";
 import { parse } from "../lib/cli.ts";
 
 /** Runs dtee or cronty with stderr joined to stdout, so that the order across both shows. */
@@ -68,13 +78,9 @@ Deno.test("--timeout: the job's whole process group gets SIGTERM, no grandchild 
 async function allGone(pids: number[]): Promise<void> {
   for (const pid of pids) {
     await waitUntil(`process ${pid} to be gone`, () => {
-      try {
-        const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-        // A zombie waiting for its reaper is gone as far as running goes.
-        return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
-      } catch {
-        return true;
-      }
+      const fields = procStat(pid);
+      // A zombie waiting for its reaper is gone as far as running goes.
+      return fields === undefined || fields[0] === "Z";
     }, 5000);
   }
 }
