@@ -423,6 +423,11 @@ export function fdInfo(fd: number): Result<FdInfo> {
   return toInfo(shim.dtee_fd_info(fd, infoBuf));
 }
 
+/** fdInfo's `size` alone, for a write's hot path (no kind or identity to build): undefined on failure. */
+export function fdSize(fd: number): number | undefined {
+  return shim.dtee_fd_info(fd, infoBuf) < 0 ? undefined : Number(infoBuf[2]);
+}
+
 /** What `path` names (symlinks followed), without opening it. */
 export function pathInfo(path: string): Result<FdInfo> {
   return toInfo(shim.dtee_path_info(cString(path), infoBuf));

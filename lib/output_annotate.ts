@@ -8,7 +8,7 @@
 import { Mask } from "./abi.ts";
 import { Annotator } from "./annotate.ts";
 import type { Options } from "./cli.ts";
-import { type Batch, fdInfo, localtime, strsignal } from "./ffi.ts";
+import { type Batch, fdSize, localtime, strsignal } from "./ffi.ts";
 import type { Reporter } from "./failures.ts";
 import { endsLine, openFile, type OutputKind, RecordingOutput } from "./output.ts";
 import { type RecordedEnd, withoutTimeOut } from "./run_end.ts";
@@ -66,8 +66,7 @@ export class AnnotatedOutput extends RecordingOutput {
   }
 
   #sizeNow(): number {
-    const info = fdInfo(this.fd);
-    return info.ok ? info.value.size : this.#size;
+    return fdSize(this.fd) ?? this.#size;
   }
 
   protected startRecord(run: RunInfo): Uint8Array {
