@@ -74,6 +74,7 @@ const MFD_ALLOW_SEALING: c_uint = 2;
 const O_DIRECTORY: c_int = 0o200000;
 const O_PATH: c_int = 0o10000000;
 const ERANGE: c_int = 34;
+const EINTR: c_int = 4;
 const W_OK: c_int = 2;
 const RLIMIT_NOFILE: c_int = 7;
 const RLIMIT_FSIZE: c_int = 1;
@@ -158,7 +159,7 @@ fn write_all(fd: c_int, mut bytes: &[u8]) -> bool {
     while !bytes.is_empty() {
         // SAFETY: `bytes` is valid for its length.
         let n = unsafe { write(fd, bytes.as_ptr(), bytes.len()) };
-        if n < 0 && errno() == 4 {
+        if n < 0 && errno() == EINTR {
             continue;
         }
         if n <= 0 {
