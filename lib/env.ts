@@ -8,6 +8,9 @@
 
 import { cString, decodeBytes } from "./text.ts";
 
+/** The C library, for Deno.dlopen (lib/shim_loader.ts binds its calls the same way). */
+export const LIBC = Deno.build.os === "darwin" ? "/usr/lib/libSystem.B.dylib" : "libc.so.6";
+
 /** The value of `name` in dtee's environment, undefined when unset. */
 export function envVar(name: string): string | undefined {
   try {
@@ -21,7 +24,7 @@ export function envVar(name: string): string | undefined {
 
 /** Only when Deno refuses the value: binding getenv costs start-up time. */
 function viaLibc(name: string): string | undefined {
-  const lib = Deno.dlopen(Deno.build.os === "darwin" ? "/usr/lib/libSystem.B.dylib" : "libc.so.6", {
+  const lib = Deno.dlopen(LIBC, {
     getenv: { parameters: ["buffer"], result: "pointer" },
   });
   try {

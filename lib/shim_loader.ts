@@ -14,7 +14,7 @@ export const PLATFORM = `${Deno.build.os}-${Deno.build.arch}`;
 /** The shim's file name as cargo builds it on this platform. */
 export const SHIM_FILE = `libdtee_shim.${Deno.build.os === "darwin" ? "dylib" : "so"}`;
 
-import { envVar } from "./env.ts";
+import { envVar, LIBC } from "./env.ts";
 import { cString, fromCString } from "./text.ts";
 import { tempTemplate, tmpDir } from "./temp.ts";
 
@@ -111,10 +111,7 @@ function viaAddress(pointer: Deno.PointerValue, def: Definition): (...args: unkn
 export function libc<S extends Deno.ForeignLibraryInterface>(
   table: S,
 ): { symbols: Symbols<S>; close(): void } {
-  const lib = addresses(
-    Deno.build.os === "darwin" ? "/usr/lib/libSystem.B.dylib" : "libc.so.6",
-    table,
-  );
+  const lib = addresses(LIBC, table);
   const symbols: Record<string, unknown> = {};
   for (const [name, def] of Object.entries(table)) {
     const pointer = lib.pointers[name];
