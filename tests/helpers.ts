@@ -405,23 +405,25 @@ export function fixedZone(offset: number, zone: string) {
   };
 }
 
+/** The words that run a command as user and group 65534 (nobody), with no other groups. */
+export const AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
+
 /**
  * How to run dtee as an unprivileged user (root bypasses directory
  * permissions): the words to put before it, or why that is impossible here.
  */
 export async function unprivileged(): Promise<{ prefix: string[]; skip?: string }> {
   if (Deno.uid() !== 0) return { prefix: [] };
-  const setpriv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
   try {
-    const check = await run(setpriv[0], [
-      ...setpriv.slice(1),
+    const check = await run(AS_NOBODY[0], [
+      ...AS_NOBODY.slice(1),
       "sh",
       "-c",
       'test -r "$1/main.ts" && test -x "$(command -v deno || echo "$1/.deno/bin/deno")"',
       "sh",
       ROOT,
     ]);
-    if (check.code === 0) return { prefix: setpriv };
+    if (check.code === 0) return { prefix: AS_NOBODY };
     return { prefix: [], skip: `user 65534 cannot run dtee from ${ROOT}` };
   } catch {
     return { prefix: [], skip: "running as root without setpriv" };

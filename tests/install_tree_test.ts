@@ -10,10 +10,9 @@
  * clone installs it, in about a second instead of a build.
  */
 import assert from "node:assert/strict";
-import { freshClone, run, type RunResult, withTempDir } from "./helpers.ts";
+import { AS_NOBODY, freshClone, run, type RunResult, withTempDir } from "./helpers.ts";
 
 const CRON_PATH = "/usr/bin:/bin";
-const NOBODY = ["--reuid=65534", "--regid=65534", "--clear-groups"];
 
 /** Every path under `dir` with its size and modification time, one per line. */
 async function snapshot(dir: string): Promise<string[]> {
@@ -27,7 +26,7 @@ function asCron(
   words: string[],
   as: { nobody?: boolean; env?: string[] } = {},
 ): Promise<RunResult> {
-  const user = as.nobody ? ["setpriv", ...NOBODY] : [];
+  const user = as.nobody ? AS_NOBODY : [];
   const [cmd, ...args] = [...user, "env", "-i", `PATH=${CRON_PATH}`, ...as.env ?? [], ...words];
   return run(cmd, args, { cwd: "/" });
 }
@@ -112,8 +111,8 @@ Deno.test("scripts/install from a fresh clone: runs under cron, unprivileged, re
       const home = `${dir}/home`;
       await Deno.mkdir(home);
       await Deno.chown(home, 65534, 65534);
-      const user = await run("setpriv", [
-        ...NOBODY,
+      const user = await run(AS_NOBODY[0], [
+        ...AS_NOBODY.slice(1),
         "env",
         "-i",
         `PATH=${CRON_PATH}`,

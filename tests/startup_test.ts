@@ -6,7 +6,7 @@
  * results before and after.
  */
 import assert from "node:assert/strict";
-import { LAUNCHER, ROOT, run, withTempDir } from "./helpers.ts";
+import { AS_NOBODY, LAUNCHER, ROOT, run, withTempDir } from "./helpers.ts";
 import { close, openOutput, writeAll } from "../lib/ffi.ts";
 
 /** A checkout of copies (modules, scripts, rust sources older than the shim) sharing this one's Deno. */
@@ -115,7 +115,7 @@ Deno.test("a stale bundle and shim that cannot be rewritten (not the owner, read
     Deno.utimeSync(`${root}/lib/text.ts`, later, later);
     Deno.utimeSync(`${root}/rust/src/write.rs`, later, later);
     const ways: Record<string, string[]> = {
-      "another user": ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"],
+      "another user": AS_NOBODY,
       "a read-only mount": [
         "unshare",
         "--mount",
