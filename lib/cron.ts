@@ -21,7 +21,7 @@ import {
   type Reporter,
 } from "./failures.ts";
 import type { Output } from "./output.ts";
-import { paired, StreamOutput } from "./output_stream.ts";
+import { paired, StreamOutput, writeLabel } from "./output_stream.ts";
 import type { CommandEnd, Interruption } from "./run_end.ts";
 import type { RunInfo } from "./sink.ts";
 import { tempTemplate } from "./temp.ts";
@@ -318,14 +318,14 @@ class Cron implements FailureListener {
         errno: ret.errno,
       });
     } else if (ret.errno === Errno.EPIPE) {
-      this.#broken = writeLabel(ret.fd);
+      this.#broken = heldLabel(ret.fd);
       return false;
     } else if (ret.errno === Errno.EINTR) {
       // What is left of the held output is not written: dtee is to stop
       // promptly (docs/behaviour.md A7).
       return false;
     } else {
-      this.reporter.fail({ kind: "write", label: writeLabel(ret.fd), errno: ret.errno });
+      this.reporter.fail({ kind: "write", label: heldLabel(ret.fd), errno: ret.errno });
     }
     return true;
   }
@@ -359,6 +359,6 @@ class Cron implements FailureListener {
 }
 
 /** How a failed write of held output to dtee's own `fd` is labelled (--failures-only holds both). */
-function writeLabel(fd: number): string {
-  return fd === 2 ? "stderr: write" : "stdout: write";
+function heldLabel(fd: number): string {
+  return writeLabel(fd === 2 ? "stderr" : "stdout");
 }

@@ -26,7 +26,7 @@ export class StreamOutput extends FdOutput {
     reporter: Reporter,
     readonly annotator?: Annotator,
   ) {
-    super(stream === "stdout" ? 1 : 2, Mask[stream], `${stream}: write`, reporter);
+    super(stream === "stdout" ? 1 : 2, Mask[stream], writeLabel(stream), reporter);
   }
 
   /** Annotated lines are not the messages' bytes. */
@@ -88,6 +88,11 @@ export class StreamOutput extends FdOutput {
   protected emit(bytes: Uint8Array, from: number, to: number): number {
     return this.writeBytes(bytes, from, to);
   }
+}
+
+/** What a failed write to dtee's own stdout or stderr is called in messages: `stdout: write`. */
+export function writeLabel(stream: "stdout" | "stderr"): string {
+  return `${stream}: write`;
 }
 
 /** Whether one of the messages from..to carries bytes of `stream`. */
