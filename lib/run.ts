@@ -89,12 +89,9 @@ function capture(options: Options, reporter: Reporter): number {
   const prepared = prepare(options, reporter, options.init || Deno.pid === 1);
   if (!prepared) return reporter.exitStatus();
   const preload = options.lineBuffered ? lineBuffered(reporter) : undefined;
-  // A cron job runs all the same, without what -L could not have (docs/behaviour.md A4).
-  if (reporter.failed && !options.cron) {
-    preload?.remove();
-    return reporter.exitStatus();
-  }
   try {
+    // A cron job runs all the same, without what -L could not have (docs/behaviour.md A4).
+    if (reporter.failed && !options.cron) return reporter.exitStatus();
     return captureWith(options, prepared, reporter, preload);
   } finally {
     preload?.remove();
