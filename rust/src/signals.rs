@@ -124,6 +124,17 @@ fn valid(sig: c_int) -> Result<(), c_int> {
     }
 }
 
+/// SIG_DFL with no mask and no flags: a whole action to fill in or to have
+/// an old one written into.
+fn default_action() -> sigaction_t {
+    sigaction_t {
+        sa_handler: sys::SIG_DFL,
+        sa_mask: empty_set(),
+        sa_flags: 0,
+        sa_restorer: 0,
+    }
+}
+
 fn empty_set() -> sigset_t {
     let mut set = sigset_t { bits: [0; 16] };
     // SAFETY: set is a valid sigset_t.
@@ -150,12 +161,7 @@ pub fn unblock(sig: c_int) -> Result<(), c_int> {
 /// would otherwise never reach the handler or kill dtee (docs/behaviour.md A7).
 pub fn set(sig: c_int, disposition: c_int) -> Result<(), c_int> {
     valid(sig)?;
-    let mut action = sigaction_t {
-        sa_handler: sys::SIG_DFL,
-        sa_mask: empty_set(),
-        sa_flags: 0,
-        sa_restorer: 0,
-    };
+    let mut action = default_action();
     match disposition {
         disposition::DEFAULT => {}
         disposition::IGNORE => action.sa_handler = sys::SIG_IGN,
@@ -208,12 +214,7 @@ pub fn ignored_at_start(sig: c_int) -> Result<bool, c_int> {
     if TOUCHED.load(Ordering::SeqCst) & bit(sig) != 0 {
         return Ok(IGNORED_AT_START.load(Ordering::SeqCst) & bit(sig) != 0);
     }
-    let mut now = sigaction_t {
-        sa_handler: sys::SIG_DFL,
-        sa_mask: empty_set(),
-        sa_flags: 0,
-        sa_restorer: 0,
-    };
+    let mut now = default_action();
     // SAFETY: a null new action only reads the current one into `now`.
     sys::check(unsafe { sys::sigaction(sig, std::ptr::null(), &mut now) })?;
     Ok(now.sa_handler == sys::SIG_IGN)
@@ -224,12 +225,7 @@ pub fn ignored_at_start(sig: c_int) -> Result<bool, c_int> {
 /// SIGCHLD goes back to its default unless dtee catches it
 /// (docs/behaviour.md A7).
 pub fn unignore_sigchld() -> Result<(), c_int> {
-    let mut old = sigaction_t {
-        sa_handler: sys::SIG_DFL,
-        sa_mask: empty_set(),
-        sa_flags: 0,
-        sa_restorer: 0,
-    };
+    let mut old = default_action();
     // SAFETY: a null new action only reads the current one into `old`.
     sys::check(unsafe { sys::sigaction(SIGCHLD, std::ptr::null(), &mut old) })?;
     if old.sa_handler == sys::SIG_IGN {
