@@ -245,13 +245,15 @@ export class TimeStamper {
   readonly #rendered: (Uint8Array | undefined)[];
   #startNs = 0n;
   /** What the format's signed durations count from (a `%@` conversion, `%.s`). */
-  readonly #origins: ReadonlySet<Origin>;
+  readonly #fromStart: boolean;
+  readonly #fromEpoch: boolean;
 
   constructor(readonly format: TimeFormat, readonly localtime: LocalTimeFn) {
     this.#rendered = format.pieces.map(() => undefined);
-    this.#origins = new Set(
-      format.pieces.flatMap((p) => p.kind !== "second" && p.from !== "second" ? [p.from] : []),
-    );
+    const counts = (from: Origin) =>
+      format.pieces.some((p) => p.kind !== "second" && p.from === from);
+    this.#fromStart = counts("start");
+    this.#fromEpoch = counts("epoch");
   }
 
   /** The run started at `ns`: what `%@` counts from. */
@@ -273,8 +275,8 @@ export class TimeStamper {
       this.#renderSecond(second);
       fraction = ns - this.#second;
     }
-    const since = this.#origins.has("start") ? split(ns - this.#startNs) : undefined;
-    const epoch = this.#origins.has("epoch") ? split(ns) : undefined;
+    const since = this.#fromStart ? split(ns - this.#startNs) : undefined;
+    const epoch = this.#fromEpoch ? split(ns) : undefined;
     const pieces = this.format.pieces;
     for (let p = 0; p < pieces.length; p++) {
       const piece = pieces[p];
