@@ -5,7 +5,13 @@
  * commands through them.
  */
 import assert from "node:assert/strict";
-import { type RunOptions, type RunResult, unprivileged, withTempDir } from "./helpers.ts";
+import {
+  installed,
+  type RunOptions,
+  type RunResult,
+  unprivileged,
+  withTempDir,
+} from "./helpers.ts";
 
 export interface Entry {
   /** Starts dtee (or cronty) with `args`. */
@@ -76,7 +82,7 @@ export async function checkEntries(
       // As root, each program runs as uid 65534 (runuser in a root crontab); else as dtee's user.
       const { prefix } = await unprivileged();
       const as = prefix.join(" ");
-      const ruby = new Deno.Command("sh", { args: ["-c", "command -v ruby"] }).outputSync().success;
+      const ruby = installed("ruby");
       const script = "cd /; printf 'c\\n' | " + as + " sed -n p; " + as +
         " perl -e 'print \"perl\\n\"'" +
         (ruby ? `; ${as} ruby -e 'puts "ruby"'` : "");

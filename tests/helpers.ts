@@ -405,6 +405,12 @@ export function fixedZone(offset: number, zone: string) {
   };
 }
 
+/** Whether `command` is found on PATH (`command -v`), as a test's skip or branch needs it. */
+export function installed(command: string): boolean {
+  return new Deno.Command("sh", { args: ["-c", `command -v ${command}`], stdout: "null" })
+    .outputSync().success;
+}
+
 /** The words that run a command as user and group 65534 (nobody), with no other groups. */
 export const AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
 

@@ -8,7 +8,17 @@
  * RUBYOPT kept, and the environment untouched without -L.
  */
 import assert from "node:assert/strict";
-import { CRONTY, DTEE, LAUNCHER, ROOT, run, sh, unprivileged, withTempDir } from "./helpers.ts";
+import {
+  CRONTY,
+  DTEE,
+  installed,
+  LAUNCHER,
+  ROOT,
+  run,
+  sh,
+  unprivileged,
+  withTempDir,
+} from "./helpers.ts";
 import { COMPILE_FLAGS } from "../scripts/release.ts";
 
 const EXPECTED = "out1\nerr1\nout2\nerr2\n";
@@ -27,10 +37,7 @@ int main(void) {
 }
 `;
 
-const has = (command: string) =>
-  new Deno.Command("sh", { args: ["-c", `command -v ${command}`], stdout: "null" }).outputSync()
-    .success;
-const HAVE_RUBY = has("ruby");
+const HAVE_RUBY = installed("ruby");
 
 /**
  * A program's words, given the test's directory (where the C program is
