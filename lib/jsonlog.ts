@@ -11,6 +11,7 @@
 import { Stream } from "./abi.ts";
 import { encode } from "./text.ts";
 import { type RecordedEnd, withoutTimeOut } from "./run_end.ts";
+import { NS_PER_S } from "./clock.ts";
 
 /** A received batch as the input side fills it: message i is `data[i * slotSize ..][..lens[i]]`. */
 export interface MessageBatch {
@@ -24,8 +25,6 @@ export interface MessageBatch {
 }
 
 const { stdout: STDOUT, stderr: STDERR } = Stream;
-
-const NS_PER_S = 1_000_000_000n;
 
 const ascii = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
 

@@ -13,6 +13,7 @@ import { decodeBytes } from "./text.ts";
 import type { MessageBatch } from "./jsonlog.ts";
 import { parseDuration } from "./duration.ts";
 import type { CommandEnd, ProcessEnd, RecordedEnd } from "./run_end.ts";
+import { NS_PER_S } from "./clock.ts";
 
 /** A start record. */
 export interface RunStart {
@@ -64,7 +65,6 @@ const STREAMS: Record<string, number> = { stdout: Stream.stdout, stderr: Stream.
 const NOT_BASE64 = /[^A-Za-z0-9+/=]/;
 const TIME =
   /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
-const NS_PER_S = 1_000_000_000n;
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 

@@ -10,6 +10,7 @@
  */
 
 import { encode } from "./text.ts";
+import { NS_PER_S } from "./clock.ts";
 
 /** localtime_r(3)'s answer for one second. */
 export interface LocalTime {
@@ -35,8 +36,6 @@ export type LocalTimeFn = (seconds: number) => LocalTime;
 
 /** RFC 3339, local time, microseconds: `2026-12-06T23:05:36.123456+01:00`. */
 export const DEFAULT_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%6N%:z";
-
-const NS_PER_S = 1_000_000_000n;
 
 const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 const MONTHS = [
