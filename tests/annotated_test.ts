@@ -5,7 +5,7 @@
  */
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { CRONTY, DTEE, run, sh, signalAfterOutput, withTempDir } from "./helpers.ts";
+import { CRONTY, DTEE, joined, run, sh, signalAfterOutput, withTempDir } from "./helpers.ts";
 
 const TIME = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d`;
 const read = (path: string) => Deno.readFileSync(path);
@@ -263,8 +263,7 @@ Deno.test("live and replayed: byte-identical annotated files and --annotate stre
 });
 
 Deno.test("--annotate to one terminal-like place: no line mixes the streams", async () => {
-  const r = await sh(`"$@" 2>&1`, [
-    DTEE,
+  const r = await joined(DTEE, [
     "--annotate",
     "--time-format=%s",
     "sh",

@@ -107,6 +107,15 @@ export function sh(
   return run("sh", ["-c", script, "sh", ...params], options);
 }
 
+/** Runs `cmd` with `args`, its stderr joined to its stdout (`2>&1`): the order across both shows. */
+export function joined(
+  cmd: string,
+  args: string[],
+  options: RunOptions = {},
+): Promise<RunResult> {
+  return sh('"$@" 2>&1', [cmd, ...args], options);
+}
+
 /** Runs `fn` with a fresh temporary directory, removed afterwards. */
 export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "dtee-test-" });

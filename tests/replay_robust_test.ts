@@ -7,7 +7,7 @@
  */
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { CRONTY, DTEE, run, sh, sleep, waitUntil, withTempDir } from "./helpers.ts";
+import { CRONTY, DTEE, joined, run, sh, sleep, waitUntil, withTempDir } from "./helpers.ts";
 
 const read = (path: string) => Deno.readFileSync(path);
 const lines = (path: string) => Deno.readTextFileSync(path).split("\n").filter((l) => l !== "");
@@ -15,7 +15,7 @@ const same = (a: Uint8Array, b: Uint8Array) => Buffer.compare(a, b) === 0;
 
 /** A run of `sh -c SCRIPT` under dtee with `args` (a -j log among them), live output 2>&1. */
 function live(entry: string, args: string[], script: string) {
-  return sh('"$@" 2>&1', [entry, ...args, "sh", "-c", script]);
+  return joined(entry, [...args, "sh", "-c", script]);
 }
 
 Deno.test("a record cut short by a killed dtee: the next run starts on a line of its own, replay goes on, exit 65", async () => {
@@ -30,7 +30,7 @@ Deno.test("a record cut short by a killed dtee: the next run starts on a line of
     equal(second.code, 5);
     const text = Deno.readTextFileSync(log);
     ok(text.startsWith(new TextDecoder().decode(cut) + "\n{"), "a line of its own");
-    const r = await sh('"$@" 2>&1', [DTEE, "--replay", log]);
+    const r = await joined(DTEE, ["--replay", log]);
     equal(r.code, 65);
     match(
       r.out,
@@ -151,13 +151,13 @@ Deno.test("overlapping dtee processes appending to one log: each run replays who
     const logged = lines(log).map((l) => JSON.parse(l)).filter((x) => x.log).map((x) => x.log);
     deepStrictEqual(logged.slice(0, 4), ["a1\n", "a1e\n", "b1\n", "b1e\n"]);
     const expected = "a1\na1e\na2\na2e\na3\na3e\nb1\nb1e\nb2\nb2e\nb3\nb3e\n";
-    const file = await sh('"$@" 2>&1', [DTEE, "--replay", log]);
+    const file = await joined(DTEE, ["--replay", log]);
     deepStrictEqual([file.code, file.out], [2, expected]);
     // From a pipe, which cannot be read again: the same.
     const pipe = await sh('cat "$2" | "$1" --replay /dev/stdin 2>&1', [DTEE, log]);
     deepStrictEqual([pipe.code, pipe.out], [2, expected]);
     // cronty reports each run as a live cronty would have.
-    const cron = await sh('"$@" 2>&1', [CRONTY, "--replay", log]);
+    const cron = await joined(CRONTY, ["--replay", log]);
     const report = (code: number) => `${CRONTY}: sh: exited with status ${code}\n`;
     equal(
       cron.out,
@@ -325,8 +325,8 @@ Deno.test("cronty --replay prints exactly what cronty printed, dtee's own messag
       const log = `${dir}/log${i}`;
       const argv = args.map((a) => a === "LOG" ? log : a);
       const script = argv.join(" ");
-      const liveRun = await run("sh", ["-c", '"$@" 2>&1', "sh", CRONTY, ...argv]);
-      const replayed = await sh('"$@" 2>&1', [CRONTY, "--replay", log]);
+      const liveRun = await joined(CRONTY, argv);
+      const replayed = await joined(CRONTY, ["--replay", log]);
       equal(replayed.out, liveRun.out, `${script}: ${JSON.stringify(lines(log))}`);
       ok(liveRun.out.includes(`${CRONTY}: `), liveRun.out);
       ok(lines(log).some((l) => JSON.parse(l).type === "diagnostic"), "recorded");

@@ -4,7 +4,7 @@
  * `dtee --replay` giving back every byte in order, in every output, with the recorded status.
  */
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
-import { CRONTY, DTEE, run, sh, signalAfterOutput, withTempDir } from "./helpers.ts";
+import { CRONTY, DTEE, joined, run, sh, signalAfterOutput, withTempDir } from "./helpers.ts";
 import { HAS_JQ, HAS_JSONSCHEMA, validate } from "./jsonlog_checks.ts";
 import { Buffer } from "node:buffer";
 
@@ -174,7 +174,7 @@ Deno.test("a bad record: everything before it is delivered, then FILE:LINE, the 
       `{"log":"x","stream":"stdin","time":"2026-12-01T00:00:00.000000000Z","run":"${id}"}`;
     lines.splice(2, 0, bad);
     Deno.writeTextFileSync(log, lines.join("\n"));
-    const r = await sh('"$@" 2>&1', [DTEE, "--replay", log]);
+    const r = await joined(DTEE, ["--replay", log]);
     equal(r.code, 65);
     equal(r.out, `one\n${DTEE}: ${log}:3: unknown stream "stdin"\ntwo\n`);
     const missing = await run(DTEE, ["--replay", `${dir}/nothing`]);
