@@ -11,7 +11,7 @@
 import { Stream } from "./abi.ts";
 import { encode } from "./text.ts";
 import { type RecordedEnd, withoutTimeOut } from "./run_end.ts";
-import { NS_PER_S } from "./clock.ts";
+import { NS_PER_S, secondOf } from "./clock.ts";
 
 /** A received batch as the input side fills it: message i is `data[i * slotSize ..][..lens[i]]`. */
 export interface MessageBatch {
@@ -79,12 +79,8 @@ const PARAGRAPH_SEPARATOR = ascii("\\u2029");
 
 /** RFC 3339 in UTC with exactly 9 fractional digits: `2026-12-01T17:24:23.123456789Z`. */
 export function formatTime(ns: bigint): string {
-  let seconds = ns / NS_PER_S;
-  let fraction = ns % NS_PER_S;
-  if (fraction < 0n) {
-    fraction += NS_PER_S;
-    seconds -= 1n;
-  }
+  const seconds = secondOf(ns);
+  const fraction = ns - seconds * NS_PER_S;
   const date = new Date(Number(seconds) * 1000).toISOString().slice(0, 19);
   return `${date}.${fraction.toString().padStart(9, "0")}Z`;
 }
@@ -313,9 +309,7 @@ export class JsonLogEncoder {
   #time(ns: bigint): void {
     let fraction = ns - this.#second;
     if (fraction < 0n || fraction >= NS_PER_S) {
-      let second = ns / NS_PER_S;
-      if (ns % NS_PER_S < 0n) second -= 1n;
-      this.#cacheSecond(second * NS_PER_S);
+      this.#cacheSecond(secondOf(ns) * NS_PER_S);
       fraction = ns - this.#second;
     }
     this.#raw(this.#date);

@@ -10,7 +10,7 @@
  */
 
 import { encode } from "./text.ts";
-import { NS_PER_S } from "./clock.ts";
+import { NS_PER_S, secondOf } from "./clock.ts";
 
 /** localtime_r(3)'s answer for one second. */
 export interface LocalTime {
@@ -269,9 +269,7 @@ export class TimeStamper {
   stamp(ns: bigint, buf: Uint8Array, pos: number): number {
     let fraction = ns - this.#second;
     if (!this.#valid || fraction < 0n || fraction >= NS_PER_S) {
-      let second = ns / NS_PER_S;
-      if (ns % NS_PER_S < 0n) second -= 1n;
-      this.#renderSecond(second);
+      this.#renderSecond(secondOf(ns));
       fraction = ns - this.#second;
     }
     const since = this.#fromStart ? split(ns - this.#startNs) : undefined;
